@@ -1,0 +1,1 @@
+"""OCR / extraction engines behind one protocol (see base.Engine)."""

@@ -1,0 +1,68 @@
+"""The Engine seam: page image + task -> typed result.
+
+The engine knows nothing about invoices or receipts: it receives a task (plain
+OCR, or extraction with a field list and a JSON Schema) and returns text, boxes
+and fields with token usage, latency, model and prompt version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from PIL import Image
+
+from ocrflow.models import Line
+
+
+class Task(StrEnum):
+    OCR = "ocr"
+    PARSE = "parse"
+    SPOT = "spot"
+    EXTRACT = "extract"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRequest:
+    image: Image.Image
+    task: Task = Task.SPOT
+    fields: tuple[str, ...] = ()
+    json_schema: dict[str, Any] | None = None
+    language: str = "en"
+    image_sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    lines: tuple[Line, ...]
+    text: str
+    engine: str
+    model: str
+    prompt_version: str = ""
+    fields: dict[str, Any] | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    replica: str = ""
+    is_fallback: bool = False
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+
+class EngineError(RuntimeError):
+    """Base class for engine failures."""
+
+
+class TransientEngineError(EngineError):
+    """Worth retrying: connection refused, timeouts, 429, 5xx."""
+
+
+class TerminalEngineError(EngineError):
+    """Not worth retrying blindly: 4xx, malformed output, configuration errors."""
+
+
+class Engine(Protocol):
+    name: str
+    model: str
+
+    def run(self, request: EngineRequest) -> EngineResult: ...

@@ -1,0 +1,82 @@
+"""Embedded CPU OCR: RapidOCR (PP-OCR ONNX models shipped inside the wheel)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ocrflow.engines.base import EngineRequest, EngineResult, TerminalEngineError
+from ocrflow.models import Line, reading_order
+
+ENGINE_NAME = "embedded"
+
+
+def _models_dir() -> Path:
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+def check_models_present(params: dict[str, Any] | None = None) -> Path:
+    """Fail clearly (instead of downloading) when the configured models are not in the wheel."""
+    models = _models_dir()
+    wanted = [v for k, v in (params or {}).items() if k.endswith("model_path") and v]
+    missing = [p for p in wanted if not Path(p).is_file()]
+    if missing:
+        raise TerminalEngineError(
+            f"RapidOCR model file(s) {missing} not found; ocrflow never downloads models at run time. "
+            f"Use the models shipped in {models} (the default) or install the files locally first.")
+    if not params and not any(models.glob("*det*.onnx")):
+        raise TerminalEngineError(
+            f"no RapidOCR detection model in {models}: reinstall the 'rapidocr' wheel "
+            "(its default models ship inside it); ocrflow never downloads models at run time")
+    return models
+
+
+class EmbeddedEngine:
+    """RapidOCR over one page image; thread-safe (one inference at a time per instance)."""
+
+    name = ENGINE_NAME
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        self._params = dict(params or {})
+        self._ocr: Any = None
+        self._lock = threading.Lock()
+        self.model = "rapidocr-ppocr"
+
+    def _engine(self) -> Any:
+        if self._ocr is None:
+            check_models_present(self._params)
+            from rapidocr import RapidOCR
+
+            self._ocr = RapidOCR(params=self._params or None)
+            self.model = self._model_name()
+        return self._ocr
+
+    def _model_name(self) -> str:
+        names = sorted(p.stem for p in _models_dir().glob("*.onnx"))
+        det = next((n for n in names if "_det" in n), "det")
+        rec = next((n for n in names if "_rec" in n), "rec")
+        return f"rapidocr:{det}+{rec}"
+
+    def run(self, request: EngineRequest) -> EngineResult:
+        arr = np.asarray(request.image.convert("RGB"))
+        t0 = time.perf_counter()
+        with self._lock:
+            out = self._engine()(arr)
+        latency = time.perf_counter() - t0
+        lines: list[Line] = []
+        boxes = out.boxes if out.boxes is not None else []
+        for box, text, score in zip(boxes, out.txts or (), out.scores or (), strict=False):
+            pts = np.asarray(box, dtype=float)
+            bbox = (float(pts[:, 0].min()), float(pts[:, 1].min()),
+                    float(pts[:, 0].max()), float(pts[:, 1].max()))
+            if str(text).strip():
+                lines.append(Line(text=str(text).strip(), bbox=bbox, score=float(score)))
+        ordered = tuple(reading_order(lines))
+        return EngineResult(lines=ordered, text="\n".join(ln.text for ln in ordered), engine=self.name,
+                            model=self.model, latency_s=latency)

@@ -1,0 +1,175 @@
+"""Frozen, typed values that travel between the pipeline stages.
+
+Nothing here does I/O; every stage takes and returns these values so that the
+seams (Renderer, Engine, Store) stay swappable and testable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+BBox = tuple[float, float, float, float]
+"""(x0, y0, x1, y1) in pixels of the page image, origin top-left."""
+
+
+class DocState(StrEnum):
+    PENDING = "pending"
+    LOADED = "loaded"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class PagePath(StrEnum):
+    """Which path a page's text took."""
+
+    TEXT_LAYER = "text_layer"
+    OCR = "ocr"
+    EINVOICE = "einvoice_xml"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """A discovered input file."""
+
+    path: str
+    sha256: str
+    mime: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of text with its box (page pixels) and recognition score."""
+
+    text: str
+    bbox: BBox
+    score: float = 1.0
+
+    @property
+    def x0(self) -> float:
+        return self.bbox[0]
+
+    @property
+    def y0(self) -> float:
+        return self.bbox[1]
+
+    @property
+    def x1(self) -> float:
+        return self.bbox[2]
+
+    @property
+    def y1(self) -> float:
+        return self.bbox[3]
+
+    @property
+    def height(self) -> float:
+        return self.bbox[3] - self.bbox[1]
+
+    @property
+    def cy(self) -> float:
+        return (self.bbox[1] + self.bbox[3]) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """The text of one page, whichever path produced it."""
+
+    page_no: int
+    width: int
+    height: int
+    lines: tuple[Line, ...]
+    path: PagePath
+    engine: str
+    model: str
+    prompt_version: str = ""
+    latency_s: float = 0.0
+    render_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    is_fallback: bool = False
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentText:
+    """All pages of a document plus any structured data found inside it."""
+
+    doc: DocumentRef
+    pages: tuple[PageText, ...]
+    embedded_fields: dict[str, Any] | None = None
+    embedded_source: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.pages)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """Raw field values found on a document, before coercion."""
+
+    contract: str
+    raw: dict[str, Any]
+    engine: str
+    model: str
+    prompt_version: str = ""
+    pages_used: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One reason a row failed coercion or validation."""
+
+    field: str
+    check: str
+    value: Any
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "check": self.check, "value": _jsonable(self.value),
+                "message": self.message}
+
+
+@dataclass(slots=True)
+class RowOutcome:
+    """A coerced row and what went wrong with it (empty failures = clean)."""
+
+    doc: DocumentRef
+    contract: str
+    contract_version: str
+    values: dict[str, Any]
+    raw: dict[str, Any]
+    lineage: dict[str, Any]
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.failures
+
+
+def reading_order(lines: list[Line]) -> list[Line]:
+    """Sort lines top to bottom, grouping lines whose vertical centres overlap into one row."""
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: ln.cy):
+        if rows:
+            ref = rows[-1][0]
+            if abs(ln.cy - ref.cy) < 0.5 * min(max(ln.height, 1.0), max(ref.height, 1.0)):
+                rows[-1].append(ln)
+                continue
+        rows.append([ln])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.x0)]
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)

@@ -1,0 +1,73 @@
+"""Configuration with one documented precedence:
+
+    defaults < config file (ocrflow.toml, or the file named by OCRFLOW_CONFIG) < environment (OCRFLOW_*)
+    < explicit arguments (CLI options / flow parameters)
+
+Nothing reads settings at import time: call ``load_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OCRFLOW_", extra="ignore")
+
+    store: str = Field("data/ocrflow.duckdb", description="DuckDB path or postgresql:// URL")
+    contracts_dir: Path | None = Field(None, description="folder of ODCS contract YAML files")
+    contract: str = Field("auto", description="contract name, or 'auto' to pick per document")
+    engine: Literal["auto", "embedded", "vllm"] = "auto"
+    renderer: Literal["pypdfium2", "pdf2image"] = "pypdfium2"
+    dpi: int = Field(150, ge=36, le=600)
+    max_long_side: int = Field(2048, ge=256, le=10000, description="cap on the page image's long side (px)")
+    max_image_bytes: int = Field(4 * 1024 * 1024, description="cap on one encoded page image")
+    jpeg_quality: int = Field(90, ge=30, le=100)
+    day_first: bool = Field(True, description="read 03/04/2024 as 3 April")
+    use_text_layer: bool = True
+    use_embedded_xml: bool = Field(True, description="read ZUGFeRD/Factur-X XML embedded in PDFs")
+    max_pages: int = Field(50, ge=1, description="pages read per document")
+    glob: str = "**/*"
+    force: bool = False
+
+    vllm_url: str = Field("", description="comma-separated base URLs of vLLM replicas")
+    vllm_model: str = "tencent/HunyuanOCR"
+    vllm_api_key: SecretStr | None = None
+    vllm_max_in_flight: int = Field(64, ge=1)
+    vllm_timeout_s: float = Field(120.0, gt=0)
+    vllm_verify_tls: bool = True
+    vllm_profile: str = Field("", description="model profile name; derived from the model when empty")
+
+    def resolved_engine(self) -> Literal["embedded", "vllm"]:
+        if self.engine == "auto":
+            return "vllm" if self.vllm_url.strip() else "embedded"
+        return self.engine
+
+
+def _config_file_values(path: Path | None) -> dict[str, Any]:
+    candidate = path or (Path(os.environ["OCRFLOW_CONFIG"]) if os.environ.get("OCRFLOW_CONFIG") else None)
+    if candidate is None:
+        candidate = Path("ocrflow.toml")
+        if not candidate.is_file():
+            return {}
+    if not candidate.is_file():
+        raise FileNotFoundError(f"config file {candidate} not found")
+    data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    return dict(data.get("ocrflow", data))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings: defaults < config file < environment < ``overrides`` (None values ignored)."""
+    file_values = _config_file_values(config_file)
+    env_only = Settings.model_validate({})  # defaults + environment
+    env_set = {k for k in Settings.model_fields if f"OCRFLOW_{k.upper()}" in os.environ}
+    merged: dict[str, Any] = {**file_values}
+    merged.update({k: getattr(env_only, k) for k in env_set})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(merged)
