@@ -7,6 +7,7 @@ and fields with token usage, latency, model and prompt version.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -62,7 +63,29 @@ class TerminalEngineError(EngineError):
 
 
 class Engine(Protocol):
+    """What the pipeline needs from an engine.
+
+    ``run_many`` yields one outcome per request, in input order, and may keep many
+    requests in flight (the vLLM engine does; the embedded engine runs them one by one).
+    An outcome is the result or the EngineError that ended that request: one bad
+    page never stops the others.
+    """
+
     name: str
     model: str
+    supports_extraction: bool
 
     def run(self, request: EngineRequest) -> EngineResult: ...
+
+    def run_many(self, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]: ...
+
+    def close(self) -> None: ...
+
+
+def run_sequential(engine: Engine, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]:
+    """``run_many`` for engines without concurrency."""
+    for req in requests:
+        try:
+            yield engine.run(req)
+        except EngineError as exc:
+            yield exc

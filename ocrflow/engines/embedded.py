@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ocrflow.engines.base import EngineRequest, EngineResult, TerminalEngineError
+from ocrflow.engines.base import (
+    EngineError,
+    EngineRequest,
+    EngineResult,
+    TerminalEngineError,
+    run_sequential,
+)
 from ocrflow.models import Line, reading_order
 
 ENGINE_NAME = "embedded"
@@ -41,6 +48,7 @@ class EmbeddedEngine:
     """RapidOCR over one page image; thread-safe (one inference at a time per instance)."""
 
     name = ENGINE_NAME
+    supports_extraction = False
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         self._params = dict(params or {})
@@ -80,3 +88,9 @@ class EmbeddedEngine:
         ordered = tuple(reading_order(lines))
         return EngineResult(lines=ordered, text="\n".join(ln.text for ln in ordered), engine=self.name,
                             model=self.model, latency_s=latency)
+
+    def run_many(self, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]:
+        return run_sequential(self, requests)
+
+    def close(self) -> None:
+        self._ocr = None
