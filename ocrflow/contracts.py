@@ -18,7 +18,13 @@ from typing import Any
 import yaml
 
 KINDS = ("text", "identifier", "money", "date", "currency", "tax_id", "list", "integer", "number")
-LOGICAL_TO_KIND = {"date": "date", "number": "number", "integer": "integer", "array": "list", "string": "text"}
+LOGICAL_TO_KIND = {
+    "date": "date", "number": "number", "integer": "integer", "array": "list", "string": "text",
+}
+RULE_ENGINE = "ocrflow"
+"""ODCS ``quality`` entries with ``type: custom`` and this ``engine`` are ocrflow cross-field rules."""
+RULE_KINDS = {"sum_equals": ("money", "number", "integer"), "not_before": ("date",)}
+"""Cross-field rule kinds and the field kinds each accepts."""
 
 
 class ContractError(ValueError):
@@ -48,6 +54,22 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Rule:
+    """A cross-field rule: an ODCS ``quality`` entry of ``type: custom``, ``engine: ocrflow``.
+
+    ``sum_equals``: sum of ``fields`` equals ``target`` within ``tolerance`` (when all are present).
+    ``not_before``: ``fields[0]`` is on or after ``target`` (when both are present).
+    """
+
+    kind: str
+    fields: tuple[str, ...]
+    target: str
+    tolerance: float = 0.0
+    name: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Contract:
     name: str
     version: str
@@ -57,6 +79,7 @@ class Contract:
     keywords: dict[str, tuple[str, ...]]
     business_key: tuple[str, ...]
     path: str
+    rules: tuple[Rule, ...] = ()
 
     @property
     def major(self) -> int:
@@ -148,9 +171,9 @@ def _field_from_property(prop: dict[str, Any], where: str) -> FieldSpec:
 
 def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
     where = Path(path).name
-    for key in ("apiVersion", "kind", "id", "name", "version", "schema"):
-        if key not in doc:
-            raise ContractError(f"{where}: missing top-level key {key!r}")
+    for top in ("apiVersion", "kind", "id", "name", "version", "schema"):
+        if top not in doc:
+            raise ContractError(f"{where}: missing top-level key {top!r}")
     schema = doc["schema"]
     if not isinstance(schema, list) or len(schema) != 1:
         raise ContractError(f"{where}: 'schema' must hold exactly one object (the extracted record)")
@@ -174,8 +197,46 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
         name=str(doc["name"]), version=version, table=str(obj.get("physicalName") or doc["name"]),
         description=str(desc.get("purpose", "")) if isinstance(desc, dict) else str(desc),
         fields=fields, keywords=_labels(custom.get("ocrflowKeywords"), where), business_key=key,
-        path=str(path),
+        path=str(path), rules=parse_rules(obj.get("quality"), fields, where),
     )
+
+
+def parse_rules(quality: Any, fields: tuple[FieldSpec, ...], where: str) -> tuple[Rule, ...]:
+    """Cross-field rules from a schema object's ODCS ``quality`` list; other entries are ignored."""
+    if quality is None:
+        return ()
+    if not isinstance(quality, list):
+        raise ContractError(f"{where}: schema 'quality' must be a list")
+    return tuple(
+        _rule(q, fields, f"{where}: quality[{i}]")
+        for i, q in enumerate(quality)
+        if isinstance(q, dict) and q.get("type") == "custom" and q.get("engine") == RULE_ENGINE
+    )
+
+
+def _rule(entry: dict[str, Any], fields: tuple[FieldSpec, ...], where: str) -> Rule:
+    impl = entry.get("implementation")
+    if not isinstance(impl, dict):
+        raise ContractError(f"{where}: implementation must be a mapping with a 'rule' key")
+    kind = str(impl.get("rule") or "")
+    if kind == "sum_equals":
+        names, target = impl.get("fields"), impl.get("equals")
+    elif kind == "not_before":
+        names, target = [impl.get("field")], impl.get("reference")
+    else:
+        raise ContractError(f"{where}: unknown rule {kind!r} (known: {', '.join(RULE_KINDS)})")
+    if not isinstance(names, list) or not names or target is None:
+        raise ContractError(f"{where}: rule {kind!r} is missing its field names")
+    kinds = {f.name: f.kind for f in fields}
+    used = [str(n) for n in (*names, target)]
+    bad = [n for n in used if kinds.get(n) not in RULE_KINDS[kind]]
+    if bad:
+        raise ContractError(f"{where}: rule {kind!r} needs fields of kind {RULE_KINDS[kind]}, not {bad}")
+    tolerance = impl.get("tolerance", 0)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise ContractError(f"{where}: tolerance must be a number >= 0, not {tolerance!r}")
+    return Rule(kind=kind, fields=tuple(used[:-1]), target=used[-1], tolerance=float(tolerance),
+                name=str(entry.get("name") or kind), description=str(entry.get("description") or ""))
 
 
 def validate_odcs(doc: dict[str, Any], path: str) -> None:

@@ -21,48 +21,64 @@ MIN_USABLE_CHARS = 16
 
 
 def page_lines(page: pdfium.PdfPage, scale: float) -> list[Line]:
-    """Lines of a PDF page's text layer, boxes in pixels at ``scale``, top-left origin."""
+    """Lines of a PDF page's text layer, boxes in pixels at ``scale``, top-left origin.
+
+    Built from pdfium's per-character text and boxes: pdfium's own line breaks end a
+    line, and a wide horizontal gap splits it (table columns, label and value).
+    Reading rects with ``get_text_bounded`` instead garbles PDFs that draw text twice
+    (fake bold), so we never do that.
+    """
     textpage = page.get_textpage()
     try:
         height = page.get_height()
-        runs: list[tuple[float, float, float, float, str]] = []
-        for i in range(textpage.count_rects()):
-            left, bottom, right, top = textpage.get_rect(i)
-            text = textpage.get_text_bounded(left - 0.5, bottom - 0.5, right + 0.5, top + 0.5)
-            text = _clean(text)
-            if text:
-                runs.append((left * scale, (height - top) * scale, right * scale,
-                             (height - bottom) * scale, text))
+        n = textpage.count_chars()
+        text = textpage.get_text_range(0, n) if n else ""
+        if len(text) != n:  # pdfium may drop or add characters in the range; go char by char
+            text = "".join(textpage.get_text_range(i, 1)[:1] or " " for i in range(n))
+        boxes = [textpage.get_charbox(i) for i in range(n)]
     finally:
         textpage.close()
-    return _merge_runs(runs)
+    return reading_order(_segments(text, boxes, height, scale))
+
+
+def _segments(text: str, boxes: list[tuple[float, float, float, float]], height: float,
+              scale: float) -> list[Line]:
+    lines: list[Line] = []
+    chars: list[str] = []
+    box: list[float] = []  # x0, y0 (bottom), x1, y1 (top) in PDF points
+
+    def flush() -> None:
+        t = _clean("".join(chars))
+        if t and box:
+            lines.append(Line(text=t, bbox=(box[0] * scale, (height - box[3]) * scale,
+                                            box[2] * scale, (height - box[1]) * scale)))
+        chars.clear()
+        box.clear()
+
+    for ch, (left, bottom, right, top) in zip(text, boxes, strict=False):
+        if ch in "\r\n":
+            flush()
+            continue
+        if ch.isspace() or right <= left:
+            chars.append(ch)
+            continue
+        if box:
+            line_h = max(box[3] - box[1], top - bottom, 1.0)
+            off_line = top < box[1] or bottom > box[3]
+            if off_line or left - box[2] > max(2.0 * line_h, 12.0):
+                flush()
+        chars.append(ch)
+        if box:
+            box[:] = [min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)]
+        else:
+            box[:] = [left, bottom, right, top]
+    flush()
+    return lines
 
 
 def _clean(text: str) -> str:
-    text = text.replace("\r", " ").replace("\n", " ").replace("\x00", "").replace("\ufffe", "")
+    text = text.replace("\x00", "").replace("\ufffe", "").replace("\x02", "")
     return re.sub(r"\s+", " ", text).strip()
-
-
-def _merge_runs(runs: list[tuple[float, float, float, float, str]]) -> list[Line]:
-    """Join runs that sit on the same baseline and nearly touch into one line."""
-    runs.sort(key=lambda r: (round((r[1] + r[3]) / 2), r[0]))
-    lines: list[list[float | str]] = []
-    for x0, y0, x1, y1, text in runs:
-        h = max(y1 - y0, 1.0)
-        if lines:
-            last = lines[-1]
-            lx0, ly0, lx1, ly1, ltext = last
-            same_row = abs((float(ly0) + float(ly1)) / 2 - (y0 + y1) / 2) < h * 0.5
-            gap = x0 - float(lx1)
-            if same_row and -h < gap < h * 1.2:
-                last[2] = max(float(lx1), x1)
-                last[1] = min(float(ly0), y0)
-                last[3] = max(float(ly1), y1)
-                last[4] = f"{ltext} {text}" if gap > h * 0.15 else f"{ltext}{text}"
-                continue
-        lines.append([x0, y0, x1, y1, text])
-    out = [Line(text=str(t), bbox=(float(a), float(b), float(c), float(d))) for a, b, c, d, t in lines]
-    return reading_order(out)
 
 
 def is_usable(lines: list[Line]) -> bool:

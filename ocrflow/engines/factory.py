@@ -1,0 +1,19 @@
+"""Pick the engine from settings: vLLM when configured (or asked for), the embedded CPU engine otherwise."""
+
+from __future__ import annotations
+
+from ocrflow.engines.base import Engine
+from ocrflow.settings import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    kind = settings.resolved_engine()
+    if kind == "vllm":
+        if not settings.vllm_url.strip():
+            raise ValueError("--engine vllm needs OCRFLOW_VLLM_URL (comma-separated base URLs of vLLM replicas)")
+        from ocrflow.engines.vllm import make_vllm_engine
+
+        return make_vllm_engine(settings)
+    from ocrflow.engines.embedded import EmbeddedEngine
+
+    return EmbeddedEngine()
