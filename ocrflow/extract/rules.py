@@ -1,0 +1,129 @@
+"""The embedded, contract-driven field extractor (CPU, no ML).
+
+For every contract field: find its labels (all languages, from the contract), read a
+typed candidate to the right of the label on the same row or on the line below; when
+labels find nothing, fall back to the document-level heuristic the contract names.
+Nothing here knows a particular vendor or document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from ocrflow.contracts import Contract, FieldSpec
+from ocrflow.extract.candidates import (
+    dominant_currency,
+    first_currency,
+    first_date,
+    first_identifier,
+    first_money,
+    first_tax_id,
+)
+from ocrflow.extract.heuristics import HEURISTICS, PRIMARY
+from ocrflow.extract.layout import SEPARATORS, LabelHit, PageLine, below, document_lines, find_labels
+from ocrflow.models import DocumentText
+
+Reader = Callable[[str], "str | None"]
+
+MAX_TEXT_VALUE = 80
+
+
+def _text_value(text: str) -> str | None:
+    value = text.strip(SEPARATORS + ",;")
+    if len(value) < 2 or len(value) > MAX_TEXT_VALUE or sum(ch.isalpha() for ch in value) < 2:
+        return None
+    return value
+
+
+def _reader(kind: str, day_first: bool) -> Reader:
+    readers: dict[str, Reader] = {
+        "money": first_money,
+        "number": first_money,
+        "integer": first_identifier,
+        "date": lambda t: first_date(t, day_first=day_first),
+        "identifier": first_identifier,
+        "tax_id": first_tax_id,
+        "currency": first_currency,
+    }
+    return readers.get(kind, _text_value)
+
+
+def ordered_labels(spec: FieldSpec) -> list[str]:
+    """The field's labels in declared order (the contract lists specific ones first), de-duplicated."""
+    out: list[str] = []
+    for labs in spec.labels.values():
+        for lab in labs:
+            low = lab.lower().strip()
+            if low and low not in out:
+                out.append(low)
+    return out
+
+
+def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_below: bool) -> str | None:
+    """Value after the label on its line, then further right on its row, then on the line below."""
+    after = hit.after
+    if after:
+        found = read(after)
+        if found:
+            return found
+    me = hit.where
+    right = [pl for pl in lines if pl.row == me.row and pl.page == me.page and pl.line.x0 > me.line.x0
+             and pl is not me]
+    if right:
+        found = read(" ".join(pl.text for pl in right))
+        if found:
+            return found
+    for pl in below(lines, hit) if look_below else []:
+        found = read(pl.text)
+        if found:
+            return found
+    return None
+
+
+_QUALIFIED_AMOUNT = re.compile(
+    r"(?i)^\W*(?:qty|quantity|items?|pcs|discount|savings?|excl\w*|before|tax|gst|vat|rounding|weight|"
+    r"units?|tendered|paid|change|points?)\b")
+_QUALIFIER_BEFORE = re.compile(r"(?i)\b(?:sub|before|excl\w*|rounding|items?|qty)\W*$")
+
+
+def _qualified(hit: LabelHit) -> bool:
+    """A money label made to mean something else by the word beside it ("sub total", "total qty")."""
+    if len(hit.label.split()) > 1:
+        return False
+    before = hit.where.text[:hit.start]
+    return bool(_QUALIFIED_AMOUNT.match(hit.where.text[hit.end:]) or _QUALIFIER_BEFORE.search(before))
+
+
+def _by_label(lines: list[PageLine], hits: list[LabelHit], read: Reader, kind: str) -> str | None:
+    """Best-ranked label with a value on its own row; only then values on the line below."""
+    usable = [h for h in sorted(hits, key=lambda h: (h.rank, h.where.row))
+              if not (kind == "money" and _qualified(h))]
+    for look_below in (False, True):
+        for hit in usable:
+            found = _value_near(lines, hit, read, look_below=look_below)
+            if found:
+                return found
+    return None
+
+
+def extract_fields(doc: DocumentText, contract: Contract, *, day_first: bool = True) -> dict[str, Any]:
+    """Raw values (strings that coerce can read; list[str] for lists; None when not found)."""
+    lines = document_lines(doc)
+    labels = {f.name: ordered_labels(f) for f in contract.fields}
+    hits = find_labels(lines, labels)
+    out: dict[str, Any] = {}
+    for spec in contract.fields:
+        value: Any = None
+        heuristic = HEURISTICS.get(spec.heuristic)
+        if heuristic is not None and spec.heuristic in PRIMARY:
+            value = heuristic(lines, day_first)
+        if value is None and spec.kind != "list":
+            value = _by_label(lines, hits.get(spec.name, []), _reader(spec.kind, day_first), spec.kind)
+        if value is None and heuristic is not None and spec.heuristic not in PRIMARY:
+            value = heuristic(lines, day_first)
+        if value is None and spec.kind == "currency":
+            value = dominant_currency(pl.text for pl in lines)
+        out[spec.name] = value
+    return out
