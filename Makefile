@@ -1,0 +1,39 @@
+# ocrflow: `make demo` and `make test` do all set-up on a fresh machine.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+OCRFLOW := $(VENV)/bin/ocrflow
+STAMP   := $(VENV)/.installed
+DEMO_DIR ?= demo/generated
+DEMO_DB  ?= data/ocrflow.duckdb
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+export TQDM_DISABLE ?= 1
+
+.PHONY: install demo test lint unit clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DEMO_DIR)/gold.jsonl: | $(STAMP)
+	$(OCRFLOW) demo-data $(DEMO_DIR)
+
+demo: install $(DEMO_DIR)/gold.jsonl
+	$(OCRFLOW) run $(DEMO_DIR) --db $(DEMO_DB) --prefect; test $$? -le 1
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT state, count(*) AS documents FROM documents GROUP BY state ORDER BY state"
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, invoice_date, seller_name, currency, total_amount, engine FROM invoice ORDER BY invoice_date"
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT merchant_name, receipt_date, total_amount, engine FROM receipt ORDER BY receipt_date"
+
+test: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check ocrflow flows tasks tests benchmarks
+	$(VENV)/bin/mypy ocrflow flows tasks
+
+clean:
+	rm -rf $(DEMO_DIR) data .prefect

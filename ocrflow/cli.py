@@ -1,0 +1,246 @@
+"""ocrflow command line: run, query, eval, demo-data, contracts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Documents in, validated rows out.")
+contracts_app = typer.Typer(no_args_is_help=True, help="Inspect and lint data contracts.")
+app.add_typer(contracts_app, name="contracts")
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", "--store", help="DuckDB path or postgresql:// URL "
+                                                                     "[env OCRFLOW_STORE]")]
+
+
+def _quiet_libraries() -> None:
+    for name in ("RapidOCR", "rapidocr", "great_expectations", "httpx", "openai"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+@app.command()
+def run(
+    paths: Annotated[list[str], typer.Argument(help="files, folders or fsspec URLs")],
+    contract: Annotated[str | None, typer.Option(help="contract name or 'auto'")] = None,
+    engine: Annotated[str | None, typer.Option(help="auto | embedded | vllm")] = None,
+    db: DbOpt = None,
+    renderer: Annotated[str | None, typer.Option(help="pypdfium2 | pdf2image")] = None,
+    dpi: Annotated[int | None, typer.Option(help="rasterization DPI")] = None,
+    glob: Annotated[str | None, typer.Option(help="glob filter inside folders")] = None,
+    force: Annotated[bool, typer.Option("--force", help="re-process documents already loaded")] = False,
+    day_first: Annotated[bool | None, typer.Option("--day-first/--month-first")] = None,
+    no_einvoice: Annotated[bool, typer.Option("--no-einvoice", help="ignore embedded e-invoice XML")] = False,
+    config: Annotated[Path | None, typer.Option(help="ocrflow.toml config file")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    prefect: Annotated[bool, typer.Option(
+        "--prefect", help="run as the Prefect flow process-documents (ephemeral server unless PREFECT_API_URL "
+                          "is set)")] = False,
+) -> None:
+    """Process documents into the store and print a summary."""
+    if prefect:
+        _run_prefect(paths, contract=contract or "auto", engine=engine or "auto", db=db, force=force,
+                     glob=glob or "**/*", json_out=json_out)
+        return
+    from ocrflow.engines.factory import make_engine
+    from ocrflow.settings import load_settings
+    from ocrflow.store import StoreError, open_store
+
+    _quiet_libraries()
+    settings = load_settings(config, contract=contract, engine=engine, store=db, renderer=renderer, dpi=dpi,
+                             glob=glob, force=force or None, day_first=day_first,
+                             use_embedded_xml=False if no_einvoice else None)
+    try:
+        store = open_store(settings.store)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    eng = make_engine(settings)
+    try:
+        summary = _run_with_progress(paths, settings, store, eng)
+    except FileNotFoundError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        eng.close()
+        store.close()
+    if json_out:
+        console.print_json(json.dumps({"run_id": summary.run_id, "status": summary.status, **summary.counts,
+                                       "seconds": round(summary.seconds, 2), "failed_documents": summary.failed}))
+    else:
+        _print_summary(summary, settings.store)
+    raise typer.Exit(0 if summary.status == "COMPLETED" else 1)
+
+
+def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None, force: bool, glob: str,
+                 json_out: bool) -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _quiet_libraries()
+    from flows.process_documents import process_documents
+
+    state: Any = process_documents(paths=paths, contract=contract, engine=engine, store=db, force=force, glob=glob,
+                              return_state=True)
+    out = state.result(raise_on_failure=False)
+    if not isinstance(out, dict):
+        err.print(f"[red]flow {state.type.value}:[/red] {state.message or out}")
+        raise typer.Exit(1)
+    if json_out:
+        console.print_json(json.dumps(out, default=str))
+    else:
+        t = Table(title=f"process-documents flow: {state.name}  run {out.get('run_id')}")
+        keys = ("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped", "seconds")
+        for k in keys:
+            t.add_column(k, justify="right")
+        t.add_row(*(str(out.get(k, "")) for k in keys))
+        console.print(t)
+        if out.get("message"):
+            console.print(f"  {out['message']}")
+    raise typer.Exit(0 if state.is_completed() else 1)
+
+
+def _run_with_progress(paths: list[str], settings: Any, store: Any, eng: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ocrflow.pipeline import run_pipeline
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as progress:
+        task = progress.add_task("discovering", total=None)
+
+        def on_plan(p: Any) -> None:
+            progress.update(task, total=len(p.todo), description=f"processing ({len(p.skipped)} already loaded)")
+
+        def on_doc(r: Any) -> None:
+            progress.update(task, advance=1, description=f"{Path(r.doc.path).name[:40]} -> {r.state.value}")
+
+        return run_pipeline(paths, settings, store, eng, progress=on_doc, on_plan=on_plan)
+
+
+def _print_summary(summary: Any, store_url: str) -> None:
+    t = Table(title=f"ocrflow run {summary.run_id}  ->  {store_url}")
+    for col in ("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped", "time"):
+        t.add_column(col, justify="right")
+    c = summary.counts
+    t.add_row(*(str(c[k]) for k in ("documents", "pages", "loaded", "quarantined", "failed", "pending",
+                                      "skipped")), f"{summary.seconds:.1f}s")
+    console.print(t)
+    for label, items in (("quarantined", summary.quarantined), ("failed", summary.failed),
+                         ("pending", summary.pending)):
+        for path, why in items:
+            console.print(f"  [yellow]{label}[/yellow] {path}: {why[:200]}")
+    console.print(f"status: [bold]{summary.status}[/bold]")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run (read-only)")],
+    db: DbOpt = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run a read-only SQL query against the store."""
+    from ocrflow.settings import load_settings
+    from ocrflow.store import StoreError, open_store
+
+    settings = load_settings(store=db)
+    try:
+        store = open_store(settings.store, read_only=True)
+        cols, rows = store.query(sql)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except Exception as exc:
+        err.print(f"[red]query failed:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    store.close()
+    if json_out:
+        console.print_json(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str))
+        return
+    t = Table()
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    console.print(t)
+
+
+@app.command("eval")
+def eval_cmd(
+    gold: Annotated[Path, typer.Option(help="gold.jsonl; paths inside are relative to it")],
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+    no_einvoice: Annotated[bool, typer.Option("--no-einvoice", help="score without embedded XML")] = False,
+    contract: Annotated[str, typer.Option(help="'gold' uses each record's doc_type; 'auto' picks")] = "gold",
+    engine: Annotated[str | None, typer.Option(help="auto | embedded | vllm")] = None,
+) -> None:
+    """Run the pipeline on the files of a gold.jsonl and score field accuracy (see EVAL.md)."""
+    from ocrflow.evalrun import run_eval
+
+    _quiet_libraries()
+    report = run_eval(gold, use_embedded_xml=not no_einvoice, contract_mode=contract, engine=engine,
+                      progress=None if json_out else err)
+    if json_out:
+        sys.stdout.write(json.dumps(report, default=str) + "\n")
+        return
+    _print_eval(report)
+
+
+def _print_eval(report: dict[str, Any]) -> None:
+    console.print(f"field accuracy: [bold]{report['field_accuracy']:.3f}[/bold] "
+                  f"({report['correct']}/{report['labelled']}), soft {report.get('soft_field_accuracy', 0):.3f}")
+    for title, key in (("by source", "by_source"), ("by field", "by_field")):
+        t = Table(title=title)
+        for col in ("name", "accuracy", "correct", "labelled"):
+            t.add_column(col)
+        for name, v in sorted(report[key].items()):
+            t.add_row(name, f"{v['field_accuracy']:.3f}", str(v["correct"]), str(v["labelled"]))
+        console.print(t)
+
+
+@app.command("demo-data")
+def demo_data(out: Annotated[Path, typer.Argument(help="folder to write the demo documents to")]) -> None:
+    """Generate the bundled demo documents (with ground truth in gold.jsonl)."""
+    from ocrflow.demo import generate_demo
+
+    docs = generate_demo(out)
+    console.print(f"wrote {len(docs)} documents and gold.jsonl to {out}")
+
+
+@contracts_app.command("check")
+def contracts_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Lint every contract: ODCS schema, types, regexes, duplicate names."""
+    from ocrflow.contracts import ContractError, default_contracts_dir, load_contract
+
+    d = directory or default_contracts_dir()
+    bad = 0
+    names: dict[str, str] = {}
+    for path in sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")):
+        try:
+            c = load_contract(path)
+        except ContractError as exc:
+            bad += 1
+            console.print(f"[red]FAIL[/red] {exc}")
+            continue
+        if c.name in names:
+            bad += 1
+            console.print(f"[red]FAIL[/red] {path.name}: contract name {c.name!r} also used by {names[c.name]}")
+            continue
+        names[c.name] = path.name
+        console.print(f"[green]ok[/green]   {path.name}: {c.name} {c.version}, {len(c.fields)} fields")
+    raise typer.Exit(1 if bad else 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
