@@ -121,7 +121,8 @@ def _run_with_progress(paths: list[str], settings: Any, store: Any, eng: Any) ->
             progress.update(task, total=len(p.todo), description=f"processing ({len(p.skipped)} already loaded)")
 
         def on_doc(r: Any) -> None:
-            progress.update(task, advance=1, description=f"{Path(r.doc.path).name[:40]} -> {r.state.value}")
+            state = "extracted" if r.row is not None else r.state.value
+            progress.update(task, advance=1, description=f"{Path(r.doc.path).name[:40]} -> {state}")
 
         return run_pipeline(paths, settings, store, eng, progress=on_doc, on_plan=on_plan)
 
@@ -215,26 +216,30 @@ def demo_data(out: Annotated[Path, typer.Argument(help="folder to write the demo
 
 
 @contracts_app.command("check")
-def contracts_check(directory: Annotated[Path | None, typer.Argument()] = None) -> None:
-    """Lint every contract: ODCS schema, types, regexes, duplicate names."""
-    from ocrflow.contracts import ContractError, default_contracts_dir, load_contract
+def contracts_check(directory: Annotated[Path | None, typer.Argument(
+        help="contracts folder [default: settings contracts_dir / OCRFLOW_CONTRACTS_DIR, else data_contracts/]")]
+                    = None) -> None:
+    """Lint every contract: ODCS schema, kinds, types, regexes, keys, rules, duplicate names."""
+    from rich.markup import escape
 
-    d = directory or default_contracts_dir()
-    bad = 0
-    names: dict[str, str] = {}
-    for path in sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml")):
-        try:
-            c = load_contract(path)
-        except ContractError as exc:
-            bad += 1
-            console.print(f"[red]FAIL[/red] {exc}")
+    from ocrflow.contracts import default_contracts_dir, lint_dir
+    from ocrflow.settings import load_settings
+
+    d = directory or load_settings().contracts_dir or default_contracts_dir()
+    if not d.is_dir():
+        err.print(f"[red]error:[/red] contracts folder {d} does not exist")
+        raise typer.Exit(2)
+    results = lint_dir(d)
+    for r in results:
+        if r.contract is not None:
+            c = r.contract
+            console.print(f"[green]ok[/green]   {r.path.name}: {c.name} {c.version}, {len(c.fields)} fields, "
+                          f"{len(c.rules)} rules", highlight=False)
             continue
-        if c.name in names:
-            bad += 1
-            console.print(f"[red]FAIL[/red] {path.name}: contract name {c.name!r} also used by {names[c.name]}")
-            continue
-        names[c.name] = path.name
-        console.print(f"[green]ok[/green]   {path.name}: {c.name} {c.version}, {len(c.fields)} fields")
+        for problem in r.problems:
+            console.print(f"[red]FAIL[/red] {escape(problem)}", highlight=False)
+    bad = sum(1 for r in results if not r.ok)
+    console.print(f"{len(results)} contracts, {bad} with problems", highlight=False)
     raise typer.Exit(1 if bad else 0)
 
 

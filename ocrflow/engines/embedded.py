@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -44,6 +45,18 @@ def check_models_present(params: dict[str, Any] | None = None) -> Path:
     return models
 
 
+class _WarningsOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+def _quiet_rapidocr() -> None:
+    """RapidOCR logs every model path at INFO and resets its level on each construction."""
+    logger = logging.getLogger("RapidOCR")
+    if not any(isinstance(f, _WarningsOnly) for f in logger.filters):
+        logger.addFilter(_WarningsOnly())
+
+
 class EmbeddedEngine:
     """RapidOCR over one page image; thread-safe (one inference at a time per instance)."""
 
@@ -61,6 +74,7 @@ class EmbeddedEngine:
             check_models_present(self._params)
             from rapidocr import RapidOCR
 
+            _quiet_rapidocr()
             self._ocr = RapidOCR(params=self._params or None)
             self.model = self._model_name()
         return self._ocr
