@@ -23,7 +23,7 @@ $(DEMO_DIR)/gold.jsonl: | $(STAMP)
 	$(OCRFLOW) demo-data $(DEMO_DIR)
 
 demo: install $(DEMO_DIR)/gold.jsonl
-	$(OCRFLOW) run $(DEMO_DIR) --db $(DEMO_DB) --prefect; test $$? -le 1
+	$(OCRFLOW) run $(DEMO_DIR)/docs --db $(DEMO_DB) --prefect; test $$? -le 1
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT state, count(*) AS documents FROM documents GROUP BY state ORDER BY state"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, invoice_date, seller_name, currency, total_amount, engine FROM invoice ORDER BY invoice_date"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT merchant_name, receipt_date, total_amount, engine FROM receipt ORDER BY receipt_date"

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
 
 GOLD_FILE = "gold.jsonl"
+DOCS_DIR = "docs"
 CENT = Decimal("0.01")
 CID_FONT = "STSong-Light"
 RECEIPT_FONT_CANDIDATES = (Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),)
@@ -588,11 +589,13 @@ def save_receipt(spec: ReceiptSpec, path: Path, seed: int) -> None:
 
 
 def generate_demo(out_dir: Path, *, seed: int = 7) -> list[DemoDoc]:
-    """Write the demo documents and ``gold.jsonl`` into ``out_dir``; deterministic for a seed."""
+    """Write the demo documents into ``out_dir/docs`` and ``gold.jsonl`` into ``out_dir``; deterministic."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    doc_dir = out_dir / DOCS_DIR  # documents apart from gold.jsonl, so the folder is a clean inbox
+    doc_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    docs = [*_make_invoices(out_dir, rng), _make_fapiao(out_dir, rng), *_make_receipts(out_dir, rng, seed)]
+    made = [*_make_invoices(doc_dir, rng), _make_fapiao(doc_dir, rng), *_make_receipts(doc_dir, rng, seed)]
+    docs = [replace(d, path=f"{DOCS_DIR}/{d.path}") for d in made]
     with (out_dir / GOLD_FILE).open("w", encoding="utf-8") as fh:
         for doc in docs:
             fh.write(json.dumps(doc.gold_record(), ensure_ascii=False) + "\n")

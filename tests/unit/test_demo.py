@@ -31,7 +31,7 @@ def _pdf_text(path: Path) -> str:
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_generation_is_deterministic(demo: tuple[Path, list[DemoDoc]], tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_the_set(demo: tuple[Path, list[DemoDoc]]) -> None:
     kinds = [(d.doc_type, Path(d.path).suffix) for d in docs]
     assert kinds.count(("invoice", ".pdf")) == 5
     assert sum(1 for t, _ in kinds if t == "receipt") == 3
-    assert [d.path for d in docs if d.expect == "quarantined"] == ["invoice_bad_totals.pdf"]
+    assert [d.path for d in docs if d.expect == "quarantined"] == ["docs/invoice_bad_totals.pdf"]
     for doc in docs:
         data = (out / doc.path).read_bytes()
         assert data.startswith(MAGIC[Path(doc.path).suffix]), doc.path
@@ -92,7 +92,7 @@ def test_pdfs_have_text_layers_with_the_invoice_number(demo: tuple[Path, list[De
 
 def test_two_page_invoice_has_totals_on_page_two(demo: tuple[Path, list[DemoDoc]]) -> None:
     out, _ = demo
-    pdf = pdfium.PdfDocument(str(out / "invoice_two_pages.pdf"))
+    pdf = pdfium.PdfDocument(str(out / "docs" / "invoice_two_pages.pdf"))
     try:
         pages = [page.get_textpage().get_text_range() for page in pdf]
     finally:
@@ -105,7 +105,7 @@ def test_two_page_invoice_has_totals_on_page_two(demo: tuple[Path, list[DemoDoc]
 
 def test_chinese_invoice_text_layer(demo: tuple[Path, list[DemoDoc]]) -> None:
     out, docs = demo
-    doc = next(d for d in docs if d.path == "invoice_zh_vat.pdf")
+    doc = next(d for d in docs if d.path == "docs/invoice_zh_vat.pdf")
     text = _pdf_text(out / doc.path)
     for needle in ("发票号码", "开票日期", "购买方名称", "销售方名称", "纳税人识别号", "价税合计",
                    doc.fields["seller_name"], doc.fields["seller_tax_id"]):
@@ -116,7 +116,7 @@ def test_chinese_invoice_text_layer(demo: tuple[Path, list[DemoDoc]]) -> None:
 
 def test_facturx_attachment_reads_back_as_the_gold(demo: tuple[Path, list[DemoDoc]]) -> None:
     out, docs = demo
-    doc = next(d for d in docs if d.path == "invoice_facturx.pdf")
+    doc = next(d for d in docs if d.path == "docs/invoice_facturx.pdf")
     got = read_embedded_invoice(out / doc.path)
     assert got is not None
     assert got.source.startswith("factur-x.xml")
@@ -126,7 +126,7 @@ def test_facturx_attachment_reads_back_as_the_gold(demo: tuple[Path, list[DemoDo
             assert float(value) == pytest.approx(want, abs=0.005), key
         else:
             assert value == want, key
-    assert read_embedded_invoice(out / "invoice_digital.pdf") is None
+    assert read_embedded_invoice(out / "docs" / "invoice_digital.pdf") is None
 
 
 def test_receipts_look_scanned(demo: tuple[Path, list[DemoDoc]]) -> None:
