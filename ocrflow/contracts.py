@@ -25,6 +25,15 @@ RULE_ENGINE = "ocrflow"
 """ODCS ``quality`` entries with ``type: custom`` and this ``engine`` are ocrflow cross-field rules."""
 RULE_KINDS = {"sum_equals": ("money", "number", "integer"), "not_before": ("date",)}
 """Cross-field rule kinds and the field kinds each accepts."""
+LOGICAL_TYPES = tuple(LOGICAL_TO_KIND)
+"""ODCS logicalTypes a contract field may use (the ones with a field kind)."""
+PHYSICAL_TYPE = re.compile(
+    r"(?i)(VARCHAR|TEXT|STRING|DATE|TIMESTAMP|TIMESTAMPTZ|BOOLEAN|SMALLINT|INTEGER|INT|BIGINT|REAL|FLOAT"
+    r"|DOUBLE|DOUBLE PRECISION|JSON|JSONB)"
+    r"|(DECIMAL|NUMERIC)\(\d+,\s*\d+\)|VARCHAR\(\d+\)|(VARCHAR|TEXT)\[\]")
+"""physicalTypes the stores understand (DuckDB and PostgreSQL spellings)."""
+FIELD_CUSTOM_KEYS = ("ocrflowKind", "ocrflowLabels", "ocrflowHeuristic", "ocrflowAllowed")
+CONTRACT_CUSTOM_KEYS = ("ocrflowKeywords", "ocrflowBusinessKey")
 
 
 class ContractError(ValueError):
@@ -141,26 +150,60 @@ def _labels(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     return {str(lang): tuple(str(v) for v in (vals or [])) for lang, vals in value.items()}
 
 
-def _field_from_property(prop: dict[str, Any], where: str) -> FieldSpec:
+def field_problems(prop: dict[str, Any], where: str) -> list[str]:
+    """Every problem with one ODCS property, as messages naming the file and the field."""
     name = prop.get("name")
     if not name or not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
-        raise ContractError(f"{where}: property name {name!r} must be snake_case")
+        return [f"{where}: property name {name!r} must be snake_case"]
+    at = f"{where}.{name}"
+    custom = _custom(prop.get("customProperties"))
+    logical = str(prop.get("logicalType", "string"))
+    problems: list[str] = []
+    if logical not in LOGICAL_TYPES:
+        problems.append(f"{at}: unknown logicalType {logical!r} (known: {', '.join(LOGICAL_TYPES)})")
+    kind = str(custom.get("ocrflowKind") or LOGICAL_TO_KIND.get(logical, "text"))
+    if kind not in KINDS:
+        problems.append(f"{at}: unknown ocrflowKind {kind!r} (known: {', '.join(KINDS)})")
+    physical = prop.get("physicalType")
+    if physical is not None and not PHYSICAL_TYPE.fullmatch(str(physical).strip()):
+        problems.append(f"{at}: unknown physicalType {physical!r} (e.g. VARCHAR, DATE, DECIMAL(18,2), BIGINT, "
+                        "DOUBLE, VARCHAR[])")
+    problems.extend(_pattern_problems((prop.get("logicalTypeOptions") or {}).get("pattern"), at))
+    problems.extend(_custom_key_problems(custom, FIELD_CUSTOM_KEYS, at))
+    if custom.get("ocrflowLabels") is not None and not isinstance(custom.get("ocrflowLabels"), dict):
+        problems.append(f"{at}: ocrflowLabels must map a language code to a list of labels")
+    return problems
+
+
+def _pattern_problems(pattern: Any, at: str) -> list[str]:
+    if not pattern:
+        return []
+    try:
+        re.compile(str(pattern))
+    except re.error as exc:
+        return [f"{at}: bad regex {pattern!r}: {exc}"]
+    return []
+
+
+def _custom_key_problems(custom: dict[str, Any], known: tuple[str, ...], at: str) -> list[str]:
+    """ocrflow* custom properties that ocrflow does not know (usually a typo)."""
+    return [f"{at}: unknown custom property {key!r} (known: {', '.join(known)})"
+            for key in custom if key.startswith("ocrflow") and key not in known]
+
+
+def _field_from_property(prop: dict[str, Any], where: str) -> FieldSpec:
+    problems = field_problems(prop, where)
+    if problems:
+        raise ContractError(problems[0])
+    name = str(prop["name"])
     custom = _custom(prop.get("customProperties"))
     logical = str(prop.get("logicalType", "string"))
     kind = str(custom.get("ocrflowKind") or LOGICAL_TO_KIND.get(logical, "text"))
-    if kind not in KINDS:
-        raise ContractError(f"{where}.{name}: unknown ocrflowKind {kind!r} (known: {', '.join(KINDS)})")
     opts = prop.get("logicalTypeOptions") or {}
-    pattern = opts.get("pattern")
-    if pattern:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ContractError(f"{where}.{name}: bad regex {pattern!r}: {exc}") from exc
     return FieldSpec(
-        name=str(name), kind=kind, logical_type=logical,
+        name=name, kind=kind, logical_type=logical,
         physical_type=str(prop.get("physicalType") or ""), required=bool(prop.get("required", False)),
-        description=str(prop.get("description") or ""), pattern=pattern,
+        description=str(prop.get("description") or ""), pattern=opts.get("pattern"),
         minimum=opts.get("minimum"), maximum=opts.get("maximum"),
         allowed=tuple(str(v) for v in (prop.get("enum") or custom.get("ocrflowAllowed") or [])),
         unique=bool(prop.get("unique", False)),
@@ -185,6 +228,9 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
     if dupes:
         raise ContractError(f"{where}: duplicate field names {dupes}")
     custom = _custom(doc.get("customProperties"))
+    unknown_custom = _custom_key_problems(custom, CONTRACT_CUSTOM_KEYS, where)
+    if unknown_custom:
+        raise ContractError(unknown_custom[0])
     key = tuple(custom.get("ocrflowBusinessKey") or ())
     unknown_key = [k for k in key if k not in names]
     if unknown_key:
@@ -229,6 +275,9 @@ def _rule(entry: dict[str, Any], fields: tuple[FieldSpec, ...], where: str) -> R
         raise ContractError(f"{where}: rule {kind!r} is missing its field names")
     kinds = {f.name: f.kind for f in fields}
     used = [str(n) for n in (*names, target)]
+    unknown = [n for n in used if n not in kinds]
+    if unknown:
+        raise ContractError(f"{where}: rule {kind!r} names unknown fields {unknown}")
     bad = [n for n in used if kinds.get(n) not in RULE_KINDS[kind]]
     if bad:
         raise ContractError(f"{where}: rule {kind!r} needs fields of kind {RULE_KINDS[kind]}, not {bad}")
@@ -239,17 +288,24 @@ def _rule(entry: dict[str, Any], fields: tuple[FieldSpec, ...], where: str) -> R
                 name=str(entry.get("name") or kind), description=str(entry.get("description") or ""))
 
 
-def validate_odcs(doc: dict[str, Any], path: str) -> None:
-    """Check a contract strictly against the ODCS JSON Schema bundled with the package."""
+def odcs_problems(doc: dict[str, Any], where: str) -> list[str]:
+    """Every violation of the ODCS JSON Schema bundled with the package, as messages."""
     import jsonschema
     from open_data_contract_standard.model import OpenDataContractStandard
 
     raw = OpenDataContractStandard.json_schema()
     schema = json.loads(raw) if isinstance(raw, str) else raw
     errors = sorted(jsonschema.Draft201909Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
-    if errors:
-        msgs = "; ".join(f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message[:160]}" for e in errors[:5])
-        raise ContractError(f"{Path(path).name}: not valid ODCS: {msgs}")
+    return [f"{where}: not valid ODCS: {'/'.join(map(str, e.path)) or '<root>'}: {e.message[:160]}"
+            for e in errors]
+
+
+def validate_odcs(doc: dict[str, Any], path: str) -> None:
+    """Check a contract strictly against the ODCS JSON Schema bundled with the package."""
+    problems = odcs_problems(doc, Path(path).name)
+    if problems:
+        prefix = f"{Path(path).name}: not valid ODCS: "
+        raise ContractError(prefix + "; ".join(m.removeprefix(prefix) for m in problems[:5]))
 
 
 def load_contract(path: Path, *, strict: bool = True) -> Contract:
@@ -310,3 +366,127 @@ def keyword_regex(word: str) -> str:
     left = r"(?<![a-z0-9])" if word[:1].isascii() and word[:1].isalnum() else ""
     right = r"(?![a-z0-9])" if word[-1:].isascii() and word[-1:].isalnum() else ""
     return left + w + right
+
+
+# --------------------------------------------------------------------------- lint (`ocrflow contracts check`)
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    """The outcome of linting one contract file: the contract when it is clean, else the problems."""
+
+    path: Path
+    contract: Contract | None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def lint_file(path: Path) -> LintResult:
+    """Lint one contract file, collecting every problem found (not only the first)."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        return LintResult(path, None, (f"{path.name}: YAML error: {exc}",))
+    if not isinstance(doc, dict):
+        return LintResult(path, None, (f"{path.name}: a contract must be a YAML mapping",))
+    problems = lint_document(doc, path.name) + odcs_problems(doc, path.name)
+    if problems:
+        return LintResult(path, None, tuple(dict.fromkeys(problems)))
+    try:
+        return LintResult(path, parse_contract(doc, str(path)))
+    except ContractError as exc:
+        return LintResult(path, None, (str(exc),))
+
+
+def lint_dir(directory: Path) -> list[LintResult]:
+    """Lint every ``*.yaml``/``*.yml`` contract in a folder, including names used by two files."""
+    results: list[LintResult] = []
+    owners: dict[str, Path] = {}
+    for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml")):
+        result = lint_file(path)
+        if result.contract is not None and result.contract.name in owners:
+            other = owners[result.contract.name].name
+            result = LintResult(path, None, (f"{path.name}: duplicate contract name "
+                                             f"{result.contract.name!r} (also used by {other})",))
+        elif result.contract is not None:
+            owners[result.contract.name] = path
+        results.append(result)
+    return results
+
+
+def lint_document(doc: dict[str, Any], where: str) -> list[str]:
+    """ocrflow's own checks on a contract document (the ODCS schema check is separate)."""
+    missing = [top for top in ("apiVersion", "kind", "id", "name", "version", "schema") if top not in doc]
+    if missing:
+        return [f"{where}: missing top-level key {m!r}" for m in missing]
+    schema = doc["schema"]
+    if not isinstance(schema, list) or len(schema) != 1 or not isinstance(schema[0], dict):
+        return [f"{where}: 'schema' must hold exactly one object (the extracted record)"]
+    props = [p for p in (schema[0].get("properties") or []) if isinstance(p, dict)]
+    problems = [m for p in props for m in field_problems(p, where)]
+    names = [str(p.get("name")) for p in props]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        problems.append(f"{where}: duplicate field names {dupes}")
+    problems.extend(_contract_level_problems(doc, names, where))
+    problems.extend(_heuristic_problems(props, where))
+    fields = tuple(_field_from_property(p, where) for p in props if not field_problems(p, where))
+    broken = {str(p.get("name")) for p in props if field_problems(p, where)}
+    problems.extend(_rule_problems(schema[0].get("quality"), fields, broken, where))
+    return problems
+
+
+def _contract_level_problems(doc: dict[str, Any], names: list[str], where: str) -> list[str]:
+    problems: list[str] = []
+    custom = _custom(doc.get("customProperties"))
+    problems.extend(_custom_key_problems(custom, CONTRACT_CUSTOM_KEYS, where))
+    unknown_key = [k for k in (custom.get("ocrflowBusinessKey") or ()) if k not in names]
+    if unknown_key:
+        problems.append(f"{where}: business key names unknown fields {unknown_key}")
+    keywords = custom.get("ocrflowKeywords")
+    if keywords is not None and not isinstance(keywords, dict):
+        problems.append(f"{where}: ocrflowKeywords must map a language code to a list of words")
+    if not re.fullmatch(r"\d+\.\d+\.\d+", str(doc["version"])):
+        problems.append(f"{where}: version {doc['version']!r} must be semantic (MAJOR.MINOR.PATCH)")
+    return problems
+
+
+def _heuristic_problems(props: list[dict[str, Any]], where: str) -> list[str]:
+    from ocrflow.extract.heuristics import HEURISTICS
+
+    out: list[str] = []
+    for p in props:
+        name = _custom(p.get("customProperties")).get("ocrflowHeuristic")
+        if name and name not in HEURISTICS:
+            out.append(f"{where}.{p.get('name')}: unknown ocrflowHeuristic {name!r} "
+                       f"(known: {', '.join(sorted(HEURISTICS))})")
+    return out
+
+
+def _rule_names(entry: dict[str, Any]) -> set[str]:
+    impl = entry.get("implementation")
+    if not isinstance(impl, dict):
+        return set()
+    names = [*(impl.get("fields") or []), impl.get("equals"), impl.get("field"), impl.get("reference")]
+    return {str(n) for n in names if n is not None}
+
+
+def _rule_problems(quality: Any, fields: tuple[FieldSpec, ...], broken: set[str], where: str) -> list[str]:
+    """Rule problems; rules that name a field already reported as broken are not checked again."""
+    if quality is None:
+        return []
+    if not isinstance(quality, list):
+        return [f"{where}: schema 'quality' must be a list"]
+    out: list[str] = []
+    for i, q in enumerate(quality):
+        if isinstance(q, dict) and q.get("type") == "custom" and q.get("engine") == RULE_ENGINE:
+            if _rule_names(q) & broken:
+                continue
+            try:
+                _rule(q, fields, f"{where}: quality[{i}]")
+            except ContractError as exc:
+                out.append(str(exc))
+    return out
