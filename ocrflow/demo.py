@@ -405,6 +405,14 @@ class FapiaoSpec:
                 "subtotal_amount": float(self.subtotal), "tax_amount": float(self.tax),
                 "total_amount": float(self.subtotal + self.tax)}
 
+    def cn_fields(self) -> dict[str, Any]:
+        """Ground truth in the cn_vat_invoice contract's field names."""
+        return {"invoice_code": self.code, "invoice_number": self.number, "issue_date": self.issued.isoformat(),
+                "seller_name": self.seller.name, "seller_tax_id": self.seller.tax_id,
+                "buyer_name": self.buyer.name, "buyer_tax_id": self.buyer.tax_id,
+                "amount": float(self.subtotal), "tax_amount": float(self.tax),
+                "total_amount": float(self.subtotal + self.tax)}
+
 
 _CN_SELLERS = (("上海明远科技有限公司", "上海市浦东新区张江路88号 021-5080 1234", "310115"),
                ("深圳华创信息技术有限公司", "深圳市南山区科技园路6号 0755-8601 2345", "440305"))
@@ -628,7 +636,7 @@ def _make_invoices(out_dir: Path, rng: random.Random) -> list[DemoDoc]:
 def _make_fapiao(out_dir: Path, rng: random.Random) -> DemoDoc:
     spec = _fapiao(rng)
     render_fapiao_pdf(spec, out_dir / "invoice_zh_vat.pdf")
-    return DemoDoc("invoice_zh_vat.pdf", "invoice", spec.fields())
+    return DemoDoc("invoice_zh_vat.pdf", "cn_vat_invoice", spec.cn_fields())
 
 
 def _make_receipts(out_dir: Path, rng: random.Random, seed: int) -> list[DemoDoc]:

@@ -254,8 +254,12 @@ def _ocr_page(page_no: int, w: int, h: int, render_s: float, r: EngineResult) ->
 
 
 # --------------------------------------------------------------------------- validate + load
-def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Contract], run_id: str) -> Batch:
-    """Validate the rows of a batch with the contracts' expectation suites; decide each document's state."""
+def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Contract], run_id: str,
+                             reports: list[Any] | None = None) -> Batch:
+    """Validate the rows of a batch with the contracts' expectation suites; decide each document's state.
+
+    ``reports`` collects the validation reports (for the run's Data Docs).
+    """
     from ocrflow.validate import validate_rows
 
     by_contract: dict[str, list[RowOutcome]] = {}
@@ -264,6 +268,8 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
             by_contract.setdefault(r.row.contract, []).append(r.row)
     for name, rows in by_contract.items():
         report = validate_rows(contracts[name], [{**o.values, "doc_sha256": o.doc.sha256} for o in rows])
+        if reports is not None:
+            reports.append(report)
         for o in rows:
             o.failures.extend(report.failures.get(o.doc.sha256, []))
     batch = Batch(run_id=run_id)
@@ -329,6 +335,7 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
         on_plan(plan_)
     processor = Processor(settings, engine, contracts, flow_run_id=run.flow_run_id)
     results: list[DocResult] = []
+    reports: list[Any] = []
     for chunk in _chunks(plan_.todo, batch_size):
         chunk_results = []
         for doc in chunk:
@@ -336,13 +343,31 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
             chunk_results.append(res)
             if progress:
                 progress(res)
-        store.write_batch(validate_and_build_batch(chunk_results, contracts, run_id), contracts)
+        store.write_batch(validate_and_build_batch(chunk_results, contracts, run_id, reports), contracts)
         results.extend(chunk_results)
     summary = summarize(run, results, plan_, started)
-    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
-    run.seconds, run.message = summary.seconds, summary.message
-    store.finish_run(run)
+    summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
+    finish(store, run, summary)
     return summary
+
+
+def build_run_data_docs(reports: list[Any], store_url: str, run_id: str) -> str:
+    """Great Expectations Data Docs for a run's validations; never fails the run."""
+    from ocrflow.datadocs import data_docs_for_run
+
+    try:
+        index = data_docs_for_run(reports, store_url, run_id)
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.warning("data docs for run %s not built: %s", run_id, exc)
+        return ""
+    return str(index or "")
+
+
+def finish(store: Any, run: RunRecord, summary: RunSummary) -> None:
+    """Close the run in the ledger with the summary's status and counts."""
+    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
+    run.seconds, run.message, run.data_docs = summary.seconds, summary.message, summary.data_docs
+    store.finish_run(run)
 
 
 def _chunks(items: list[DocumentRef], size: int) -> Iterator[list[DocumentRef]]:

@@ -51,7 +51,8 @@ def test_other_seed_gives_other_truth(demo: tuple[Path, list[DemoDoc]], tmp_path
 def test_the_set(demo: tuple[Path, list[DemoDoc]]) -> None:
     out, docs = demo
     kinds = [(d.doc_type, Path(d.path).suffix) for d in docs]
-    assert kinds.count(("invoice", ".pdf")) == 5
+    assert kinds.count(("invoice", ".pdf")) == 4
+    assert kinds.count(("cn_vat_invoice", ".pdf")) == 1
     assert sum(1 for t, _ in kinds if t == "receipt") == 3
     assert [d.path for d in docs if d.expect == "quarantined"] == ["docs/invoice_bad_totals.pdf"]
     for doc in docs:
@@ -111,7 +112,8 @@ def test_chinese_invoice_text_layer(demo: tuple[Path, list[DemoDoc]]) -> None:
                    doc.fields["seller_name"], doc.fields["seller_tax_id"]):
         assert needle in text
     assert len(doc.fields["seller_tax_id"]) == 18
-    assert doc.fields["currency"] == "CNY"
+    assert doc.doc_type == "cn_vat_invoice"
+    assert doc.fields["amount"] + doc.fields["tax_amount"] == pytest.approx(doc.fields["total_amount"])
 
 
 def test_facturx_attachment_reads_back_as_the_gold(demo: tuple[Path, list[DemoDoc]]) -> None:
