@@ -1,0 +1,322 @@
+"""VllmEngine: OCR / extraction against an OpenAI-compatible vLLM deployment.
+
+One asyncio loop in a background thread drives the official ``openai.AsyncOpenAI``
+clients (one per replica). ``run_many`` pulls requests lazily from its input, keeps up to
+``max_in_flight`` requests on the wire and yields outcomes in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from ocrflow.engines.base import (
+    EngineError,
+    EngineRequest,
+    EngineResult,
+    TerminalEngineError,
+    TransientEngineError,
+)
+from ocrflow.engines.vllm_image import encode_image
+from ocrflow.engines.vllm_loop import LoopThread
+from ocrflow.engines.vllm_profiles import ModelProfile, profile_for
+from ocrflow.engines.vllm_prompts import PromptLibrary, load_prompt_library
+from ocrflow.engines.vllm_replicas import Replica, ReplicaPool, make_client, shard_count, split_urls
+from ocrflow.engines.vllm_request import (
+    ENGINE_NAME,
+    FLAG_RETRIED,
+    Completion,
+    PreparedRequest,
+    ResultMeta,
+    build_messages,
+    build_result,
+    output_problem,
+    response_format_for,
+)
+from ocrflow.engines.vllm_resilience import (
+    RETRYABLE_STATUS,
+    CircuitBreaker,
+    CircuitOpenError,
+    RetryPolicy,
+    VllmTerminalError,
+    VllmTransientError,
+    parse_retry_after,
+    server_message,
+)
+
+if TYPE_CHECKING:
+    from ocrflow.settings import Settings
+
+__all__ = ["CircuitOpenError", "RetryPolicy", "VllmEngine", "make_vllm_engine"]
+
+
+def _status_error(exc: openai.APIStatusError, replica: str) -> EngineError:
+    status = exc.status_code
+    message = server_message(exc.body, exc.message)
+    text = f"vLLM {replica} answered HTTP {status}: {message}"
+    if status in RETRYABLE_STATUS:
+        retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+        return VllmTransientError(text, status=status, retry_after=retry_after, replica=replica,
+                                  counts_for_breaker=status != 429)
+    return VllmTerminalError(text, status=status, server_message=message, replica=replica)
+
+
+def _completion_from(response: Any, replica: str) -> Completion:
+    """The first choice of a chat completion; anything else (a proxy's HTML page...) is terminal."""
+    try:
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or "", finish_reason=str(choice.finish_reason or ""),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0), replica=replica)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise VllmTerminalError(f"vLLM {replica} returned no usable chat completion: {str(response)[:200]!r}",
+                                replica=replica) from exc
+
+
+class VllmEngine:
+    """The Engine protocol over one or more vLLM replicas (see module docstring)."""
+
+    name = ENGINE_NAME
+    supports_extraction = True
+
+    def __init__(self, urls: Sequence[str] | str, model: str = "tencent/HunyuanOCR", *,
+                 api_key: str | None = None, profile: ModelProfile | str | None = None,
+                 max_in_flight: int = 64, timeout_s: float = 120.0, verify_tls: bool = True,
+                 max_long_side: int = 2048, max_image_bytes: int = 4 * 1024 * 1024, jpeg_quality: int = 90,
+                 retry: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+                 concurrency_limit: str | None = None, prompts: PromptLibrary | Path | None = None) -> None:
+        self.urls = split_urls(urls) if isinstance(urls, str) else split_urls(",".join(urls))
+        if not self.urls:
+            raise TerminalEngineError("no vLLM URL configured (set OCRFLOW_VLLM_URL)")
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.model = model
+        self.profile = profile if isinstance(profile, ModelProfile) else profile_for(model, profile or "")
+        self.max_in_flight = max_in_flight
+        self.concurrency_limit = concurrency_limit
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker()
+        self.breaker.target = self.breaker.target or ", ".join(u.removesuffix("/v1") for u in self.urls)
+        self.peak_in_flight = 0
+        self._max_long_side, self._max_image_bytes = max_long_side, max_image_bytes
+        self._jpeg_quality = jpeg_quality
+        self._api_key, self._timeout_s, self._verify_tls = api_key, timeout_s, verify_tls
+        self._prompts_arg = prompts
+        self._prompts: PromptLibrary | None = prompts if isinstance(prompts, PromptLibrary) else None
+        self._loop = LoopThread()
+        self._pool: ReplicaPool | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._in_flight = 0
+
+    # ----------------------------------------------------------------- set-up (loop thread)
+    def _library(self) -> PromptLibrary:
+        if self._prompts is None:
+            root = self._prompts_arg if isinstance(self._prompts_arg, Path) else None
+            self._prompts = load_prompt_library(root)
+        return self._prompts
+
+    async def _ready(self) -> tuple[ReplicaPool, asyncio.Semaphore]:
+        if self._pool is None or self._slots is None:
+            shards = shard_count(self.max_in_flight + 8)
+            replicas = [Replica(url, [self._client(url, shards) for _ in range(shards)]) for url in self.urls]
+            self._pool, self._slots = ReplicaPool(replicas), asyncio.Semaphore(self.max_in_flight)
+        return self._pool, self._slots
+
+    def _client(self, url: str, shards: int) -> openai.AsyncOpenAI:
+        return make_client(url, api_key=self._api_key, timeout_s=self._timeout_s, verify_tls=self._verify_tls,
+                           max_connections=-(-(self.max_in_flight + 8) // shards))
+
+    # ----------------------------------------------------------------- preflight
+    def preflight(self) -> dict[str, list[str]]:
+        """GET /v1/models on every replica; each must serve ``self.model``. Returns url -> models."""
+        return self._loop.run(self._preflight())
+
+    async def _preflight(self) -> dict[str, list[str]]:
+        pool, _ = await self._ready()
+        served: dict[str, list[str]] = {}
+        for replica in pool.replicas:
+            served[replica.root] = await self._list_models(replica)
+            if self.model not in served[replica.root]:
+                raise TerminalEngineError(
+                    f"vLLM replica {replica.root} does not serve model {self.model!r}; it serves "
+                    f"{served[replica.root]}. Set OCRFLOW_VLLM_MODEL to one of those "
+                    "or fix OCRFLOW_VLLM_URL.")
+        return served
+
+    async def _list_models(self, replica: Replica) -> list[str]:
+        try:
+            page = await replica.client.models.list()
+        except openai.APIStatusError as exc:
+            raise TerminalEngineError(
+                f"vLLM replica {replica.root}: GET /v1/models answered HTTP {exc.status_code}: "
+                f"{server_message(exc.body, exc.message)}"
+                + (" (check OCRFLOW_VLLM_API_KEY)" if exc.status_code == 401 else "")) from exc
+        except openai.APIConnectionError as exc:
+            raise TransientEngineError(
+                f"vLLM replica {replica.root} is unreachable ({exc}); is the server up? "
+                "No document was touched; they stay pending.") from exc
+        return [m.id for m in page.data]
+
+    def prompt_version(self, request: EngineRequest) -> str:
+        """The version tag of the prompt this request would be sent with (for result caching)."""
+        return self._library().render(self.profile.prompt_set, request.task, request.language,
+                                      request.fields).version
+
+    # ----------------------------------------------------------------- one request
+    def _prepare(self, request: EngineRequest) -> PreparedRequest:
+        prompt = self._library().render(self.profile.prompt_set, request.task, request.language,
+                                        request.fields)
+        image = encode_image(request.image, max_long_side=self._max_long_side,
+                             max_bytes=self._max_image_bytes, quality=self._jpeg_quality)
+        messages = build_messages(self.profile.system_prompt, image.data_url, prompt.text)
+        return PreparedRequest(request, prompt, image, messages, response_format_for(request, self.profile))
+
+    def _gcl(self) -> AbstractAsyncContextManager[Any]:
+        if not self.concurrency_limit:
+            return contextlib.nullcontext()
+        from prefect.concurrency.asyncio import concurrency
+
+        return concurrency(self.concurrency_limit, occupy=1)
+
+    def _body(self, prep: PreparedRequest, max_tokens: int) -> dict[str, Any]:
+        """The chat-completions body; the profile's extras go top level, as ``extra_body`` would."""
+        body: dict[str, Any] = {"model": self.model, "messages": prep.messages, "temperature": 0.0,
+                                "max_tokens": max_tokens, **self.profile.extra_body}
+        if prep.response_format:
+            body["response_format"] = prep.response_format
+        return body
+
+    async def _call(self, prep: PreparedRequest, max_tokens: int) -> Completion:
+        pool, slots = await self._ready()
+        body = self._body(prep, max_tokens)
+        async with slots, self._gcl():
+            lease = pool.acquire()
+            root = lease.replica.root
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            try:
+                # client.post is the SDK's documented raw-endpoint call: same auth, errors and response
+                # model as chat.completions.create, without re-transforming the (large) params per call
+                response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, body=body)
+            except openai.APIStatusError as exc:
+                raise _status_error(exc, root) from exc
+            except openai.APIConnectionError as exc:
+                raise VllmTransientError(f"vLLM {root} unreachable: {exc!r}", replica=root) from exc
+            except openai.OpenAIError as exc:
+                raise VllmTerminalError(f"vLLM {root}: {exc}", replica=root) from exc
+            finally:
+                self._in_flight -= 1
+                pool.release(lease)
+        return _completion_from(response, root)
+
+    async def _call_with_retries(self, prep: PreparedRequest, max_tokens: int) -> Completion:
+        attempts = self.retry.max_attempts
+        for attempt in range(1, attempts + 1):
+            self.breaker.check()
+            try:
+                completion = await self._call(prep, max_tokens)
+            except VllmTerminalError:
+                self.breaker.record_success()  # the deployment answered: it is up, the request was bad
+                raise
+            except VllmTransientError as exc:
+                if exc.counts_for_breaker:
+                    self.breaker.record_failure(exc)
+                if attempt >= attempts:
+                    raise VllmTransientError(f"{exc} (gave up after {attempt} attempts)", status=exc.status,
+                                             replica=exc.replica) from exc
+                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
+                continue
+            self.breaker.record_success()
+            return completion
+        raise TransientEngineError("retry policy allows no attempt")  # max_attempts < 1
+
+    async def _run_one(self, request: EngineRequest) -> EngineResult:
+        t0 = time.perf_counter()
+        prep = await asyncio.to_thread(self._prepare, request)
+        completion = await self._call_with_retries(prep, self.profile.tokens_for(request.task))
+        flags: tuple[str, ...] = ()
+        problem = output_problem(completion)
+        if problem:
+            flags = (f"{FLAG_RETRIED}:{problem}",)
+            completion = await self._call_with_retries(prep, self.profile.retry_tokens_for(request.task))
+            problem = output_problem(completion)
+        meta = ResultMeta(model=self.model, latency_s=time.perf_counter() - t0, flags=flags, problem=problem)
+        return build_result(prep, completion, meta)
+
+    # ----------------------------------------------------------------- Engine protocol
+    def run(self, request: EngineRequest) -> EngineResult:
+        return self._loop.run(self._run_one(request))
+
+    def run_many(self, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]:
+        """Outcomes in input order; inputs are pulled lazily, at most ``2 * max_in_flight`` buffered."""
+        window = 2 * self.max_in_flight
+        source = iter(requests)
+        pending: deque[Future[EngineResult]] = deque()
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < window and _busy(pending) < self.max_in_flight:
+                    request = next(source, None)
+                    if request is None:
+                        exhausted = True
+                    else:
+                        pending.append(self._loop.submit(self._run_one(request)))
+                if not pending:
+                    return
+                if pending[0].done():
+                    yield _outcome(pending.popleft())
+                    continue
+                wait([f for f in pending if not f.done()], return_when=FIRST_COMPLETED)
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        if self._loop.running and self._pool is not None:
+            pool, self._pool, self._slots = self._pool, None, None
+            with contextlib.suppress(RuntimeError, OSError):
+                self._loop.run(pool.aclose())
+        self._loop.stop()
+
+    def __enter__(self) -> VllmEngine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _busy(pending: Iterable[Future[EngineResult]]) -> int:
+    return sum(1 for f in pending if not f.done())
+
+
+def _outcome(future: Future[EngineResult]) -> EngineResult | EngineError:
+    try:
+        return future.result()
+    except EngineError as exc:
+        return exc
+
+
+def make_vllm_engine(settings: Settings, **overrides: Any) -> VllmEngine:
+    """The engine the pipeline uses, configured from settings (``overrides`` win)."""
+    key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else None
+    options: dict[str, Any] = {
+        "api_key": key, "profile": settings.vllm_profile or None,
+        "max_in_flight": settings.vllm_max_in_flight, "timeout_s": settings.vllm_timeout_s,
+        "verify_tls": settings.vllm_verify_tls, "max_long_side": settings.max_long_side,
+        "max_image_bytes": settings.max_image_bytes, "jpeg_quality": settings.jpeg_quality,
+        "prompts": settings.prompts_dir,
+    }
+    options.update(overrides)
+    return VllmEngine(settings.vllm_url, settings.vllm_model, **options)

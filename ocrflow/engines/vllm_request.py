@@ -1,0 +1,111 @@
+"""Building the chat request and turning a completion into an EngineResult."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ocrflow.engines.base import EngineRequest, EngineResult, Task
+from ocrflow.engines.vllm_image import EncodedImage
+from ocrflow.engines.vllm_output import (
+    detect_loop,
+    markdown_lines,
+    parse_json_object,
+    parse_spotting,
+    schema_violations,
+)
+from ocrflow.engines.vllm_profiles import ModelProfile
+from ocrflow.engines.vllm_prompts import RenderedPrompt
+
+ENGINE_NAME = "vllm"
+FLAG_LOOP = "looping_output"
+FLAG_TRUNCATED = "truncated_output"
+FLAG_RETRIED = "retried_larger_max_tokens"
+FLAG_DOWNSCALED = "image_downscaled"
+FLAG_SCHEMA = "schema_violation"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    request: EngineRequest
+    prompt: RenderedPrompt
+    image: EncodedImage
+    messages: list[dict[str, Any]]
+    response_format: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    replica: str
+
+
+def build_messages(system_prompt: str, image_url: str, prompt: str) -> list[dict[str, Any]]:
+    """System message (empty for HunyuanOCR), then one user turn: image first, text second."""
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": image_url}},
+            {"type": "text", "text": prompt},
+        ]},
+    ]
+
+
+def response_format_for(request: EngineRequest, profile: ModelProfile) -> dict[str, Any] | None:
+    """vLLM structured output (``response_format`` json_schema) for extraction requests."""
+    if request.task != Task.EXTRACT or not request.json_schema or not profile.structured_output:
+        return None
+    name = str(request.json_schema.get("title") or "extraction")
+    safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:64] or "extraction"
+    return {"type": "json_schema", "json_schema": {"name": safe, "schema": request.json_schema}}
+
+
+def output_problem(completion: Completion) -> str | None:
+    """``looping_output`` / ``truncated_output`` when the reply needs a second try."""
+    if detect_loop(completion.text) is not None:
+        return FLAG_LOOP
+    if completion.finish_reason == "length":
+        return FLAG_TRUNCATED
+    return None
+
+
+def _trim(text: str) -> str:
+    loop = detect_loop(text)
+    return loop.trimmed(text) if loop else text
+
+
+@dataclass(frozen=True, slots=True)
+class ResultMeta:
+    model: str
+    latency_s: float
+    flags: tuple[str, ...]
+    problem: str | None
+
+
+def build_result(prep: PreparedRequest, completion: Completion, meta: ResultMeta) -> EngineResult:
+    """Parse the reply for the task; trimmed/truncated replies are marked ``is_fallback``."""
+    text = _trim(completion.text) if meta.problem else completion.text
+    flags = list(meta.flags)
+    if meta.problem:
+        flags.append(meta.problem)
+    if prep.image.downscaled:
+        flags.append(FLAG_DOWNSCALED)
+    req = prep.request
+    lines: tuple[Any, ...] = ()
+    fields: dict[str, Any] | None = None
+    if req.task in (Task.SPOT, Task.OCR):
+        lines = tuple(parse_spotting(text, req.image.width, req.image.height))
+        text = "\n".join(line.text for line in lines)
+    elif req.task == Task.PARSE:
+        lines = tuple(markdown_lines(text))
+    else:
+        fields = parse_json_object(text)
+        flags.extend(f"{FLAG_SCHEMA}:{v}" for v in schema_violations(fields, req.json_schema))
+    return EngineResult(
+        lines=lines, text=text, engine=ENGINE_NAME, model=meta.model, prompt_version=prep.prompt.version,
+        fields=fields, latency_s=meta.latency_s, prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens, replica=completion.replica,
+        is_fallback=meta.problem is not None, flags=tuple(flags))

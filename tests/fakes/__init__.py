@@ -1,0 +1,1 @@
+"""Fakes that speak real protocols on loopback (see fake_vllm.FakeVllm)."""

@@ -1,0 +1,487 @@
+"""A fake vLLM OpenAI-compatible server on 127.0.0.1, strict like the real one.
+
+Modes:
+  * ``ocr``   — answers from the image it received: the embedded CPU OCR reads it, and the
+                reply is written in HunyuanOCR's formats (spotting ``text(x1,y1),(x2,y2)`` on a
+                0-1000 grid, markdown, JSON from the project's rule extractor). It never sees the
+                expected answer.
+  * ``sleep`` — capacity C concurrent requests of L seconds each, extra ones queue (like
+                continuous batching with a full batch); canned minimal output, no OCR.
+
+Faults are injected per chat request with ``inject(kind, times=...)``: ``503`` (optionally with
+Retry-After), ``429``, ``500``, ``slow``, ``malformed_json``, ``truncated``, ``loop``, ``no_choices``.
+``stop()`` closes the port (connection refused). Run as ``python -m tests.fakes.fake_vllm --mode sleep``
+to serve from a separate process (prints ``URL <base url>`` on stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import io
+import json
+import math
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+DEFAULT_MODEL = "tencent/HunyuanOCR"
+PART_TYPES = {"text", "image_url"}
+ROLES = {"system", "user", "assistant"}
+FORMAT_TYPES = {"text", "json_object", "json_schema"}
+LOOP_UNIT = "\n<td>0.00</td><td>0.00</td>"
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass
+class Fault:
+    kind: str
+    times: int | None = 1  # None: every request
+    retry_after: str | None = None
+    delay_s: float = 0.0
+
+
+@dataclass
+class Captured:
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class Counters:
+    running: int = 0
+    waiting: int = 0
+    peak_running: int = 0
+    completed: int = 0
+    chat_requests: int = 0
+
+
+@dataclass
+class ChatCall:
+    model: str
+    prompt: str
+    image: Image.Image
+    max_tokens: int
+    response_format: dict[str, Any] | None
+    fields: list[str] = field(default_factory=list)
+
+
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    kinds = {400: "BadRequestError", 401: "AuthenticationError", 404: "NotFoundError",
+             429: "RateLimitError", 503: "ServiceUnavailableError"}
+    return {"error": {"message": message, "type": kinds.get(status, "InternalServerError"),
+                      "param": None, "code": status}}
+
+
+# ----------------------------------------------------------------------------- validation
+def _decode_image(url: Any, max_bytes: int) -> Image.Image:
+    if not isinstance(url, str) or not url.startswith("data:image/"):
+        raise HttpError(400, "image_url must be a data:image/...;base64 URL (no network access)")
+    if len(url) > max_bytes:
+        raise HttpError(400, f"image data is {len(url)} bytes, over the {max_bytes}-byte limit")
+    head, _, data = url.partition(",")
+    if ";base64" not in head:
+        raise HttpError(400, "image data URL must be base64-encoded")
+    try:
+        raw = base64.b64decode(data, validate=True)
+        image = Image.open(io.BytesIO(raw))
+        image.load()
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as exc:
+        raise HttpError(400, f"Failed to load image: {exc}") from exc
+    return image.convert("RGB")
+
+
+def _user_parts(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or len(messages) < 2:
+        raise HttpError(400, "messages must be a list: a system message, then a user message")
+    for msg in messages:
+        if not isinstance(msg, dict) or msg.get("role") not in ROLES:
+            raise HttpError(400, f"invalid message {str(msg)[:80]!r}: role must be one of {sorted(ROLES)}")
+    if messages[0]["role"] != "system" or not isinstance(messages[0].get("content"), str):
+        raise HttpError(400, "first message must be a system message with string content")
+    user = messages[-1]
+    if user["role"] != "user" or not isinstance(user.get("content"), list):
+        raise HttpError(400, "last message must be a user message whose content is a list of parts")
+    for part in user["content"]:
+        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
+            kind = part.get("type") if isinstance(part, dict) else part
+            raise HttpError(400, f"Unknown part type: {kind}")
+    return list(user["content"])
+
+
+def _check_response_format(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("type") not in FORMAT_TYPES:
+        raise HttpError(400, f"response_format.type must be one of {sorted(FORMAT_TYPES)}")
+    if value["type"] != "json_schema":
+        return value
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(
+            spec.get("schema"), dict):
+        raise HttpError(400, "response_format.json_schema needs a string 'name' and an object 'schema'")
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(spec["schema"])
+    except SchemaError as exc:
+        raise HttpError(400, f"invalid JSON schema: {exc.message}") from exc
+    return value
+
+
+def _fields_from(prompt: str, response_format: dict[str, Any] | None) -> list[str]:
+    m = re.search(r"\[([^\]]*)\]", prompt)
+    if m:
+        names = re.findall(r"'([^']*)'", m.group(1))
+        if names:
+            return names
+    schema = ((response_format or {}).get("json_schema") or {}).get("schema") or {}
+    return list((schema.get("properties") or {}).keys())
+
+
+def parse_chat(body: Any, models: Sequence[str], max_image_bytes: int) -> ChatCall:
+    if not isinstance(body, dict):
+        raise HttpError(400, "request body must be a JSON object")
+    model = body.get("model")
+    if model not in models:
+        raise HttpError(404, f"The model `{model}` does not exist.")
+    parts = _user_parts(body.get("messages"))
+    images = [p for p in parts if p["type"] == "image_url"]
+    texts = [p.get("text") for p in parts if p["type"] == "text"]
+    if len(images) != 1 or not all(isinstance(t, str) for t in texts):
+        raise HttpError(400, "expected exactly one image_url part and text parts with string text")
+    image = _decode_image((images[0].get("image_url") or {}).get("url"), max_image_bytes)
+    max_tokens = body.get("max_tokens", 4096)
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        raise HttpError(400, "max_tokens must be a positive integer")
+    response_format = _check_response_format(body.get("response_format"))
+    prompt = "\n".join(str(t) for t in texts)
+    return ChatCall(model, prompt, image, max_tokens, response_format, _fields_from(prompt, response_format))
+
+
+# ----------------------------------------------------------------------------- answers
+def task_of(prompt: str) -> str:
+    if "coordinates" in prompt or "坐标" in prompt:
+        return "spot"
+    if "JSON" in prompt.upper():
+        return "extract"
+    return "parse"
+
+
+class OcrAnswerer:
+    """Reads the received image with the embedded engine and answers like HunyuanOCR."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def _lines(self, image: Image.Image) -> list[Any]:
+        from ocrflow.engines.base import EngineRequest
+        from ocrflow.engines.embedded import EmbeddedEngine
+
+        with self._lock:
+            if self._engine is None:
+                self._engine = EmbeddedEngine()
+            engine = self._engine
+        return list(engine.run(EngineRequest(image=image)).lines)
+
+    def answer(self, call: ChatCall) -> str:
+        lines = self._lines(call.image)
+        task = task_of(call.prompt)
+        if task == "spot":
+            w, h = call.image.size
+            return "\n".join(
+                f"{ln.text}({round(ln.x0 * 1000 / w)},{round(ln.y0 * 1000 / h)}),"
+                f"({round(ln.x1 * 1000 / w)},{round(ln.y1 * 1000 / h)})" for ln in lines)
+        if task == "parse":
+            return "\n\n".join(ln.text for ln in lines)
+        return json.dumps(_rule_fields(lines, call), ensure_ascii=False)
+
+
+def _rule_fields(lines: list[Any], call: ChatCall) -> dict[str, Any]:
+    """The project's rule extractor on the OCR lines; nulls when it (or the contract) is missing."""
+    empty: dict[str, Any] = dict.fromkeys(call.fields)
+    schema = ((call.response_format or {}).get("json_schema") or {}).get("schema") or {}
+    try:
+        from ocrflow.contracts import load_contracts
+        from ocrflow.extract.rules import extract_fields
+        from ocrflow.models import DocumentRef, DocumentText, PagePath, PageText
+
+        contract = load_contracts().get(str(schema.get("title", "")))
+        if contract is None:
+            return empty
+        w, h = call.image.size
+        page = PageText(1, w, h, tuple(lines), PagePath.OCR, "fake", "fake")
+        doc = DocumentText(DocumentRef("fake.png", "0" * 64, "image/png", 0), (page,))
+        found = extract_fields(doc, contract)
+    except (ImportError, KeyError, TypeError, ValueError, OSError):
+        return empty
+    return {name: found.get(name) for name in call.fields}
+
+
+def canned(prompt: str, fields: list[str]) -> str:
+    task = task_of(prompt)
+    if task == "spot":
+        return "ok(100,100),(900,900)"
+    if task == "parse":
+        return "ok"
+    return json.dumps(dict.fromkeys(fields))
+
+
+def tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4))
+
+
+def apply_output_fault(content: str, fault: Fault | None) -> tuple[str, str]:
+    if fault is None:
+        return content, "stop"
+    if fault.kind == "malformed_json":
+        return '{"invoice_number": "INV-1", "total": ', "stop"
+    if fault.kind == "truncated":
+        return content[: max(1, len(content) // 2)], "length"
+    if fault.kind == "loop":
+        return content + LOOP_UNIT * 2000, "stop"
+    return content, "stop"
+
+
+def clip(content: str, finish: str, max_tokens: int) -> tuple[str, str]:
+    if tokens(content) > max_tokens:
+        return content[: max_tokens * 4], "length"
+    return content, finish
+
+
+# ----------------------------------------------------------------------------- server
+class FakeVllm:
+    """Real HTTP on 127.0.0.1 in a background thread. Use as a context manager."""
+
+    def __init__(self, *, models: Sequence[str] = (DEFAULT_MODEL,), api_key: str | None = None,
+                 mode: str = "ocr", capacity: int = 32, latency_s: float = 0.0,
+                 max_image_bytes: int = 6 * 1024 * 1024, capture: bool = True, port: int = 0) -> None:
+        self.models = list(models)
+        self.api_key = api_key
+        self.mode = mode
+        self.capacity = capacity
+        self.latency_s = latency_s
+        self.max_image_bytes = max_image_bytes
+        self.capture = capture
+        self.healthy = True
+        self.requests: list[Captured] = []
+        self.counters = Counters()
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._answerer = OcrAnswerer()
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._sem: asyncio.Semaphore | None = None
+
+    # -- control
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    def inject(self, kind: str, times: int | None = 1, *, retry_after: str | None = None,
+               delay_s: float = 0.0) -> None:
+        with self._lock:
+            self._faults.append(Fault(kind, times, retry_after, delay_s))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.times is None:
+                    return fault
+                if fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    # -- lifecycle
+    def start(self) -> FakeVllm:
+        import uvicorn
+
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only for such sockets;
+        # without it, each kept-alive response waits ~40 ms for the client's delayed ACK (Nagle)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        self._port = sock.getsockname()[1]
+        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", access_log=False,
+                                backlog=4096, timeout_keep_alive=60)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="fake-vllm", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("fake vLLM server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeVllm:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- HTTP
+    def _app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        return Starlette(routes=[
+            Route("/v1/models", self._models, methods=["GET"]),
+            Route("/health", self._health, methods=["GET"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+        ])
+
+    def _authorized(self, request: Any) -> bool:
+        return self.api_key is None or request.headers.get("authorization") == f"Bearer {self.api_key}"
+
+    async def _models(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        if not self._authorized(request):
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        now = int(time.time())
+        data = [{"id": m, "object": "model", "created": now, "owned_by": "vllm", "root": m,
+                 "max_model_len": 32768} for m in self.models]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def _health(self, _request: Any) -> Any:
+        from starlette.responses import Response
+
+        return Response(status_code=200 if self.healthy else 503)
+
+    async def _metrics(self, _request: Any) -> Any:
+        from starlette.responses import PlainTextResponse
+
+        label = f'{{model_name="{self.models[0]}"}}'
+        c = self.counters
+        text = (
+            "# HELP vllm:num_requests_running Number of requests in model execution batches.\n"
+            "# TYPE vllm:num_requests_running gauge\n"
+            f"vllm:num_requests_running{label} {float(c.running)}\n"
+            "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
+            "# TYPE vllm:num_requests_waiting gauge\n"
+            f"vllm:num_requests_waiting{label} {float(c.waiting)}\n")
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    async def _chat(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        if not self._authorized(request):
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse(_error_body(400, "request body is not valid JSON"), status_code=400)
+        self.counters.chat_requests += 1
+        if self.capture:
+            self.requests.append(Captured(dict(request.headers), body))
+        try:
+            payload = await self._complete(body)
+        except HttpError as exc:
+            return JSONResponse(_error_body(exc.status, exc.message), status_code=exc.status,
+                                headers=exc.headers)
+        return JSONResponse(payload)
+
+    async def _complete(self, body: Any) -> dict[str, Any]:
+        call = parse_chat(body, self.models, self.max_image_bytes)
+        fault = self._next_fault()
+        if fault is not None and fault.kind in ("503", "429", "500"):
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            messages = {"503": "The scheduler waiting queue is full", "429": "Too many requests",
+                        "500": "EngineCore encountered an issue"}
+            raise HttpError(int(fault.kind), messages[fault.kind], headers)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay_s)
+        if fault is not None and fault.kind == "no_choices":
+            return {"id": "chatcmpl-empty", "object": "chat.completion", "created": int(time.time()),
+                    "model": call.model, "choices": []}
+        content = await self._generate(call)
+        content, finish = clip(*apply_output_fault(content, fault), call.max_tokens)
+        self.counters.completed += 1
+        w, h = call.image.size
+        prompt_tokens = max(1, (w * h) // (28 * 28)) + tokens(call.prompt)
+        return {
+            "id": f"chatcmpl-{self.counters.chat_requests}", "object": "chat.completion",
+            "created": int(time.time()), "model": call.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "finish_reason": finish, "logprobs": None}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": tokens(content),
+                      "total_tokens": prompt_tokens + tokens(content)},
+        }
+
+    async def _generate(self, call: ChatCall) -> str:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.capacity)
+        c = self.counters
+        c.waiting += 1
+        async with self._sem:
+            c.waiting -= 1
+            c.running += 1
+            c.peak_running = max(c.peak_running, c.running)
+            try:
+                if self.latency_s:
+                    await asyncio.sleep(self.latency_s)
+                if self.mode == "sleep":
+                    return canned(call.prompt, call.fields)
+                return await asyncio.to_thread(self._answerer.answer, call)
+            finally:
+                c.running -= 1
+
+
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on (connection refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--mode", choices=("ocr", "sleep"), default="ocr")
+    parser.add_argument("--capacity", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    fake = FakeVllm(models=[args.model], api_key=args.api_key, mode=args.mode, capacity=args.capacity,
+                    latency_s=args.latency, capture=False, port=args.port)
+    with fake:
+        print(f"URL {fake.url}", flush=True)
+        sys.stdin.read()  # serve until stdin closes
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
