@@ -54,6 +54,7 @@ def run(
         _run_prefect(paths, contract=contract or "auto", engine=engine or "auto", db=db, force=force,
                      glob=glob or "**/*", json_out=json_out)
         return
+    from ocrflow.engines.base import EngineError
     from ocrflow.engines.factory import make_engine
     from ocrflow.settings import load_settings
     from ocrflow.store import StoreError, open_store
@@ -70,7 +71,7 @@ def run(
     eng = make_engine(settings)
     try:
         summary = _run_with_progress(paths, settings, store, eng)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, EngineError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:

@@ -325,6 +325,7 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
     started = time.perf_counter()
     contracts = load_contracts(settings.contracts_dir)
     store.init_schema(list(contracts.values()))
+    engine = prepare_engine(engine, store, settings)
     run_id = new_run_id()
     run = RunRecord(run_id=run_id, flow_run_id=flow_run_id or run_id, started_at=datetime.now(UTC),
                     engine=engine.name, contract=settings.contract, inputs=list(inputs))
@@ -349,6 +350,16 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
     summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
     finish(store, run, summary)
     return summary
+
+
+def prepare_engine(engine: Engine, store: Any, settings: Settings) -> Engine:
+    """Preflight the engine (before any document is touched), then put the store's result cache in front."""
+    from ocrflow.engines.cache import with_cache
+
+    preflight = getattr(engine, "preflight", None)
+    if callable(preflight):
+        preflight()
+    return with_cache(engine, store if settings.vllm_cache else None)
 
 
 def build_run_data_docs(reports: list[Any], store_url: str, run_id: str) -> str:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     vllm_timeout_s: float = Field(120.0, gt=0)
     vllm_verify_tls: bool = True
     vllm_profile: str = Field("", description="model profile name; derived from the model when empty")
+    prompts_dir: Path | None = Field(None, description="folder of prompt files (default: the repo's prompts/)")
+    vllm_cache: bool = Field(True, description="reuse stored answers for the same page, model, prompt, schema")
 
     def resolved_engine(self) -> Literal["embedded", "vllm"]:
         if self.engine == "auto":
