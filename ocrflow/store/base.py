@@ -151,7 +151,11 @@ class Store(Protocol):
 
     def final_hashes(self, hashes: list[str]) -> set[str]: ...
 
-    def register(self, docs: list[DocumentUpdate], run_id: str) -> None: ...
+    def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None: ...
+
+    def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]: ...
+
+    def release(self, hashes: list[str], worker: str) -> None: ...
 
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None: ...
 
@@ -161,6 +165,10 @@ class Store(Protocol):
 
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]: ...
 
+    def cache_get(self, key: str) -> dict[str, Any] | None: ...
+
+    def cache_put(self, key: str, result: dict[str, Any]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -169,10 +177,123 @@ def lines_json(page: PageText) -> str:
                       ensure_ascii=False)
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+"""One encoder for every row: json.dumps with keyword arguments builds a new encoder per call."""
+
+
+def to_json(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, default=str)``, faster."""
+    return _JSON.encode(value)
+
+
 def row_params(outcome: RowOutcome, contract: Contract) -> list[Any]:
     lin = outcome.lineage
-    values = [outcome.values.get(f.name) for f in contract.fields]
-    return [*values, outcome.doc.sha256, outcome.doc.path, list(lin.get("page_numbers", [])),
-            lin.get("engine"), lin.get("model"), lin.get("prompt_version", ""), contract.name,
-            contract.version, lin.get("flow_run_id"), lin.get("extracted_at"),
-            json.dumps(outcome.raw, ensure_ascii=False, default=str)]
+    values = outcome.values
+    return [*[values.get(f.name) for f in contract.fields], outcome.doc.sha256, outcome.doc.path,
+            list(lin.get("page_numbers", [])), lin.get("engine"), lin.get("model"), lin.get("prompt_version", ""),
+            contract.name, contract.version, lin.get("flow_run_id"), lin.get("extracted_at"), to_json(outcome.raw)]
+
+
+# --------------------------------------------------------------------------- shared row shapes
+DOCUMENT_COLUMNS = ("sha256", "path", "mime", "size_bytes", "pages", "state", "contract", "error", "attempts",
+                    "first_seen", "updated_at", "run_id")
+PAGE_COLUMNS = ("doc_sha256", "page_no", "path_taken", "engine", "model", "prompt_version", "width", "height",
+                "text", "lines", "render_s", "ocr_s", "prompt_tokens", "completion_tokens", "is_fallback", "note",
+                "run_id", "created_at")
+QUARANTINE_COLUMNS = ("doc_sha256", "contract", "contract_version", "source_path", "reasons", "values",
+                      "raw_values", "engine", "model", "prompt_version", "flow_run_id", "quarantined_at")
+
+_FINAL_SQL = ", ".join(f"'{s.value}'" for s in FINAL_STATES)
+DOCUMENT_UPSERT_SET = (
+    "path = excluded.path, mime = excluded.mime, size_bytes = excluded.size_bytes, "
+    "pages = greatest(excluded.pages, documents.pages), state = excluded.state, "
+    "contract = coalesce(excluded.contract, documents.contract), error = excluded.error, "
+    "updated_at = excluded.updated_at, run_id = excluded.run_id, "
+    "attempts = documents.attempts + CASE WHEN excluded.state = 'pending' THEN 0 ELSE 1 END")
+"""The ON CONFLICT (sha256) DO UPDATE of ``documents``; valid SQL in both dialects."""
+CLEAR_FINAL_CLAIMS_SET = (
+    f"claimed_by = CASE WHEN excluded.state IN ({_FINAL_SQL}) THEN NULL ELSE documents.claimed_by END, "
+    f"claim_expires = CASE WHEN excluded.state IN ({_FINAL_SQL}) THEN NULL ELSE documents.claim_expires END")
+"""Appended by write_batch: a document that reaches a final state is no longer claimed."""
+
+
+def register_guard(now_sql: str, *, keep_final: bool) -> str:
+    """The DO UPDATE ... WHERE of ``register``: leave live claims (and, if asked, final states) alone."""
+    guard = f"(documents.claimed_by IS NULL OR documents.claim_expires IS NULL OR documents.claim_expires < {now_sql})"
+    if keep_final:
+        guard += f" AND NOT (excluded.state = 'pending' AND documents.state IN ({_FINAL_SQL}))"
+    return guard
+
+
+def claim_sql(hashes_sql: str, *, worker: str, expires: str, now: str) -> str:
+    """UPDATE ... RETURNING that claims documents not final and unclaimed, expired or already ours."""
+    return (f"UPDATE documents SET claimed_by = {worker}, claim_expires = {expires} "
+            f"WHERE sha256 IN ({hashes_sql}) AND state NOT IN ({_FINAL_SQL}) "
+            f"AND (claimed_by IS NULL OR claim_expires IS NULL OR claim_expires < {now} OR claimed_by = {worker}) "
+            "RETURNING sha256")
+
+
+def row_columns(outcomes: list[RowOutcome], contract: Contract) -> list[list[Any]]:
+    """``row_params`` of many outcomes, column by column (the shape a bulk load wants)."""
+    lineage = [o.lineage for o in outcomes]
+    n = len(outcomes)
+    return [
+        *([o.values.get(f.name) for o in outcomes] for f in contract.fields),
+        [o.doc.sha256 for o in outcomes], [o.doc.path for o in outcomes],
+        [list(lin.get("page_numbers", [])) for lin in lineage], [lin.get("engine") for lin in lineage],
+        [lin.get("model") for lin in lineage], [lin.get("prompt_version", "") for lin in lineage],
+        [contract.name] * n, [contract.version] * n, [lin.get("flow_run_id") for lin in lineage],
+        [lin.get("extracted_at") for lin in lineage], [_JSON.encode(o.raw) for o in outcomes],
+    ]
+
+
+def document_params(d: DocumentUpdate, run_id: str, now: datetime) -> list[Any]:
+    return [d.sha256, d.path, d.mime, d.size_bytes, d.pages, d.state.value, d.contract, d.error, 0, now, now,
+            run_id]
+
+
+def page_params(sha: str, p: PageText, run_id: str, now: datetime) -> list[Any]:
+    return [sha, p.page_no, p.path.value, p.engine, p.model, p.prompt_version, p.width, p.height, p.text,
+            lines_json(p), p.render_s, p.latency_s, p.prompt_tokens, p.completion_tokens, p.is_fallback, p.note,
+            run_id, now]
+
+
+def quarantine_params(outcome: RowOutcome, contract: Contract, now: datetime) -> list[Any]:
+    lin = outcome.lineage
+    return [outcome.doc.sha256, contract.name, contract.version, outcome.doc.path,
+            json.dumps([f.as_dict() for f in outcome.failures], ensure_ascii=False), to_json(outcome.values),
+            to_json(outcome.raw), lin.get("engine"), lin.get("model"),
+            lin.get("prompt_version", ""), lin.get("flow_run_id"), now]
+
+
+def last_per_key(rows: list[list[Any]], key: int = 0) -> list[list[Any]]:
+    """Keep the last row per key (a bulk upsert may touch a key once; row by row, the last one wins)."""
+    if len({r[key] for r in rows}) == len(rows):
+        return rows
+    return list({r[key]: r for r in rows}.values())
+
+
+def last_outcomes(rows: list[RowOutcome]) -> list[RowOutcome]:
+    """The last outcome per document of a batch, in first-seen order."""
+    by_doc: dict[str, RowOutcome] = {}
+    for o in rows:
+        by_doc[o.doc.sha256] = o
+    return list(by_doc.values()) if len(by_doc) != len(rows) else rows
+
+
+def split_rows(batch: Batch, contracts: dict[str, Contract]) -> dict[tuple[str, bool], list[RowOutcome]]:
+    """The batch's outcomes grouped by (contract name, clean), the last outcome per document winning."""
+    groups: dict[tuple[str, bool], list[RowOutcome]] = {}
+    for o in last_outcomes(batch.rows):
+        if o.contract not in contracts:
+            raise StoreError(f"row for {o.doc.path} names contract {o.contract!r}, which was not passed in")
+        groups.setdefault((o.contract, o.clean), []).append(o)
+    return groups
+
+
+def date_field(contract: Contract) -> str | None:
+    """The first DATE field of a contract (the export partitions by its month)."""
+    for f in contract.fields:
+        if field_sql_type(f, "duckdb") == "DATE":
+            return f.name
+    return None

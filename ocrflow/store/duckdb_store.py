@@ -4,28 +4,45 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from ocrflow.contracts import Contract
-from ocrflow.models import DocState
+from ocrflow.models import DocState, RowOutcome
 from ocrflow.store.base import (
+    CLEAR_FINAL_CLAIMS_SET,
+    DOCUMENT_COLUMNS,
+    DOCUMENT_UPSERT_SET,
     FINAL_STATES,
+    PAGE_COLUMNS,
+    QUARANTINE_COLUMNS,
     Batch,
     DocumentUpdate,
     RunRecord,
     SchemaChangeError,
     StoreError,
     base_ddl,
+    claim_sql,
     contract_columns,
     contract_ddl,
-    lines_json,
+    document_params,
+    last_per_key,
+    page_params,
+    quarantine_params,
+    register_guard,
+    row_columns,
     row_params,
+    split_rows,
     table_name,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _now() -> datetime:
@@ -55,6 +72,11 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 class DuckDBStore:
     dialect = "duckdb"
+    bulk_threshold = 8
+    """Row groups at least this large take the bulk path (DataFrame scan + one INSERT ... SELECT).
+
+    Low on purpose: DuckDB's executemany costs milliseconds per row, so even a 16-document batch
+    writes ~7x faster in bulk (both paths store the same rows; tests compare them)."""
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
@@ -108,77 +130,117 @@ class DuckDBStore:
             [hashes, [s.value for s in FINAL_STATES]]).fetchall()
         return {r[0] for r in rows}
 
-    def register(self, docs: list[DocumentUpdate], run_id: str) -> None:
+    def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
+        """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
         if not docs:
             return
         now = _now()
+        guard = register_guard(_ts_literal(now), keep_final=keep_final)
         self.con.begin()
         try:
-            self._upsert_documents(docs, run_id, now)
+            self._upsert_documents(docs, run_id, now, where=guard)
             self.con.commit()
         except duckdb.Error:
             self.con.rollback()
             raise
 
-    def _upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime) -> None:
-        self.con.executemany(
-            """INSERT INTO documents (sha256, path, mime, size_bytes, pages, state, contract, error, attempts,
-                                      first_seen, updated_at, run_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
-               ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, mime = excluded.mime,
-                 size_bytes = excluded.size_bytes, pages = greatest(excluded.pages, documents.pages),
-                 state = excluded.state, contract = coalesce(excluded.contract, documents.contract),
-                 error = excluded.error, updated_at = excluded.updated_at, run_id = excluded.run_id,
-                 attempts = documents.attempts + CASE WHEN excluded.state = 'pending' THEN 0 ELSE 1 END""",
-            [[d.sha256, d.path, d.mime, d.size_bytes, d.pages, d.state.value, d.contract, d.error, now, now,
-              run_id] for d in docs])
+    def _upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
+                          set_extra: str = "", where: str = "") -> None:
+        if not docs:
+            return
+        rows = last_per_key([document_params(d, run_id, now) for d in docs])
+        conflict = (f"ON CONFLICT (sha256) DO UPDATE SET {DOCUMENT_UPSERT_SET}"
+                    f"{', ' + set_extra if set_extra else ''}{' WHERE ' + where if where else ''}")
+        self._insert("documents", DOCUMENT_COLUMNS, rows, conflict=conflict)
+
+    # -- claims ----------------------------------------------------------------
+    def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
+        """Claim the documents among ``hashes`` that are registered, not final, and free (or expired or ours)."""
+        if not hashes:
+            return set()
+        now = _now()
+        sql = claim_sql("SELECT UNNEST($hashes)", worker="$worker", expires="$expires", now="$now")
+        rows = self.con.execute(sql, {"hashes": hashes, "worker": worker, "now": now,
+                                      "expires": now + timedelta(seconds=ttl_s)}).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def release(self, hashes: list[str], worker: str) -> None:
+        """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
+        if hashes:
+            self.con.execute("UPDATE documents SET claimed_by = NULL, claim_expires = NULL "
+                             "WHERE sha256 IN (SELECT UNNEST(?)) AND claimed_by = ?", [hashes, worker])
 
     # -- batch -----------------------------------------------------------------
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
+        """Pages, clean/quarantined rows and document states of one batch, in one transaction.
+
+        Groups of at least ``bulk_threshold`` rows go through a DataFrame staging scan and one
+        INSERT ... SELECT; smaller ones row by row. Both give the same rows.
+        """
         now = _now()
         self.con.begin()
         try:
             self._write_pages(batch, now)
-            for outcome in batch.rows:
-                contract = contracts[outcome.contract]
-                if outcome.clean:
-                    self._load_row(outcome, contract)
+            for (name, clean), outcomes in split_rows(batch, contracts).items():
+                if clean:
+                    self._load_rows(outcomes, contracts[name])
                 else:
-                    self._quarantine_row(outcome, contract, now)
-            self._upsert_documents(batch.documents, batch.run_id, now)
+                    self._quarantine_rows(outcomes, contracts[name], now)
+            self._upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
             self.con.commit()
         except duckdb.Error:
             self.con.rollback()
             raise
 
     def _write_pages(self, batch: Batch, now: datetime) -> None:
-        if not batch.pages:
+        rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
+        if rows:
+            keyed = list({(r[0], r[1]): r for r in rows}.values())
+            self._insert("pages", PAGE_COLUMNS, keyed, conflict="OR REPLACE")
+
+    def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
+        shas = [o.doc.sha256 for o in outcomes]
+        self.con.execute("DELETE FROM quarantine WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
+        cols = contract_columns(contract, "duckdb")
+        names, types = [n for n, _ in cols], [t for _, t in cols]
+        if len(outcomes) < self.bulk_threshold:
+            self._insert(table_name(contract), names, [row_params(o, contract) for o in outcomes],
+                         conflict="OR REPLACE", types=types)
+        else:
+            self._insert_columns(table_name(contract), names, types, row_columns(outcomes, contract), "OR REPLACE")
+
+    def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
+        shas = [o.doc.sha256 for o in outcomes]
+        self.con.execute(f"DELETE FROM {table_name(contract)} WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
+        rows = [quarantine_params(o, contract, now) for o in outcomes]
+        self._insert("quarantine", QUARANTINE_COLUMNS, rows, conflict="OR REPLACE")
+
+    def _insert(self, table: str, columns: Sequence[str], rows: list[list[Any]], *, conflict: str,
+                types: Sequence[str] | None = None) -> None:
+        """INSERT [OR REPLACE] rows, or ``INSERT ... ON CONFLICT`` when ``conflict`` starts with ON."""
+        if len(rows) >= self.bulk_threshold:
+            col_types = list(types) if types is not None else self._column_types(table, columns)
+            self._insert_columns(table, columns, col_types, [list(c) for c in zip(*rows, strict=True)], conflict)
             return
-        self.con.executemany(
-            """INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [[sha, p.page_no, p.path.value, p.engine, p.model, p.prompt_version, p.width, p.height, p.text,
-              lines_json(p), p.render_s, p.latency_s, p.prompt_tokens, p.completion_tokens, p.is_fallback,
-              p.note, batch.run_id, now] for sha, p in batch.pages])
+        head, tail = _insert_sql(table, columns, conflict)
+        marks = ", ".join("?" for _ in columns)
+        self.con.executemany(f"{head} VALUES ({marks}){tail}", rows)
 
-    def _load_row(self, outcome: Any, contract: Contract) -> None:
-        table = table_name(contract)
-        cols = [n for n, _ in contract_columns(contract, "duckdb")]
-        quoted = ", ".join(f'"{c}"' for c in cols)
-        marks = ", ".join("?" for _ in cols)
-        self.con.execute(f"DELETE FROM quarantine WHERE doc_sha256 = ?", [outcome.doc.sha256])  # noqa: F541
-        self.con.execute(f"INSERT OR REPLACE INTO {table} ({quoted}) VALUES ({marks})",
-                         row_params(outcome, contract))
+    def _insert_columns(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]],
+                        conflict: str) -> None:
+        """The bulk path: the columns as a DataFrame, then one INSERT ... SELECT casting to the table types."""
+        head, tail = _insert_sql(table, columns, conflict)
+        view = f"_ocrflow_stage_{table}"
+        self.con.register(view, staging_frame(columns, types, data))
+        try:
+            casts = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in zip(columns, types, strict=True))
+            self.con.execute(f"{head} SELECT {casts} FROM {view}{tail}")
+        finally:
+            self.con.unregister(view)
 
-    def _quarantine_row(self, outcome: Any, contract: Contract, now: datetime) -> None:
-        lin = outcome.lineage
-        self.con.execute(f"DELETE FROM {table_name(contract)} WHERE doc_sha256 = ?", [outcome.doc.sha256])
-        self.con.execute(
-            "INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [outcome.doc.sha256, contract.name, contract.version, outcome.doc.path,
-             json.dumps([f.as_dict() for f in outcome.failures], ensure_ascii=False),
-             json.dumps(outcome.values, ensure_ascii=False, default=str),
-             json.dumps(outcome.raw, ensure_ascii=False, default=str), lin.get("engine"), lin.get("model"),
-             lin.get("prompt_version", ""), lin.get("flow_run_id"), now])
+    def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
+        have = self._existing_columns(table)
+        return [have[c] for c in columns]
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, run: RunRecord) -> None:
@@ -214,6 +276,82 @@ class DuckDBStore:
 
     def close(self) -> None:
         self.con.close()
+
+
+def _insert_sql(table: str, columns: Sequence[str], conflict: str) -> tuple[str, str]:
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    if conflict == "OR REPLACE":
+        return f"INSERT OR REPLACE INTO {table} ({quoted})", ""
+    return f"INSERT INTO {table} ({quoted})", f" {conflict}"
+
+
+def _ts_literal(ts: datetime) -> str:
+    return f"TIMESTAMP '{ts.isoformat(sep=' ')}'"
+
+
+def _text(v: Any) -> str | None:
+    """A scalar as text that DuckDB casts back to the column type exactly."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(UTC).replace(tzinfo=None)
+        return v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _list(v: Any, *, text: bool) -> list[Any] | None:
+    if v is None:
+        return None
+    items = list(v)
+    return [x if x is None or isinstance(x, str) else str(x) for x in items] if text else items
+
+
+_PASS_TYPES: dict[str, tuple[type, ...]] = {
+    "VARCHAR": (str,), "JSON": (str,), "DATE": (date,), "TIMESTAMP": (datetime,), "BIGINT": (int,),
+    "INTEGER": (int,), "DOUBLE": (float,), "BOOLEAN": (bool,),
+}
+"""Column types whose Python values DuckDB's DataFrame scan reads exactly as they are."""
+
+
+def _column(typ: str, values: Sequence[Any]) -> list[Any]:
+    """One staging column: values as they are where DuckDB reads them exactly, else as text or lists."""
+    kinds = {type(v) for v in values} - {type(None)}
+    if typ.endswith("[]"):
+        is_text = not typ.upper().startswith(("INT", "BIGINT"))
+        if kinds <= {list} and (not is_text or all(type(x) is str for v in values if v for x in v)):
+            return list(values)
+        return [_list(v, text=is_text) for v in values]
+    passes = _PASS_TYPES.get(typ.upper())
+    if passes and all(k in passes for k in kinds):
+        if typ.upper() != "TIMESTAMP" or all(v is None or v.tzinfo is None for v in values):
+            return list(values)
+    if kinds <= {Decimal}:
+        return [None if v is None else str(v) for v in values]
+    return [v if v is None or type(v) is str else _text(v) for v in values]
+
+
+def staging_frame(columns: Sequence[str], types: Sequence[str], data: list[list[Any]]) -> pd.DataFrame:
+    """Columns (one list of values each) as a DataFrame of object columns that DuckDB scans without guessing wrong.
+
+    Values DuckDB reads exactly (str, date, naive datetime, int, float, lists of str/int) pass as
+    they are; the rest (Decimal above all: a sampled guess such as DECIMAL(4,2) cannot hold a later
+    value) go as text. The INSERT ... SELECT casts every column to its table type, so the bulk path
+    stores exactly what the row path stores.
+    """
+    import pandas as pd
+
+    frame = {name: pd.Series(_column(typ, vals), dtype=object)
+             for name, typ, vals in zip(columns, types, data, strict=True)}
+    return pd.DataFrame(frame)
 
 
 def _norm_type(t: str) -> str:

@@ -1,0 +1,183 @@
+"""Load throughput: synthetic invoice rows into DuckDB and PostgreSQL, bulk vs row by row.
+
+Each row is a clean invoice ``RowOutcome`` plus its ``documents`` upsert, written with
+``Store.write_batch`` (one transaction per batch), so the numbers include everything a real
+batch writes except pages. The row-by-row path (executemany) runs on a smaller sample and is
+extrapolated; the output says so.
+
+    .venv/bin/python -m benchmarks.bench_load [--rows 100000] [--batch 10000] [--pg URL]
+
+Goals: >= 100k rows/s into DuckDB, >= 20k rows/s into PostgreSQL (bulk path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ocrflow.contracts import Contract, load_contracts
+from ocrflow.models import DocState, DocumentRef, RowOutcome
+from ocrflow.store.base import Batch, DocumentUpdate
+
+GOALS = {"duckdb": 100_000.0, "postgres": 20_000.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    store: str
+    path: str
+    rows: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def _value(kind: str, i: int) -> Any:
+    if kind == "money":
+        return Decimal(f"{i % 100000}.{i % 100:02d}")
+    if kind == "date":
+        return date(2020 + i % 5, 1 + i % 12, 1 + i % 28)
+    if kind == "list":
+        return [f"item {i}"]
+    if kind in ("integer", "number"):
+        return i
+    if kind == "currency":
+        return "EUR"
+    return f"v{i}"
+
+
+def synthetic_rows(contract: Contract, n: int, salt: str) -> list[RowOutcome]:
+    extracted = datetime(2024, 5, 1, 12, 0, 0)
+    out = []
+    for i in range(n):
+        h = hashlib.sha256(f"{salt}:{i}".encode()).hexdigest()
+        values = {f.name: _value(f.kind, i) for f in contract.fields}
+        doc = DocumentRef(path=f"/in/{i}.pdf", sha256=h, mime="application/pdf", size_bytes=1000 + i)
+        out.append(RowOutcome(doc=doc, contract=contract.name, contract_version=contract.version, values=values,
+                              raw={"invoice_number": values.get("invoice_number")},
+                              lineage={"page_numbers": [1], "engine": "bench", "model": "synthetic",
+                                       "prompt_version": "p", "flow_run_id": "bench", "extracted_at": extracted}))
+    return out
+
+
+def batches(rows: list[RowOutcome], size: int) -> list[Batch]:
+    out = []
+    for i in range(0, len(rows), size):
+        chunk = rows[i:i + size]
+        docs = [DocumentUpdate(o.doc.sha256, o.doc.path, o.doc.mime, o.doc.size_bytes, DocState.LOADED, pages=1,
+                               contract=o.contract) for o in chunk]
+        out.append(Batch(run_id="bench", documents=docs, rows=chunk))
+    return out
+
+
+def timed_load(store: Any, contracts: dict[str, Contract], rows: list[RowOutcome], *, bulk: bool,
+               batch: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process: DuckDB's threads count, the PostgreSQL server not)."""
+    store.bulk_threshold = 1 if bulk else 10**12
+    work = batches(rows, batch)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for b in work:
+        store.write_batch(b, contracts)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    _, got = store.query("SELECT count(*) FROM invoice")
+    if int(got[0][0]) < len(rows):
+        raise RuntimeError(f"expected at least {len(rows)} rows, found {got[0][0]}")
+    return seconds, cpu
+
+
+def bench_store(name: str, open_fresh: Any, contracts: dict[str, Contract], n: int, sample: int,
+                batch: int) -> list[Result]:
+    inv = contracts["invoice"]
+    results = []
+    for bulk, count in ((True, n), (False, sample)):
+        store = open_fresh()
+        try:
+            store.init_schema(list(contracts.values()))
+            rows = synthetic_rows(inv, count, salt=f"{name}-{bulk}")
+            seconds, cpu = timed_load(store, contracts, rows, bulk=bulk, batch=min(batch, count))
+        finally:
+            store.close()
+        results.append(Result(name, "bulk" if bulk else "row-by-row", count, seconds, cpu))
+    return results
+
+
+def run(n: int, batch: int, pg_url: str | None, duck_sample: int, pg_sample: int) -> list[Result]:
+    import pandas  # noqa: F401  (imported once here so that the first timed batch does not pay for it)
+
+    from ocrflow.store.duckdb_store import DuckDBStore
+
+    contracts = load_contracts()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = iter(range(10))
+        results += bench_store("duckdb", lambda: DuckDBStore(str(Path(tmp) / f"b{next(files)}.duckdb")), contracts,
+                               n, duck_sample, batch)
+    if pg_url:
+        results += _bench_postgres(pg_url, contracts, n, batch, pg_sample)
+    return results
+
+
+def _bench_postgres(url: str, contracts: dict[str, Contract], n: int, batch: int, sample: int) -> list[Result]:
+    import psycopg
+    from psycopg import sql
+
+    from ocrflow.store.postgres_store import PostgresStore
+
+    schemas: list[str] = []
+
+    def fresh() -> PostgresStore:
+        schemas.append(f"ocrflow_bench_{uuid.uuid4().hex[:8]}")
+        return PostgresStore(url, schema=schemas[-1])
+
+    try:
+        return bench_store("postgres", fresh, contracts, n, sample, batch)
+    finally:
+        with psycopg.connect(url, autocommit=True) as con:
+            for s in schemas:
+                con.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(s)))
+
+
+def table(results: list[Result], n: int) -> str:
+    lines = ["| store | path | rows timed | seconds | rows/s | rows per client CPU-s | time for 100k rows | goal |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        note = f" (sample of {r.rows:,}, extrapolated)" if r.rows < n else ""
+        goal = GOALS[r.store]
+        verdict = (f">= {goal:,.0f}/s: {'met' if r.rate >= goal else 'NOT met'}" if r.path == "bulk" else "")
+        lines.append(f"| {r.store} | {r.path} | {r.rows:,} | {r.seconds:.2f} | {r.rate:,.0f} | "
+                     f"{r.rows / max(r.cpu_seconds, 1e-9):,.0f} | {100_000 / r.rate:.1f} s{note} | {verdict} |")
+    for store in dict.fromkeys(r.store for r in results):
+        by = {r.path: r for r in results if r.store == store}
+        if {"bulk", "row-by-row"} <= set(by):
+            lines.append(f"\n{store}: bulk / row-by-row = {by['bulk'].rate / by['row-by-row'].rate:.0f}x")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=10_000, help="rows per write_batch (one transaction each)")
+    ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test",
+                    help="PostgreSQL URL ('' to skip PostgreSQL)")
+    ap.add_argument("--duck-sample", type=int, default=500, help="rows for the row-by-row DuckDB run")
+    ap.add_argument("--pg-sample", type=int, default=10_000, help="rows for the row-by-row PostgreSQL run")
+    args = ap.parse_args()
+    results = run(args.rows, args.batch, args.pg or None, args.duck_sample, args.pg_sample)
+    print(table(results, args.rows))
+    print(f"\nload average after the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""PostgreSQL store: the warehouse sink. Same tables, columns and semantics as the DuckDB store.
+
+Connection URL: ``postgresql://user[:password]@host[:port]/db``. The schema (PostgreSQL
+namespace) is chosen, first match wins, by
+
+1. the ``schema`` argument of :class:`PostgresStore`;
+2. a ``schema`` query parameter in the URL (``...?schema=ocr``; removed before libpq sees it);
+3. libpq's own ``options`` (``...?options=-csearch_path%3Docr``), used as given.
+
+With 1 or 2 the schema is created when missing (read-write stores only) and becomes the
+``search_path``; with 3 it must exist already. Sessions run in UTC.
+
+Unlike DuckDB, any number of processes may write at once: loads are upserts keyed by
+``doc_sha256`` (one transaction per batch) and ``claim`` hands each document to one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from ocrflow.contracts import Contract
+from ocrflow.models import RowOutcome
+from ocrflow.store.base import (
+    CLEAR_FINAL_CLAIMS_SET,
+    DOCUMENT_COLUMNS,
+    DOCUMENT_UPSERT_SET,
+    FINAL_STATES,
+    PAGE_COLUMNS,
+    QUARANTINE_COLUMNS,
+    Batch,
+    DocumentUpdate,
+    RunRecord,
+    SchemaChangeError,
+    StoreError,
+    base_ddl,
+    contract_columns,
+    contract_ddl,
+    document_params,
+    last_per_key,
+    page_params,
+    quarantine_params,
+    register_guard,
+    row_params,
+    split_rows,
+    table_name,
+)
+
+_SCHEMA_LOCK = 0x6F637266  # "ocrf": advisory lock serialising DDL between concurrent workers
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """(libpq URL, schema from a ``schema`` query parameter); ``postgresql+psycopg://`` is accepted."""
+    url = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema or None
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    try:
+        return psycopg.connect(url, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {str(exc).strip()}. Check that the "
+                         "server runs, the URL (user, host, port, database) and the credentials "
+                         "(PGPASSWORD or ~/.pgpass)") from exc
+
+
+class PostgresStore:
+    dialect = "postgres"
+    bulk_threshold = 64
+    """Row groups at least this large are loaded by COPY into a temp table + INSERT ... SELECT."""
+
+    def __init__(self, url: str, *, read_only: bool = False, schema: str | None = None) -> None:
+        conninfo, url_schema = split_url(url)
+        self.url = redact(conninfo)
+        self.read_only = read_only
+        self.conn = _connect(conninfo)
+        self.schema = schema or url_schema
+        self._setup_session()
+
+    def _setup_session(self) -> None:
+        self.conn.execute("SET TIME ZONE 'UTC'")
+        if self.schema:
+            if not self.read_only:
+                with self.conn.transaction():
+                    self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+                    self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        if self.read_only:
+            self.conn.execute("SET default_transaction_read_only = on")
+        current = self.conn.execute("SELECT current_schema()").fetchone()
+        if current is None or current[0] is None:
+            raise StoreError(f"no schema of the search_path exists in {self.url}: create it, or name it with "
+                             "?schema=NAME (created on first use)")
+        self.schema = str(current[0])
+
+    # -- schema -----------------------------------------------------------------
+    def init_schema(self, contracts: list[Contract]) -> None:
+        with self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+            for ddl in base_ddl("postgres"):
+                self.conn.execute(ddl)
+            for c in contracts:
+                self._ensure_contract_table(c)
+
+    def _existing_columns(self, table: str) -> dict[str, str]:
+        rows = self.conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(quote_ident(current_schema()) || '.' || quote_ident(%s)) "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", [table]).fetchall()
+        return {str(n): str(t) for n, t in rows}
+
+    def _ensure_contract_table(self, contract: Contract) -> None:
+        table = table_name(contract)
+        existing = self._existing_columns(table)
+        if not existing:
+            self.conn.execute(contract_ddl(contract, "postgres"))
+            return
+        wanted = contract_columns(contract, "postgres")
+        removed = sorted(set(existing) - {n for n, _ in wanted})
+        if removed:
+            raise SchemaChangeError(
+                f"contract {contract.name} {contract.version}: field(s) {removed} were removed or renamed but "
+                f"table {table} still has them; a breaking change needs a new major version")
+        for name, typ in wanted:
+            have = existing.get(name)
+            if have is None:
+                if any(f.name == name and f.required for f in contract.fields):
+                    raise SchemaChangeError(
+                        f"contract {contract.name} {contract.version}: new field {name!r} is required; existing "
+                        f"rows in {table} have no value for it. Make it optional or bump the major version")
+                self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} " + typ).format(
+                    sql.Identifier(table), sql.Identifier(name)))
+            elif pg_norm_type(have) != pg_norm_type(typ):
+                raise SchemaChangeError(
+                    f"contract {contract.name} {contract.version}: field {name!r} changed type from {have} to "
+                    f"{typ}; a breaking change needs a new major version (a new table {table}_vN)")
+
+    # -- documents -------------------------------------------------------------
+    def final_hashes(self, hashes: list[str]) -> set[str]:
+        if not hashes:
+            return set()
+        rows = self.conn.execute("SELECT sha256 FROM documents WHERE sha256 = ANY(%s) AND state = ANY(%s)",
+                                 [hashes, [s.value for s in FINAL_STATES]]).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
+        """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
+        if not docs:
+            return
+        with self.conn.transaction():
+            self._upsert_documents(docs, run_id, _now(), where=register_guard("now()", keep_final=keep_final))
+
+    def _upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
+                          set_extra: str = "", where: str = "") -> None:
+        if not docs:
+            return
+        rows = last_per_key([document_params(d, run_id, now) for d in docs])
+        conflict = (f"ON CONFLICT (sha256) DO UPDATE SET {DOCUMENT_UPSERT_SET}"
+                    f"{', ' + set_extra if set_extra else ''}{' WHERE ' + where if where else ''}")
+        self._upsert("documents", DOCUMENT_COLUMNS, rows, conflict, key=("sha256",))
+
+    # -- claims ----------------------------------------------------------------
+    def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
+        """Claim the documents among ``hashes`` that are registered, not final, and free (or expired or ours).
+
+        ``SELECT ... FOR UPDATE SKIP LOCKED`` + ``UPDATE ... RETURNING`` in one statement: a row that
+        another worker is claiming or writing right now is skipped (never waited for, so no deadlocks),
+        and the condition is re-checked on the locked row, so each document goes to exactly one worker.
+        """
+        if not hashes:
+            return set()
+        rows = self.conn.execute(
+            """WITH free AS (
+                  SELECT sha256 FROM documents WHERE sha256 = ANY(%(hashes)s) AND state <> ALL(%(final)s)
+                    AND (claimed_by IS NULL OR claim_expires IS NULL OR claim_expires < now()
+                         OR claimed_by = %(worker)s)
+                  ORDER BY sha256 FOR UPDATE SKIP LOCKED)
+                UPDATE documents d SET claimed_by = %(worker)s,
+                  claim_expires = now() + make_interval(secs => %(ttl)s)
+                FROM free WHERE d.sha256 = free.sha256 RETURNING d.sha256""",
+            {"hashes": hashes, "worker": worker, "ttl": float(ttl_s),
+             "final": [s.value for s in FINAL_STATES]}).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def release(self, hashes: list[str], worker: str) -> None:
+        """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
+        if hashes:
+            self.conn.execute("UPDATE documents SET claimed_by = NULL, claim_expires = NULL "
+                              "WHERE sha256 = ANY(%s) AND claimed_by = %s", [hashes, worker])
+
+    # -- batch -----------------------------------------------------------------
+    def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
+        """Pages, clean/quarantined rows and document states of one batch, in one transaction.
+
+        Groups of at least ``bulk_threshold`` rows are COPied into a temp staging table and
+        upserted with one INSERT ... SELECT ... ON CONFLICT DO UPDATE; smaller ones row by row.
+        """
+        now = _now()
+        with self.conn.transaction():
+            self._write_pages(batch, now)
+            for (name, clean), outcomes in split_rows(batch, contracts).items():
+                if clean:
+                    self._load_rows(outcomes, contracts[name])
+                else:
+                    self._quarantine_rows(outcomes, contracts[name], now)
+            self._upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
+
+    def _write_pages(self, batch: Batch, now: datetime) -> None:
+        rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
+        if rows:
+            keyed = list({(r[0], r[1]): r for r in rows}.values())
+            self._upsert("pages", PAGE_COLUMNS, keyed, _replace_all("doc_sha256, page_no", PAGE_COLUMNS),
+                         key=("doc_sha256", "page_no"))
+
+    def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
+        self.conn.execute("DELETE FROM quarantine WHERE doc_sha256 = ANY(%s)", [[o.doc.sha256 for o in outcomes]])
+        names = [n for n, _ in contract_columns(contract, "postgres")]
+        rows = [row_params(o, contract) for o in outcomes]
+        self._upsert(table_name(contract), names, rows, _replace_all("doc_sha256", names), key=("doc_sha256",))
+
+    def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
+        self.conn.execute(sql.SQL("DELETE FROM {} WHERE doc_sha256 = ANY(%s)").format(
+            sql.Identifier(table_name(contract))), [[o.doc.sha256 for o in outcomes]])
+        rows = [quarantine_params(o, contract, now) for o in outcomes]
+        self._upsert("quarantine", QUARANTINE_COLUMNS, rows, _replace_all("doc_sha256", QUARANTINE_COLUMNS),
+                     key=("doc_sha256",))
+
+    def _upsert(self, table: str, columns: Sequence[str], rows: list[list[Any]], conflict: str, *,
+                key: tuple[str, ...]) -> None:
+        """INSERT ... ON CONFLICT: executemany for a few rows; COPY into a temp table + INSERT ... SELECT
+        for many. Must run inside a transaction (the staging table is dropped on commit).
+
+        Rows go in key order, so two workers upserting overlapping rows lock them in the same order
+        (one waits for the other instead of deadlocking)."""
+        idx = [list(columns).index(k) for k in key]
+        rows = sorted(rows, key=lambda r: tuple(r[i] for i in idx))
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        target = sql.Identifier(table)
+        if len(rows) < self.bulk_threshold:
+            marks = sql.SQL(", ").join(sql.Placeholder() for _ in columns)
+            query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) " + conflict).format(
+                target, cols, marks)
+            with self.conn.cursor() as cur:
+                cur.executemany(query, rows)
+            return
+        stage = sql.Identifier(f"_ocrflow_stage_{table}")
+        self.conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, target))
+        types = self._existing_columns(table)
+        arrays = [i for i, c in enumerate(columns) if types.get(c, "").endswith("[]")]
+        with self.conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+            for row in rows:
+                if arrays:
+                    row = list(row)
+                    for i in arrays:
+                        row[i] = array_literal(row[i])
+                copy.write_row(row)
+        order = sql.SQL(", ").join(sql.Identifier(k) for k in key)
+        self.conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY {} " + conflict).format(
+            target, cols, cols, stage, order))
+        self.conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+
+    # -- runs ------------------------------------------------------------------
+    def start_run(self, run: RunRecord) -> None:
+        self.conn.execute(
+            "INSERT INTO runs (run_id, flow_run_id, started_at, status, engine, contract, inputs) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id) DO UPDATE SET flow_run_id = "
+            "excluded.flow_run_id, started_at = excluded.started_at, status = excluded.status, engine = "
+            "excluded.engine, contract = excluded.contract, inputs = excluded.inputs, finished_at = NULL",
+            [run.run_id, run.flow_run_id, _aware(run.started_at), run.status, run.engine, run.contract,
+             json.dumps(run.inputs)])
+
+    def finish_run(self, run: RunRecord) -> None:
+        c = run.counts
+        self.conn.execute(
+            """UPDATE runs SET finished_at = %s, status = %s, documents = %s, pages = %s, loaded = %s,
+               quarantined = %s, failed = %s, pending = %s, skipped = %s, seconds = %s, message = %s,
+               data_docs = %s WHERE run_id = %s""",
+            [_aware(run.finished_at or _now()), run.status, c.get("documents", 0), c.get("pages", 0),
+             c.get("loaded", 0), c.get("quarantined", 0), c.get("failed", 0), c.get("pending", 0),
+             c.get("skipped", 0), run.seconds, run.message, run.data_docs, run.run_id])
+
+    # -- cache -----------------------------------------------------------------
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT result FROM page_cache WHERE cache_key = %s", [key]).fetchone()
+        if not row:
+            return None
+        value = row[0]
+        return json.loads(value) if isinstance(value, str) else dict(value)
+
+    def cache_put(self, key: str, result: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT INTO page_cache VALUES (%s, %s, %s) ON CONFLICT (cache_key) DO UPDATE SET "
+            "result = excluded.result, created_at = excluded.created_at",
+            [key, json.dumps(result, ensure_ascii=False), _now()])
+
+    # -- reads -----------------------------------------------------------------
+    def query(self, sql_text: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql_text, params or None)
+            cols = [d.name for d in (cur.description or [])]
+            return cols, cur.fetchall() if cur.description else []
+
+    def iter_rows(self, sql_text: str, size: int = 10_000) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+        """A large result in chunks, through a server-side cursor (for exports)."""
+        with self.conn.transaction(), self.conn.cursor(name="ocrflow_iter") as cur:
+            cur.execute(sql_text)
+            while True:
+                chunk = cur.fetchmany(size)
+                if not chunk:
+                    return
+                yield [d.name for d in (cur.description or [])], chunk
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def array_literal(values: Sequence[Any] | None) -> str | None:
+    """A one-dimensional list as a PostgreSQL array literal (COPY sends it as text; much faster than
+    psycopg's generic list dumper)."""
+    if values is None:
+        return None
+    items = ("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+             for v in values)
+    return "{" + ",".join(items) + "}"
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def _replace_all(key: str, columns: Sequence[str]) -> str:
+    keys = {k.strip() for k in key.split(",")}
+    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
+_PG_ALIASES = {
+    "timestamptz": "timestamp with time zone", "int8": "bigint", "int4": "integer", "int": "integer",
+    "float8": "double precision", "decimal": "numeric", "varchar": "text", "character varying": "text",
+    "bool": "boolean",
+}
+
+
+def pg_norm_type(t: str) -> str:
+    """A PostgreSQL type spelled one way (``TIMESTAMPTZ`` == ``timestamp with time zone``)."""
+    t = re.sub(r"\s+", " ", t.strip().lower())
+    array = t.endswith("[]")
+    base = t[:-2] if array else t
+    base = re.sub(r"\s*,\s*", ",", base).replace(" (", "(")
+    head, paren, tail = base.partition("(")
+    head = _PG_ALIASES.get(head, head)
+    return f"{head}{paren}{tail}" + ("[]" if array else "")
