@@ -25,6 +25,8 @@ from typing import Any
 
 from lxml import etree
 
+from ocrflow.pdfium_lock import PDFIUM_LOCK
+
 KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
 """Attachment names used by ZUGFeRD 1/2, Factur-X and XRechnung (compared case-insensitively)."""
 
@@ -106,15 +108,16 @@ def find_invoice_attachment(pdf_path: str | Path) -> tuple[str, bytes] | None:
 def _pdf_attachments(pdf_path: str | Path) -> Iterable[tuple[str, bytes]]:
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(str(pdf_path))
-    try:
-        out: list[tuple[str, bytes]] = []
-        for i in range(pdf.count_attachments()):
-            attachment = pdf.get_attachment(i)
-            out.append((attachment.get_name() or "", bytes(attachment.get_data())))
-        return out
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(str(pdf_path))
+        try:
+            out: list[tuple[str, bytes]] = []
+            for i in range(pdf.count_attachments()):
+                attachment = pdf.get_attachment(i)
+                out.append((attachment.get_name() or "", bytes(attachment.get_data())))
+            return out
+        finally:
+            pdf.close()
 
 
 def _looks_like_cii(data: bytes) -> bool:

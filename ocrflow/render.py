@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from PIL import Image, ImageOps
 
 from ocrflow.models import DocumentRef, Line
+from ocrflow.pdfium_lock import PDFIUM_LOCK
 
 if TYPE_CHECKING:
     import pypdfium2 as pdfium
@@ -101,12 +102,17 @@ class PdfiumRenderer:
         if doc.mime != "application/pdf":
             yield from ImageRenderer(self.options).pages(doc, max_pages=max_pages)
             return
-        pdf = open_pdf(doc.path)
+        with PDFIUM_LOCK:
+            pdf = open_pdf(doc.path)
+            count = len(pdf)
         try:
-            for index in range(min(len(pdf), max_pages)):
-                yield self._page(pdf, index)
+            for index in range(min(count, max_pages)):
+                with PDFIUM_LOCK:
+                    page = self._page(pdf, index)
+                yield page
         finally:
-            pdf.close()
+            with PDFIUM_LOCK:
+                pdf.close()
 
     def _page(self, pdf: pdfium.PdfDocument, index: int) -> SourcePage:
         page = pdf[index]
@@ -117,11 +123,13 @@ class PdfiumRenderer:
         max_side = self.options.max_long_side
 
         def render() -> Image.Image:
-            bitmap = page.render(scale=scale, rotation=0)
-            try:
-                return normalize(bitmap.to_pil(), max_side)
-            finally:
-                bitmap.close()
+            with PDFIUM_LOCK:
+                bitmap = page.render(scale=scale, rotation=0)
+                try:
+                    image = bitmap.to_pil().copy()  # own the pixels before the bitmap is freed
+                finally:
+                    bitmap.close()
+            return normalize(image, max_side)
 
         return SourcePage(index + 1, width, height, text_lines, render)
 

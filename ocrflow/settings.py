@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OCRFLOW_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OCRFLOW_", extra="ignore", env_ignore_empty=True)
 
     store: str = Field("data/ocrflow.duckdb", description="DuckDB path or postgresql:// URL")
     contracts_dir: Path | None = Field(None, description="folder of ODCS contract YAML files")
