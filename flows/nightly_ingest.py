@@ -1,31 +1,159 @@
-"""`nightly_ingest`: find new files under a root folder (or fsspec URL) and process them."""
+"""`nightly_ingest`: find new files under an inbox and process them, spread over any number of workers.
+
+The new documents are split into chunks; each chunk becomes its own run of the ``process-documents``
+deployment (``run_deployment(timeout=0)``), so every worker polling the pool takes a share, and this run
+waits for all of them. When that deployment does not exist (a laptop, a test, ephemeral mode) the chunks
+run here as sub-flows instead.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 
+from flows.params import FanOut, Inbox, Processing
 from flows.process_documents import process_documents
+from flows.runtime import flow_settings, run_name
+from ocrflow.pipeline import plan
+from ocrflow.store import open_store
+
+POLL_S = 2.0
 
 
 def _run_name() -> str:
     from prefect.runtime import flow_run
 
     params = flow_run.parameters or {}
-    return f"nightly-{datetime.now(UTC):%Y-%m-%d}-{params.get('root', '')}"
+    inbox = params.get("inbox") or {}
+    root = inbox.get("root", "inbox") if isinstance(inbox, dict) else getattr(inbox, "root", "inbox")
+    return run_name("nightly", [str(root)])
 
 
 @flow(name="nightly-ingest", flow_run_name=_run_name, log_prints=True)
 def nightly_ingest(
-    root: str = "inbox",
-    glob: str = "**/*",
-    contract: str = "auto",
-    engine: str = "auto",
-    store: str | None = None,
+    inbox: Inbox | None = None,
+    processing: Processing | None = None,
+    fan_out: FanOut | None = None,
 ) -> Any:
-    """Process every file under ``root`` whose hash is not loaded yet (already-loaded files are skipped)."""
+    """Process every file under the inbox whose hash has not reached a final state yet.
+
+    Args:
+        inbox: the folder (or fsspec URL) to scan and its glob filter
+        processing: contract, engine, store and batch size for the child runs
+        fan_out: how the new documents are split into child runs and where those run
+    """
+    inbox, processing, fan_out = inbox or Inbox(), processing or Processing(), fan_out or FanOut()
     logger = get_run_logger()
-    logger.info("ingesting %s (glob %s)", root, glob)
-    return process_documents(paths=[root], contract=contract, engine=engine, store=store, glob=glob)
+    files = new_files(inbox, processing)
+    if not files:
+        logger.info("nothing new under %s", inbox.root)
+        _publish([], inbox, mode="none", new=0)
+        return {"status": "COMPLETED", "documents": 0, "child_runs": 0}
+    chunks = [files[i:i + fan_out.docs_per_run] for i in range(0, len(files), fan_out.docs_per_run)]
+    mode = resolve_mode(fan_out)
+    logger.info("%d new file(s) under %s -> %d child run(s), %s", len(files), inbox.root, len(chunks), mode)
+    params = processing.model_dump(exclude_none=True)
+    children = (_via_deployments(chunks, params, fan_out) if mode == "deployments"
+                else _in_process(chunks, params))
+    _publish(children, inbox, mode=mode, new=len(files))
+    bad = [c for c in children if c["state"] != "COMPLETED"]
+    out = {"status": "FAILED" if bad else "COMPLETED", "documents": len(files), "child_runs": len(children),
+           "children": children}
+    if bad:
+        from prefect.states import Failed
+
+        msg = f"{len(bad)} of {len(children)} child run(s) not completed: " + "; ".join(
+            f"{c['name']}: {c['state']} {c['message']}"[:300] for c in bad[:5])
+        return Failed(message=msg, data=out)
+    return out
+
+
+def new_files(inbox: Inbox, processing: Processing) -> list[str]:
+    """Paths under the inbox that are not final in the store (rejected files included: children record them)."""
+    settings = flow_settings(store=processing.store, glob=inbox.glob, force=processing.force or None)
+    st = open_store(settings.store)
+    try:
+        from ocrflow.contracts import load_contracts
+
+        st.init_schema(list(load_contracts(settings.contracts_dir).values()))
+        p = plan([inbox.root], st, glob=settings.glob, force=settings.force)
+    finally:
+        st.close()  # a DuckDB file must be free before the children open it
+    return [d.path for d in p.todo] + [r.path for r in p.rejected]
+
+
+def resolve_mode(fan_out: FanOut) -> str:
+    """deployments when asked, or (auto) when the target deployment exists on the API; else in-process."""
+    if fan_out.mode != "auto":
+        return fan_out.mode
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(fan_out.deployment)
+    except ObjectNotFound:
+        return "in-process"
+    return "deployments"
+
+
+def _via_deployments(chunks: list[list[str]], params: dict[str, Any], fan_out: FanOut) -> list[dict[str, Any]]:
+    from prefect.deployments import run_deployment
+
+    logger = get_run_logger()
+    ids: list[UUID] = []
+    for n, chunk in enumerate(chunks, 1):
+        fr: Any = run_deployment(fan_out.deployment, parameters={**params, "paths": chunk}, timeout=0,
+                            flow_run_name=run_name(f"chunk{n}of{len(chunks)}", chunk))
+        ids.append(fr.id)
+    logger.info("submitted %d run(s) of %s; waiting", len(ids), fan_out.deployment)
+    return wait_for_runs(ids, timeout_s=fan_out.wait_timeout_s)
+
+
+def wait_for_runs(ids: list[UUID], *, timeout_s: float, poll_s: float = POLL_S) -> list[dict[str, Any]]:
+    """Poll the API until every flow run is final (or the timeout passes); one row per run."""
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout_s
+    rows: dict[UUID, dict[str, Any]] = {}
+    with get_client(sync_client=True) as client:
+        while True:
+            for fid in ids:
+                if fid in rows:
+                    continue
+                fr = client.read_flow_run(fid)
+                if fr.state is not None and fr.state.is_final():
+                    rows[fid] = {"name": fr.name, "id": str(fid), "state": fr.state.type.value,
+                                 "message": fr.state.message or ""}
+            if len(rows) == len(ids) or time.monotonic() > deadline:
+                break
+            time.sleep(poll_s)
+        for fid in ids:
+            if fid not in rows:
+                fr = client.read_flow_run(fid)
+                rows[fid] = {"name": fr.name, "id": str(fid), "state": "TIMED_OUT",
+                             "message": f"still {fr.state.type.value if fr.state else 'unknown'} after {timeout_s}s"}
+    return [rows[fid] for fid in ids]
+
+
+def _in_process(chunks: list[list[str]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for chunk in chunks:
+        state: Any = process_documents(**{**params, "paths": chunk}, return_state=True)
+        rows.append({"name": state.name or "process-documents", "id": "", "state": state.type.value,
+                     "message": state.message or ""})
+    return rows
+
+
+def _publish(children: list[dict[str, Any]], inbox: Inbox, *, mode: str, new: int) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    lines = [f"# nightly-ingest: {inbox.root}", "", f"{new} new file(s), {len(children)} child run(s) ({mode})", ""]
+    if children:
+        lines += ["| run | state | message |", "|---|---|---|"]
+        lines += [f"| {c['name']} | {c['state']} | {c['message'][:200]} |" for c in children]
+    create_markdown_artifact(markdown="\n".join(lines), key="ocrflow-nightly-summary",
+                             description=f"{new} new file(s) in {len(children)} run(s)")

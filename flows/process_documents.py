@@ -1,19 +1,33 @@
-"""`process_documents`: documents in, validated rows out, each stage a Prefect task."""
+"""`process_documents`: documents in, validated rows out, each stage a Prefect task.
+
+Failure semantics: an engine outage (transient) is retried by the task, then leaves the document pending;
+anything else wrong with one document makes that document failed; neither stops the run. The run ends
+Completed, or Failed with the counts and the names of the failed documents (its data is the summary).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ocrflow.contracts import load_contracts
-from ocrflow.engines.base import TransientEngineError
-from ocrflow.engines.factory import make_engine
+from flows.params import ClaimOptions, EngineName
+from flows.reporting import Progress, publish_summary
+from flows.runtime import claim, flow_engine, flow_settings, register_pending, release, run_name, worker_id
+from ocrflow.contracts import Contract, load_contracts
+from ocrflow.engines.base import Engine, TransientEngineError
+from ocrflow.metrics import observe_error, observe_result, start_metrics_server
+from ocrflow.models import DocumentRef
 from ocrflow.pipeline import (
     DocResult,
+    Plan,
     Processor,
     RunSummary,
     new_run_id,
@@ -22,9 +36,12 @@ from ocrflow.pipeline import (
     rejected_updates,
     summarize,
 )
-from ocrflow.settings import Settings, load_settings
-from ocrflow.store import RunRecord, open_store
+from ocrflow.settings import Settings
+from ocrflow.store import RunRecord, StoreError, open_store
 from tasks.stages import discover_task, load_batch_task, process_document_task
+
+MAX_FAILED_LOADS = 2
+"""Consecutive batches that failed to load before the run gives up (the store is down, not a document)."""
 
 
 def _flow_run_id() -> str:
@@ -33,67 +50,166 @@ def _flow_run_id() -> str:
     return str(flow_run.id or "")
 
 
-def _settings(**params: Any) -> Settings:
-    return load_settings(**params)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters or {}
+    return run_name("process", list(params.get("paths") or []))
 
 
-@flow(name="process-documents", task_runner=ThreadPoolTaskRunner(max_workers=2),  # type: ignore[arg-type]
-      log_prints=True,
-      flow_run_name="process-{contract}-{engine}")
+# Documents processed at once. pypdfium2 is not thread-safe: every pdfium call runs under
+# ocrflow.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process), so threads overlap
+# OCR and rendering safely. Pages of one document go to vLLM concurrently anyway (Engine.run_many).
+DOCUMENT_THREADS = 2
+
+
+@flow(name="process-documents", task_runner=ThreadPoolTaskRunner(max_workers=DOCUMENT_THREADS),  # type: ignore[arg-type]
+      log_prints=True, flow_run_name=_run_name)
 def process_documents(
     paths: list[str],
     contract: str = "auto",
-    engine: str = "auto",
+    engine: EngineName = "auto",
     store: str | None = None,
     force: bool = False,
     glob: str = "**/*",
     batch_size: int = 16,
+    claims: ClaimOptions | None = None,
 ) -> Any:
-    """Process files/folders/URLs into the store; returns the run summary (counts, status)."""
+    """Process files, folders or fsspec URLs into the store; returns the run summary.
+
+    Args:
+        paths: files, folders or fsspec URLs (folders are searched with `glob`)
+        contract: data contract name (invoice, receipt, ...) or auto to pick one per document
+        engine: auto (vLLM when OCRFLOW_VLLM_URL is set), embedded (CPU) or vllm
+        store: DuckDB path or postgresql:// URL; empty: the deployment's OCRFLOW_STORE
+        force: re-process documents that are already loaded
+        glob: glob filter inside folders
+        batch_size: documents validated and written per transaction (and per progress step)
+        claims: sharing the inbox with other runs (PostgreSQL): claim time-to-live and owner name
+    """
     logger = get_run_logger()
+    start_metrics_server()
     started = time.perf_counter()
-    settings = _settings(contract=contract, engine=engine, store=store, force=force or None, glob=glob)
+    settings = flow_settings(contract=contract, engine=engine, store=store, force=force or None, glob=glob)
     contracts = load_contracts(settings.contracts_dir)
-    st = open_store(settings.store)
-    eng = make_engine(settings)
     try:
-        st.init_schema(list(contracts.values()))
-        run_id = new_run_id()
-        run = RunRecord(run_id=run_id, flow_run_id=_flow_run_id() or run_id, started_at=datetime.now(UTC),
-                        engine=eng.name, contract=settings.contract, inputs=list(paths))
-        st.start_run(run)
-        plan_ = discover_task(paths, st, settings.glob, settings.force)
-        st.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id)
-        logger.info("%d to process, %d already loaded, %d rejected", len(plan_.todo), len(plan_.skipped),
-                    len(plan_.rejected))
-        processor = Processor(settings, eng, contracts, flow_run_id=run.flow_run_id)
-        results: list[DocResult] = []
-        for i in range(0, len(plan_.todo), batch_size):
-            chunk = plan_.todo[i:i + batch_size]
-            futures = process_document_task.map(processor, chunk)
-            done = [_result_or_pending(f, doc) for f, doc in zip(futures, chunk, strict=True)]
-            results.extend(load_batch_task(done, contracts, run_id, st))
-        summary = summarize(run, results, plan_, started)
-        run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
-        run.seconds, run.message = summary.seconds, summary.message
-        st.finish_run(run)
+        st = open_store(settings.store)
+    except StoreError as exc:  # e.g. the DuckDB file is held by another run: say who, fail clearly
+        logger.error("%s", exc)
+        from prefect.states import Failed
+
+        return Failed(message=str(exc))
+    eng = flow_engine(settings)
+    try:
+        summary = _run(list(paths), settings, st, eng, contracts, batch_size=max(1, batch_size),
+                       claims=claims or ClaimOptions(), started=started)
     finally:
         eng.close()
         st.close()
+    publish_summary(summary, title=f"process-documents: {summary.status}", store_url=settings.store)
     return _finish(summary)
 
 
-def _result_or_pending(future: Any, doc: Any) -> DocResult:
+def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: dict[str, Contract], *,
+         batch_size: int, claims: ClaimOptions, started: float) -> RunSummary:
+    logger = get_run_logger()
+    st.init_schema(list(contracts.values()))
+    run_id = new_run_id()
+    run = RunRecord(run_id=run_id, flow_run_id=_flow_run_id() or run_id, started_at=datetime.now(UTC),
+                    engine=eng.name, contract=settings.contract, inputs=list(paths))
+    st.start_run(run)
+    plan_ = discover_task(paths, st, settings.glob, settings.force)
+    register_pending(st, pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id)
+    logger.info("%d to process, %d already loaded, %d rejected", len(plan_.todo), len(plan_.skipped),
+                len(plan_.rejected))
+    owner = claims.worker or worker_id(run.flow_run_id)
+    processor = Processor(settings, eng, contracts, flow_run_id=run.flow_run_id)
+    progress = Progress(len(plan_.todo), "process-documents")
+    progress.start()
+    results: list[DocResult] = []
+    mine: list[DocumentRef] = []
+    elsewhere: list[DocumentRef] = []
+    failed_loads = 0
+    n_batches = (len(plan_.todo) + batch_size - 1) // batch_size
+    for i in range(0, len(plan_.todo), batch_size):
+        chunk = plan_.todo[i:i + batch_size]
+        owned = claim(st, chunk, owner, claims.ttl_s)
+        owned_set = {d.sha256 for d in owned}
+        elsewhere += [d for d in chunk if d.sha256 not in owned_set]
+        mine += owned
+        try:
+            futures = process_document_task.map(processor, owned) if owned else []
+            done = [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
+            loaded, ok = _load(done, contracts, run_id, st)
+        finally:
+            release(st, owned, owner)
+        failed_loads = 0 if ok else failed_loads + 1
+        if failed_loads >= MAX_FAILED_LOADS:
+            raise StoreError(f"{failed_loads} batches in a row could not be written to {settings.store}; "
+                             "stopping (documents not written stay pending for the next run)")
+        results.extend(loaded)
+        for r in loaded:
+            observe_result(r)
+        counts = _state_counts(results)
+        progress.advance(len(chunk), counts)
+        logger.info("batch %d/%d written: %d documents (%s); %d claimed by other workers",
+                    i // batch_size + 1, n_batches, len(loaded),
+                    ", ".join(f"{k} {v}" for k, v in counts.items()), len(elsewhere))
+    if elsewhere:
+        logger.info("%d document(s) were being processed by other workers and were left to them", len(elsewhere))
+    effective = Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected)
+    summary = summarize(run, results, effective, started)
+    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
+    run.seconds, run.message = summary.seconds, summary.message
+    st.finish_run(run)
+    return summary
+
+
+def _state_counts(results: list[DocResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.state.value] = counts.get(r.state.value, 0) + 1
+    return counts
+
+
+def _result_or_pending(future: Any, doc: DocumentRef) -> DocResult:
+    """The task's result; a transient error that outlived the retries leaves the document pending."""
     try:
-        return future.result()
+        result: DocResult = future.result()
+        return result
     except TransientEngineError as exc:
+        observe_error(type(exc).__name__)
         return pending_result(doc, exc)
+    except Exception as exc:  # noqa: BLE001 - a bug on one document must not stop the others
+        from ocrflow.models import DocState
+
+        observe_error(type(exc).__name__)
+        return DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+def _load(done: list[DocResult], contracts: dict[str, Contract], run_id: str,
+          st: Any) -> tuple[list[DocResult], bool]:
+    """Validate and write one batch. If that fails, its documents stay pending (retried next run)."""
+    if not done:
+        return [], True
+    try:
+        return load_batch_task(done, contracts, run_id, st), True
+    except Exception as exc:  # noqa: BLE001 - isolate the batch; MAX_FAILED_LOADS stops a dead store
+        get_run_logger().exception("writing a batch of %d documents failed; they stay pending", len(done))
+        observe_error(f"load:{type(exc).__name__}")
+        return [pending_result(r.doc, RuntimeError(f"not written: {type(exc).__name__}: {exc}")) for r in done], \
+            False
+
+
+def summary_dict(summary: RunSummary) -> dict[str, Any]:
+    return {"run_id": summary.run_id, "status": summary.status, **summary.counts,
+            "seconds": round(summary.seconds, 2), "message": summary.message,
+            "failed_documents": [p for p, _ in summary.failed]}
 
 
 def _finish(summary: RunSummary) -> Any:
     """The summary, or a Failed state naming the failed documents (one bad document never crashes the flow)."""
-    out = {"run_id": summary.run_id, "status": summary.status, **summary.counts,
-           "seconds": round(summary.seconds, 2), "message": summary.message}
+    out = summary_dict(summary)
     if summary.status != "COMPLETED":
         from prefect.states import Failed
 
@@ -101,7 +217,25 @@ def _finish(summary: RunSummary) -> Any:
     return out
 
 
-if __name__ == "__main__":
-    import sys
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m flows.process_documents PATHS... [--store S]``: one flow run in this process."""
+    parser = argparse.ArgumentParser(prog="python -m flows.process_documents")
+    parser.add_argument("paths", nargs="+")
+    parser.add_argument("--store", default=None)
+    parser.add_argument("--contract", default="auto")
+    parser.add_argument("--engine", default="auto", choices=["auto", "embedded", "vllm"])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--claim-ttl", type=float, default=900.0)
+    args = parser.parse_args(argv)
+    state: Any = process_documents(paths=args.paths, contract=args.contract, engine=args.engine, store=args.store,
+                              force=args.force, batch_size=args.batch_size,
+                              claims=ClaimOptions(ttl_s=args.claim_ttl), return_state=True)
+    out = state.result(raise_on_failure=False)
+    data = out if isinstance(out, dict) else {"status": state.type.value, "message": state.message}
+    sys.stdout.write(json.dumps(data, default=str) + "\n")
+    return 0 if state.is_completed() else 1
 
-    print(process_documents(sys.argv[1:]))
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Run artifacts: a markdown summary, a table of problem documents and a progress bar.
+
+Keys (lowercase, dashes) make the artifacts show on the UI's Artifacts page, one version per run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ocrflow.pipeline import RunSummary
+
+SUMMARY_KEY = "ocrflow-run-summary"
+PROBLEMS_KEY = "ocrflow-problem-documents"
+PROGRESS_KEY = "ocrflow-progress"
+COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def latency_rows(latencies: dict[str, list[float]]) -> list[dict[str, Any]]:
+    return [{"engine": name, "pages": len(vals), "p50_s": round(percentile(vals, 50), 3),
+             "p95_s": round(percentile(vals, 95), 3)}
+            for name, vals in sorted(latencies.items()) if vals]
+
+
+def mask_url(url: str) -> str:
+    """A store URL without its password (postgresql://user:***@host/db)."""
+    return re.sub(r"(://[^:/@]+):[^@]+@", r"\1:***@", url)
+
+
+def summary_markdown(summary: RunSummary, *, title: str, store_url: str) -> str:
+    c = summary.counts
+    lines = [f"# {title}", "",
+             f"**Status: {summary.status}** in {summary.seconds:.1f} s — run `{summary.run_id}`, "
+             f"store `{mask_url(store_url)}`", ""]
+    if summary.message:
+        lines += [f"> {summary.message}", ""]
+    lines += ["| " + " | ".join(COUNT_KEYS) + " |", "|" + "---:|" * len(COUNT_KEYS),
+              "| " + " | ".join(str(c.get(k, 0)) for k in COUNT_KEYS) + " |", ""]
+    rows = latency_rows(summary.latencies)
+    if rows:
+        lines += ["## Page latency (render + text/OCR, seconds)", "", "| engine | pages | p50 | p95 |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {r['engine']} | {r['pages']} | {r['p50_s']:.3f} | {r['p95_s']:.3f} |" for r in rows]
+        lines.append("")
+    if summary.data_docs:
+        lines += [f"Validation report (Great Expectations Data Docs): `{summary.data_docs}`", ""]
+    problems = len(summary.quarantined) + len(summary.failed) + len(summary.pending)
+    if problems:
+        lines += [f"{problems} document(s) need attention: see the `{PROBLEMS_KEY}` table artifact.", ""]
+    return "\n".join(lines)
+
+
+def problem_rows(summary: RunSummary, limit: int = 500) -> list[dict[str, str]]:
+    """Quarantined, failed and pending documents with the reason, for the table artifact."""
+    rows = []
+    for state, items in (("failed", summary.failed), ("quarantined", summary.quarantined),
+                         ("pending", summary.pending)):
+        for path, why in items:
+            rows.append({"state": state, "document": Path(path).name, "path": str(path),
+                         "reason": (why or "")[:300]})
+    return rows[:limit]
+
+
+def publish_summary(summary: RunSummary, *, title: str, store_url: str) -> None:
+    """The markdown summary and the problem-documents table, attached to the current flow run."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(markdown=summary_markdown(summary, title=title, store_url=store_url),
+                             key=SUMMARY_KEY, description=f"{summary.status}: {summary.run_id}")
+    rows = problem_rows(summary)
+    table: list[dict[str, str]] = rows or [{"state": "", "document": "(none)", "path": "", "reason": ""}]
+    create_table_artifact(table=table, key=PROBLEMS_KEY,
+                          description=f"{len(rows)} quarantined, failed or pending document(s)")
+
+
+class Progress:
+    """A progress artifact updated as batches finish (the UI shows a bar on the run page)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.done, self.label = max(total, 0), 0, label
+        self._id: UUID | None = None
+
+    def start(self) -> None:
+        from prefect.artifacts import create_progress_artifact
+
+        artifact_id: Any = create_progress_artifact(
+            progress=0.0 if self.total else 100.0, key=PROGRESS_KEY, description=self._describe())
+        self._id = artifact_id
+
+    def advance(self, n: int, counts: dict[str, int] | None = None) -> None:
+        from prefect.artifacts import update_progress_artifact
+
+        self.done = min(self.total, self.done + n)
+        if self._id is not None:
+            update_progress_artifact(artifact_id=self._id, progress=self.percent(),
+                                     description=self._describe(counts))
+
+    def percent(self) -> float:
+        return 100.0 if not self.total else round(100.0 * self.done / self.total, 1)
+
+    def _describe(self, counts: dict[str, int] | None = None) -> str:
+        tail = ", ".join(f"{k} {v}" for k, v in (counts or {}).items() if v)
+        return f"{self.label}: {self.done}/{self.total} documents" + (f" ({tail})" if tail else "")

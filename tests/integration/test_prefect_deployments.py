@@ -1,0 +1,124 @@
+"""End to end with real parts: server, work pool, `prefect deploy --all`, a process worker, a deployment
+run from the CLI, rows in DuckDB, artifacts read back through the API; nightly fan-out over deployments."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows.nightly_ingest import nightly_ingest
+from flows.params import FanOut, Inbox, Processing
+from flows.reporting import PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
+from tests.integration.prefect_server import BIN, PrefectServer, clean_rows, make_pdf_inbox, stop
+
+POOL = "ocrflow-process"
+PREFECT = str(BIN / "prefect")
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    t0 = time.perf_counter()
+    r = prefect_server.run([PREFECT, "work-pool", "create", POOL, "--type", "process"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = prefect_server.run([PREFECT, "--no-prompt", "deploy", "--all"], timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    t_deploy = time.perf_counter() - t0
+    log = (tmp_path_factory.mktemp("worker") / "worker.log").open("w")
+    worker = prefect_server.spawn([PREFECT, "worker", "start", "--pool", POOL, "--limit", "4"], log)
+    print(f"\n[deploy] work pool + `prefect deploy --all`: {t_deploy:.1f}s")
+    try:
+        yield prefect_server
+    finally:
+        t1 = time.perf_counter()
+        stop(worker)
+        log.close()
+        print(f"[deploy] worker stopped in {time.perf_counter() - t1:.1f}s")
+
+
+def _deployment(name: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_deployment_by_name(name)
+
+
+def test_deployments_as_declared(deployed: PrefectServer) -> None:
+    nightly = _deployment("nightly-ingest/nightly-ingest")
+    (schedule,) = nightly.schedules
+    assert schedule.schedule.cron == "0 2 * * *" and schedule.schedule.timezone == "Europe/London"
+    proc = _deployment("process-documents/process-documents")
+    assert proc.work_pool_name == POOL
+    assert proc.global_concurrency_limit is not None and proc.global_concurrency_limit.limit == 1
+    props = proc.parameter_openapi_schema["properties"]
+    assert props["engine"]["enum"] == ["auto", "embedded", "vllm"] and props["paths"]["type"] == "array"
+    assert "claims" in props
+    env = proc.job_variables["env"]
+    assert {"OCRFLOW_VLLM_URL", "OCRFLOW_STORE"} <= set(env)
+    (pull,) = proc.pull_steps
+    assert Path(pull["prefect.deployments.steps.set_working_directory"]["directory"]) == Path.cwd()
+    assert _deployment("reprocess-quarantine/reprocess-quarantine").work_pool_name == POOL
+
+
+def test_deployment_run_end_to_end(deployed: PrefectServer, demo_dir: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    files = make_pdf_inbox(inbox, demo_dir)
+    db = tmp_path / "e2e.duckdb"
+    t0 = time.perf_counter()
+    r = deployed.run([PREFECT, "deployment", "run", "process-documents/process-documents",
+                      "--param", f'paths=["{inbox}"]', "--param", f"store={db}", "--param", "engine=embedded",
+                      "--watch", "--watch-timeout", "300"], timeout=330)
+    elapsed = time.perf_counter() - t0
+    print(f"\n[e2e] deployment run of {len(files)} PDFs, trigger to Completed: {elapsed:.1f}s")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    states = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall())
+    invoices = clean_rows(con)
+    con.close()
+    assert states.get("loaded", 0) + states.get("quarantined", 0) == len(files) == sum(states.values())
+    assert invoices[0] == invoices[1] == states.get("loaded", 0)
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        DeploymentFilter,
+        DeploymentFilterName,
+    )
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(
+            any_=["process-documents"])))
+        run = next(fr for fr in runs if fr.parameters.get("store") == str(db))
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+    assert run.state is not None and run.state.is_completed()
+    assert run.name.startswith("process-") and run.name.endswith("-inbox")
+    by_key = {a.key: a for a in arts}
+    assert {SUMMARY_KEY, PROBLEMS_KEY, PROGRESS_KEY} <= set(by_key)
+    assert f"| 5 | 6 | {states.get('loaded', 0)} | {states.get('quarantined', 0)} | 0 | 0 | 0 |" in str(
+        by_key[SUMMARY_KEY].data)
+
+
+def test_nightly_fans_out_over_deployment_runs(deployed: PrefectServer, demo_dir: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    files = make_pdf_inbox(inbox, demo_dir, copies=2)
+    db = tmp_path / "nightly.duckdb"
+    t0 = time.perf_counter()
+    state: Any = nightly_ingest(inbox=Inbox(root=str(inbox)),
+                                processing=Processing(store=str(db), engine="embedded"),
+                                fan_out=FanOut(mode="deployments", docs_per_run=5, wait_timeout_s=300),
+                                return_state=True)
+    print(f"\n[e2e] nightly fan-out, {len(files)} PDFs in 2 deployment runs: {time.perf_counter() - t0:.1f}s")
+    assert state.is_completed(), state.message
+    out = state.result()
+    assert out["child_runs"] == 2 and all(c["state"] == "COMPLETED" for c in out["children"])
+    con = duckdb.connect(str(db), read_only=True)
+    n, final, runs = con.execute("SELECT count(*), count(*) FILTER (WHERE state IN ('loaded', 'quarantined')), "
+                                 "count(DISTINCT run_id) FROM documents").fetchone() or (0, 0, 0)
+    con.close()
+    assert n == final == len(files) and runs == 2
