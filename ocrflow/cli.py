@@ -211,6 +211,36 @@ def _print_eval(report: dict[str, Any]) -> None:
         console.print(t)
 
 
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="folder to write to")],
+    fmt: Annotated[str, typer.Option("--format", help="only 'parquet' for now")] = "parquet",
+    db: DbOpt = None,
+) -> None:
+    """Export the clean tables as Parquet partitioned by month of the document date (hive layout)."""
+    from ocrflow.contracts import load_contracts
+    from ocrflow.export import export_parquet
+    from ocrflow.settings import load_settings
+    from ocrflow.store import StoreError, open_store
+
+    if fmt != "parquet":
+        err.print(f"[red]error:[/red] unsupported format {fmt!r}; use --format parquet")
+        raise typer.Exit(2)
+    settings = load_settings(store=db)
+    try:
+        store = open_store(settings.store, read_only=True)
+    except StoreError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        files = export_parquet(store, out, list(load_contracts(settings.contracts_dir).values()))
+    finally:
+        store.close()
+    console.print(f"wrote {len(files)} Parquet file(s) under {out}")
+    for f in files:
+        console.print(f"  {f}")
+
+
 @app.command("demo-data")
 def demo_data(out: Annotated[Path, typer.Argument(help="folder to write the demo documents to")]) -> None:
     """Generate the bundled demo documents (with ground truth in gold.jsonl)."""

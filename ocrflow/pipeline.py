@@ -320,7 +320,7 @@ def summarize(run: RunRecord, results: list[DocResult], plan_: Plan, started: fl
 
 def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engine, *,
                  flow_run_id: str = "", batch_size: int = 16, progress: ProgressFn | None = None,
-                 on_plan: Callable[[Plan], None] | None = None) -> RunSummary:
+                 on_plan: Callable[[Plan], None] | None = None, claim_ttl_s: float = 900.0) -> RunSummary:
     """Run the whole pipeline in this process (the CLI path; the Prefect flow uses the same stages)."""
     started = time.perf_counter()
     contracts = load_contracts(settings.contracts_dir)
@@ -331,25 +331,43 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
                     engine=engine.name, contract=settings.contract, inputs=list(inputs))
     store.start_run(run)
     plan_ = plan(inputs, store, glob=settings.glob, force=settings.force)
-    store.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id)
+    store.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id,
+                   keep_final=not settings.force)
     if on_plan:
         on_plan(plan_)
     processor = Processor(settings, engine, contracts, flow_run_id=run.flow_run_id)
     results: list[DocResult] = []
     reports: list[Any] = []
+    worker = worker_id()
+    taken_elsewhere: list[DocumentRef] = []
     for chunk in _chunks(plan_.todo, batch_size):
+        mine = claim_docs(store, chunk, worker, claim_ttl_s)
+        taken_elsewhere.extend(d for d in chunk if d not in mine)
         chunk_results = []
-        for doc in chunk:
+        for doc in mine:
             res = processor.process(doc)
             chunk_results.append(res)
             if progress:
                 progress(res)
-        store.write_batch(validate_and_build_batch(chunk_results, contracts, run_id, reports), contracts)
+        try:
+            store.write_batch(validate_and_build_batch(chunk_results, contracts, run_id, reports), contracts)
+        finally:
+            release_docs(store, mine, worker)
+        observe_results(chunk_results)
         results.extend(chunk_results)
+    plan_.skipped.extend(taken_elsewhere)  # another worker holds them: theirs to finish
     summary = summarize(run, results, plan_, started)
     summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
     finish(store, run, summary)
     return summary
+
+
+def observe_results(results: list[DocResult]) -> None:
+    """Prometheus metrics for processed documents (pages, latency, states, errors)."""
+    from ocrflow.metrics import observe_result
+
+    for r in results:
+        observe_result(r)
 
 
 def prepare_engine(engine: Engine, store: Any, settings: Settings) -> Engine:
@@ -379,6 +397,43 @@ def finish(store: Any, run: RunRecord, summary: RunSummary) -> None:
     run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
     run.seconds, run.message, run.data_docs = summary.seconds, summary.message, summary.data_docs
     store.finish_run(run)
+
+
+def shares_writes(store: Any) -> bool:
+    """Whether other processes can write this store at the same time (PostgreSQL yes; DuckDB no).
+
+    A DuckDB file has one writer, enforced by its lock: holding it, any claim in the file belongs to a
+    dead run, and honouring it would only leave those documents pending until the TTL runs out.
+    """
+    return getattr(store, "dialect", "") != "duckdb"
+
+
+def claim_docs(store: Any, docs: list[DocumentRef] | tuple[DocumentRef, ...], worker: str,
+               ttl_s: float) -> list[DocumentRef]:
+    """The documents of ``docs`` this worker now owns (all of them for a single-writer store).
+
+    A claim only succeeds on a document that is not final and not claimed by a live worker, so two
+    runs on the same inbox split the work and a document finished elsewhere is never redone.
+    """
+    claim_fn = getattr(store, "claim", None)
+    if claim_fn is None or not docs or not shares_writes(store):
+        return list(docs)
+    got = set(claim_fn([d.sha256 for d in docs], worker, ttl_s))
+    return [d for d in docs if d.sha256 in got]
+
+
+def release_docs(store: Any, docs: list[DocumentRef] | tuple[DocumentRef, ...], worker: str) -> None:
+    """Give back claims (documents left pending become claimable at once instead of after the TTL)."""
+    release_fn = getattr(store, "release", None)
+    if release_fn is not None and docs and shares_writes(store):
+        release_fn([d.sha256 for d in docs], worker)
+
+
+def worker_id() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _chunks(items: list[DocumentRef], size: int) -> Iterator[list[DocumentRef]]:

@@ -53,6 +53,7 @@ from ocrflow.engines.vllm_resilience import (
     parse_retry_after,
     server_message,
 )
+from ocrflow.metrics import in_flight, observe_error
 
 if TYPE_CHECKING:
     from ocrflow.settings import Settings
@@ -207,14 +208,18 @@ class VllmEngine:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
             try:
-                # client.post is the SDK's documented raw-endpoint call: same auth, errors and response
-                # model as chat.completions.create, without re-transforming the (large) params per call
-                response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, body=body)
+                with in_flight(self.name):
+                    # client.post is the SDK's documented raw-endpoint call: same auth, errors and response
+                    # model as chat.completions.create, without re-transforming the (large) params per call
+                    response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, body=body)
             except openai.APIStatusError as exc:
+                observe_error(f"http_{exc.status_code}")
                 raise _status_error(exc, root) from exc
             except openai.APIConnectionError as exc:
+                observe_error(type(exc).__name__)
                 raise VllmTransientError(f"vLLM {root} unreachable: {exc!r}", replica=root) from exc
             except openai.OpenAIError as exc:
+                observe_error(type(exc).__name__)
                 raise VllmTerminalError(f"vLLM {root}: {exc}", replica=root) from exc
             finally:
                 self._in_flight -= 1

@@ -133,3 +133,23 @@ def test_second_run_skips_everything_and_force_reprocesses(loaded: tuple[Path, P
     con.close()
     assert before == after  # upsert by document hash: no duplicate
     assert runs and runs[0] == 3
+
+
+def test_cli_export_parquet_reads_back_equal(loaded: tuple[Path, Path, RunSummary], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ocrflow.cli import app
+
+    _, db, _ = loaded
+    out = tmp_path / "lake"
+    result = CliRunner().invoke(app, ["export", str(out), "--format", "parquet", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table in ("invoice", "receipt"):
+            want = con.execute(f"SELECT doc_sha256, total_amount FROM {table} ORDER BY 1").fetchall()
+            got = con.execute(f"SELECT doc_sha256, total_amount FROM read_parquet('{out}/{table}/*/*.parquet', "
+                              "hive_partitioning = true) ORDER BY 1").fetchall()
+            assert got == want and want
+    finally:
+        con.close()
