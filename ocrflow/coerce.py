@@ -117,7 +117,9 @@ for _num, _names in enumerate((
 
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
-_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?!\d)")
+_NUMERIC = re.compile(
+    r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}(?=\d{1,2}:\d{2})|\d{4}(?!\d)|\d{2}(?!\d))")
+"""Day, month, year; a four-digit year may run straight into a time ("09-06-201816:00:43", OCR)."""
 _CJK = re.compile(r"(\d{2,4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
 _DAY_MONTH_YEAR = re.compile(
     rf"(?i)(?<![a-z\d])(\d{{1,2}})(?:st|nd|rd|th)?\.?[\s\-/]*(?:of\s+)?({_MONTH_RE})\.?,?[\s\-/']*(\d{{4}}|\d{{2}})(?!\d)")

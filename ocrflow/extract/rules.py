@@ -28,9 +28,12 @@ from ocrflow.models import DocumentText
 Reader = Callable[[str], "str | None"]
 
 MAX_TEXT_VALUE = 80
+_OTHER_LABEL = re.compile(r"^\s*[^\W\d][^:：\d]{0,30}[:：]\s*\S")
 
 
 def _text_value(text: str) -> str | None:
+    if text.rstrip().endswith((":", "：")) or _OTHER_LABEL.match(text):
+        return None  # another label (with its own value), not a value
     value = text.strip(SEPARATORS + ",;")
     if len(value) < 2 or len(value) > MAX_TEXT_VALUE or sum(ch.isalpha() for ch in value) < 2:
         return None
@@ -61,9 +64,36 @@ def ordered_labels(spec: FieldSpec) -> list[str]:
     return out
 
 
-def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_below: bool) -> str | None:
-    """Value after the label on its line, then further right on its row, then on the line below."""
-    after = hit.after
+_SUB_NAME = re.compile(r"(?i)^\s*(?:name|firma|company(?:\s+name)?|nom|raison\s+sociale)\s*[:：]?\s*$")
+SECTION_ROWS = 6
+
+
+def _is_heading(hit: LabelHit) -> bool:
+    """A label that titles a section ("Buyer/Recipient", "Seller") rather than prefixing a value."""
+    rest = hit.where.text[hit.end:].strip()
+    return rest.startswith("/") or (not rest and hit.start == 0)
+
+
+def _section_name(lines: list[PageLine], hit: LabelHit) -> str | None:
+    """Under a section heading, the value of its "Name:" sub-label (the first one, within a few rows)."""
+    me = hit.where
+    for pl in lines:
+        if pl.page != me.page or not (me.row < pl.row <= me.row + SECTION_ROWS):
+            continue
+        if _SUB_NAME.match(pl.text):
+            right = [o for o in lines if o.row == pl.row and o.page == pl.page and o.line.x0 > pl.line.x0]
+            return _text_value(" ".join(o.text for o in right)) if right else None
+    return None
+
+
+def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_below: bool,
+                sections: bool = False) -> str | None:
+    """Value after the label on its line, then further right on its row, then on the line below.
+
+    ``sections``: a text label that heads a section ("Seller" over "Name: ...") reads its Name sub-label.
+    """
+    heading = _is_heading(hit)
+    after = "" if hit.where.text[hit.end:].strip().startswith("/") else hit.after
     if after:
         found = read(after)
         if found:
@@ -75,6 +105,10 @@ def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_belo
         found = read(" ".join(pl.text for pl in right))
         if found:
             return found
+    if sections and heading and not right:
+        found = _section_name(lines, hit)
+        if found:
+            return found
     for pl in below(lines, hit) if look_below else []:
         found = read(pl.text)
         if found:
@@ -83,26 +117,51 @@ def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_belo
 
 
 _QUALIFIED_AMOUNT = re.compile(
-    r"(?i)^\W*(?:qty|quantity|items?|pcs|discount|savings?|excl\w*|before|tax|gst|vat|rounding|weight|"
-    r"units?|tendered|paid|change|points?)\b")
+    r"(?i)^\W*(?:(?:of(?:\s+the)?|der|des|aller)\s+)?"
+    r"(?:qty|quantity|items?|pcs|discounts?|savings?|excl\w*|before|tax|gst|vat|rounding|weight|"
+    r"units?|tendered|paid|change|points?|charges?|allowances?|zuschl\w*|abschl\w*|rabatt\w*|nachl\w*"
+    r"|ht|hors|\d+(?:[.,]\d+)?\s*%(?=\s+[^\W\d]))(?!\w)")
+_EXCLUDING = re.compile(r"(?i)^\W*(?:excl\w*|before|without|ohne|net\s+of|hors)(?!\w)")
 _QUALIFIER_BEFORE = re.compile(r"(?i)\b(?:sub|before|excl\w*|rounding|items?|qty)\W*$")
 
 
 def _qualified(hit: LabelHit) -> bool:
     """A money label made to mean something else by the word beside it ("sub total", "total qty")."""
     if len(hit.label.split()) > 1:
-        return False
+        return bool(_EXCLUDING.match(hit.where.text[hit.end:]))
     before = hit.where.text[:hit.start]
     return bool(_QUALIFIED_AMOUNT.match(hit.where.text[hit.end:]) or _QUALIFIER_BEFORE.search(before))
+
+
+_NAME_TAIL = re.compile(
+    r"(?i)^\s*(?:gmbh|ag|kg|ug|se|ltd\.?|limited|inc\.?|llc|corp\.?|co\.?|plc|s\.?a\.?|b\.?v\.?|n\.?v\.?)"
+    r"(?:\s*(?:&\s*co\.?\s*kg|\(haftungsbeschränkt\)))?\W*$")
+
+
+def _part_of_word(hit: LabelHit) -> bool:
+    """The label is glued into a longer word ("MUSTER-KUNDE") or a company name ("Supplier GmbH")."""
+    text = hit.where.text
+    glued = hit.start > 1 and text[hit.start - 1] == "-" and text[hit.start - 2].isalnum()
+    return glued or bool(_NAME_TAIL.match(text[hit.end:]))
+
+
+def _in_value_column(lines: list[PageLine], hit: LabelHit) -> bool:
+    """The hit is inside a value printed right of another label ("Name:  Supplier GmbH")."""
+    me = hit.where
+    if re.search(r"[:：]", me.text):
+        return False  # a line with its own colon is a label line, not a value
+    return _part_of_word(hit) or any(
+        pl.row == me.row and pl.page == me.page and pl.line.x1 <= me.line.x0
+        and pl.text.rstrip().endswith((":", "：")) for pl in lines)
 
 
 def _by_label(lines: list[PageLine], hits: list[LabelHit], read: Reader, kind: str) -> str | None:
     """Best-ranked label with a value on its own row; only then values on the line below."""
     usable = [h for h in sorted(hits, key=lambda h: (h.rank, h.where.row))
-              if not (kind == "money" and _qualified(h))]
+              if not (kind == "money" and _qualified(h)) and not _in_value_column(lines, h)]
     for look_below in (False, True):
         for hit in usable:
-            found = _value_near(lines, hit, read, look_below=look_below)
+            found = _value_near(lines, hit, read, look_below=look_below, sections=kind == "text")
             if found:
                 return found
     return None

@@ -43,6 +43,8 @@ def test_parse_money_rejects(text: str) -> None:
     ("2024年3月5日", True, date(2024, 3, 5)),
     ("25/12/18", True, date(2018, 12, 25)),
     ("17-Mar-2017", True, date(2017, 3, 17)),
+    ("09-06-201816:00:43", True, date(2018, 6, 9)),
+    ("09/05/20181:12:43 PM", True, date(2018, 5, 9)),
 ])
 def test_parse_date(text: str, day_first: bool, expected: date) -> None:
     assert parse_date(text, day_first=day_first) == expected

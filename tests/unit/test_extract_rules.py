@@ -121,3 +121,159 @@ def test_missing_fields_are_none(contracts: dict[str, Contract]) -> None:
     raw = extract_fields(_doc([[("hello", 10)]]), contracts["invoice"])
     assert set(raw) == set(contracts["invoice"].field_names)
     assert raw["invoice_number"] is None and raw["total_amount"] is None and raw["invoice_date"] is None
+
+
+def test_german_invoice_title_sections_and_totals(contracts: dict[str, Contract]) -> None:
+    """No e-invoice XML: number/date from the title, names from "Name:" under section headings."""
+    doc = _doc([
+        [("Handelsrechnung (380) Nr. A-7781 vom 14.02.2021", 40)],
+        [("Währung:", 40), ("EUR", 500)],
+        [("Liefer- und Leistungsdatum:", 40), ("10.02.2021", 500)],
+        [("Verkäufer", 40)],
+        [("Nummer:", 40), ("7788", 500)],
+        [("Name:", 40), ("Lieferant KG", 500)],
+        [("USt.-Id.-Nr.:", 40), ("DE999888777", 500)],
+        [("Käufer/Leistungsempfänger", 40)],
+        [("Nummer:", 40), ("K-12", 500)],
+        [("Name:", 40), ("Nord-Kunde GmbH", 500)],
+        [("Lieferant KG", 300)],
+        [("Umsatzsteuer (S)", 40), ("100,00", 600), ("19", 750), ("19,00", 850)],
+        [("Umsatzsteuer (S)", 40), ("50,00", 600), ("7", 750), ("3,50", 850)],
+        [("Positionssumme", 300), ("150,00", 850)],
+        [("Gesamtbetrag der Zuschläge", 300), ("0,00", 850)],
+        [("Rechnungssumme ohne USt.", 300), ("150,00", 850)],
+        [("Steuerbetrag", 300), ("22,50", 850)],
+        [("Bruttosumme", 300), ("172,50", 850)],
+        [("Zahlbetrag", 300), ("172,50", 850)],
+    ])
+    raw = extract_fields(doc, contracts["invoice"])
+    values, failures = coerce_row(contracts["invoice"], raw, day_first=True)
+    assert failures == []
+    assert values["invoice_number"] == "A-7781"
+    assert values["invoice_date"] == date(2021, 2, 14)
+    assert values["seller_name"] == "Lieferant KG"
+    assert values["buyer_name"] == "Nord-Kunde GmbH"
+    assert values["seller_tax_id"] == "DE999888777"
+    assert values["subtotal_amount"] == Decimal("150.00")
+    assert values["tax_amount"] == Decimal("22.50")
+    assert values["total_amount"] == Decimal("172.50")
+    assert values["currency"] == "EUR"
+
+
+def test_french_invoice_title_date_and_ttc_total(contracts: dict[str, Contract]) -> None:
+    doc = _doc([
+        [("Exemple SARL", 40)],
+        [("Facture n°99120 du 02 Juillet 2015", 40)],
+        [("Date limite de paiement le 05 Juillet 2015", 40)],
+        [("Total HT :", 500), ("10,00 €", 800)],
+        [("TVA 20% :", 500), ("2,00 €", 800)],
+        [("Total TTC :", 500), ("12,00 €", 800)],
+    ])
+    values, _ = coerce_row(contracts["invoice"], extract_fields(doc, contracts["invoice"]), day_first=True)
+    assert values["invoice_number"] == "99120"
+    assert values["invoice_date"] == date(2015, 7, 2)
+    assert values["total_amount"] == Decimal("12.00")
+
+
+def test_booking_id_below_its_header(contracts: dict[str, Contract]) -> None:
+    doc = _doc([
+        [("PAYMENT RECEIPT", 200)],
+        [("Booking ID", 600), ("Payment Mode", 800)],
+        [("QX1234", 600), ("Cash", 800)],
+        [("Grand Total", 40), ("Rs 1500", 800)],
+    ])
+    assert extract_fields(doc, contracts["invoice"])["invoice_number"] == "QX1234"
+
+
+def test_receipt_offset_top_phone_row_glued_date_and_payable(contracts: dict[str, Contract]) -> None:
+    rows = [
+        [("Z99", 600)],
+        [("Owned By :", 20)],
+        [("SUNRISE HOLDINGS SDN BHD", 20)],
+        [("KEDAI RUNCIT MAJU", 100)],
+        [("NO 5, JALAN BUNGA 2,", 100)],
+        [("43200Cheras, Selangor", 100)],
+        [("+603-1111 2222", 100)],
+        [("Date", 20), (":09-06-201816:00:43", 300)],
+        [("Total Sales (Excluding GST)", 20), ("6.00", 700)],
+        [("Total 0% supplies:", 20), ("6.00", 700)],
+        [("Total Payable:", 20), ("6.36", 700)],
+    ]
+    doc = _doc(rows)
+    raw = extract_fields(doc, contracts["receipt"])
+    values, failures = coerce_row(contracts["receipt"], raw, day_first=True)
+    assert failures == []
+    assert values["merchant_name"] == "KEDAI RUNCIT MAJU"
+    assert values["merchant_address"] == "NO 5, JALAN BUNGA 2, 43200 Cheras, Selangor"
+    assert values["receipt_date"] == date(2018, 6, 9)
+    assert values["total_amount"] == Decimal("6.36")
+
+
+def test_receipt_header_far_below_image_top(contracts: dict[str, Contract]) -> None:
+    """The top part is measured on the text, not the page: a receipt photographed low still has a top."""
+    rows = [[("BRIGHT LAMP TRADING", 100)], [("12, JALAN API 3,", 100)], [("81200 JOHOR BAHRU", 100)]]
+    doc = _doc(rows + [[(f"ITEM {i}", 20), (f"{i}.00", 700)] for i in range(1, 12)])
+    shifted = tuple(Line(text=ln.text, bbox=(ln.x0, ln.y0 + 900, ln.x1, ln.y1 + 900)) for ln in doc.pages[0].lines)
+    doc = DocumentText(doc=doc.doc, pages=(PageText(page_no=1, width=1000, height=2000, lines=shifted,
+                                                    path=PagePath.OCR, engine="test", model="test"),))
+    raw = extract_fields(doc, contracts["receipt"])
+    assert raw["merchant_name"] == "BRIGHT LAMP TRADING"
+    assert raw["merchant_address"] == "12, JALAN API 3, 81200 JOHOR BAHRU"
+
+
+def test_nda_placeholder_party_signature_date_and_terminate_term(contracts: dict[str, Contract]) -> None:
+    doc = _doc([
+        [("NONDISCLOSURE AGREEMENT", 200)],
+        [("This Agreement is dated as of the latest date set forth on the signature page and is between [", 20)],
+        [("] (\u201cRecipient\u201d) and Gamma Power Corporation, a cooperative (\u201cGPC\u201d).", 20)],
+        [("Information disclosed on or after November 8, 2011 is covered.", 20)],
+        [("Term. This Agreement shall terminate two years after the date of this Agreement.", 20)],
+        [("This Agreement shall be governed by the laws of the State of Georgia.", 20)],
+        [("IN WITNESS WHEREOF, the parties have signed this Agreement as of the date written below.", 20)],
+        [("Date: 9/4/12", 20)],
+    ])
+    raw = extract_fields(doc, contracts["nda"], day_first=True)
+    values, failures = coerce_row(contracts["nda"], raw, day_first=True)
+    assert failures == []
+    assert values["effective_date"] == date(2012, 9, 4)  # US text: numeric dates are month first
+    assert values["term"] == "2 years"
+    assert values["jurisdiction"] == "Georgia"
+    assert values["parties"] == ["Gamma Power Corporation"]
+
+
+def test_label_beside_a_section_label_still_counts(contracts: dict[str, Contract]) -> None:
+    doc = _doc([
+        [("Bill To:", 40), ("Invoice Date: 2020-01-15", 600)],
+        [("Example Buyer Ltd", 40), ("Invoice No: 5521", 600)],
+        [("Total", 40), ("$10.00", 800)],
+    ])
+    values, _ = coerce_row(contracts["invoice"], extract_fields(doc, contracts["invoice"]), day_first=True)
+    assert values["invoice_date"] == date(2020, 1, 15)
+    assert values["invoice_number"] == "5521"
+    assert values["buyer_name"] == "Example Buyer Ltd"
+
+
+def test_title_number_is_not_another_documents_number(contracts: dict[str, Contract]) -> None:
+    doc = _doc([
+        [("INVOICE   Customer No. 77120", 40)],
+        [("Invoice Number:", 40), ("INV-501", 600)],
+    ])
+    assert extract_fields(doc, contracts["invoice"])["invoice_number"] == "INV-501"
+
+
+def test_seller_name_sharing_its_row_with_the_title_and_tax_rate(contracts: dict[str, Contract]) -> None:
+    doc = _doc([
+        [("Harbourline Studio Ltd", 100), ("INVOICE", 900)],
+        [("167 High Street", 100)],
+        [("London EC1A 1BB", 100), ("Invoice Number:", 600), ("INV-77", 850)],
+        [("Bill To", 100)],
+        [("Example Buyer LLP", 100)],
+        [("19 Market Road", 100)],
+        [("Subtotal", 700), ("100.00", 900)],
+        [("Tax (20%)", 700), ("20.00", 900)],
+        [("Total", 700), ("GBP 120.00", 880)],
+    ])
+    values, _ = coerce_row(contracts["invoice"], extract_fields(doc, contracts["invoice"]), day_first=True)
+    assert values["seller_name"] == "Harbourline Studio Ltd"
+    assert values["tax_amount"] == Decimal("20.00")
+    assert values["total_amount"] == Decimal("120.00")
