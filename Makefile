@@ -26,7 +26,9 @@ demo: install $(DEMO_DIR)/gold.jsonl
 	$(OCRFLOW) run $(DEMO_DIR)/docs --db $(DEMO_DB) --prefect; test $$? -le 1
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT state, count(*) AS documents FROM documents GROUP BY state ORDER BY state"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, invoice_date, seller_name, currency, total_amount, engine FROM invoice ORDER BY invoice_date"
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, issue_date, seller_name, total_amount, engine FROM cn_vat_invoice"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT merchant_name, receipt_date, total_amount, engine FROM receipt ORDER BY receipt_date"
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT regexp_extract(source_path, '[^/]+$$') AS document, reasons FROM quarantine"
 
 test: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider

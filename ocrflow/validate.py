@@ -19,6 +19,7 @@ import math
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -368,8 +369,11 @@ def validate_rows(contract: Contract, rows: list[dict[str, Any]], *, key: str = 
     with _LOCK:
         runtime = _runtime()
         definition = runtime.definition(contract, today or dt.date.today())
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": [key]})
+        with warnings.catch_warnings():
+            # contract patterns may use groups; pandas warns that str.contains ignores them (harmless)
+            warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+            result = definition.run(batch_parameters={"dataframe": frame}, result_format={
+                "result_format": "COMPLETE", "unexpected_index_column_names": [key]})
         runtime.forget_results()
     by_key = {str(r[key]): r for r in rows}
     errors = _collect_failures(result, by_key, key, failures)

@@ -77,3 +77,12 @@ def test_fsspec_url_inputs(tmp_path: Path) -> None:
     found = list(discover(["memory://inbox"]))
     assert len(found) == 1 and isinstance(found[0], DocumentRef)
     assert found[0].mime == "image/png"
+
+
+def test_failure_values_stay_json_structured() -> None:
+    import json
+
+    from ocrflow.models import Failure
+
+    f = Failure("a,b", "sum", {"a": 1.5, "b": None}, "a + b must equal c")
+    assert json.loads(json.dumps(f.as_dict()))["value"] == {"a": 1.5, "b": None}
