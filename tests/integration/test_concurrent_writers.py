@@ -29,10 +29,10 @@ def _worker(url: str, schema: str, name: str, start: Any, results: Any, reverse:
     inv = contracts["invoice"]
     store = PostgresStore(url, schema=schema)
     try:
-        start.wait(30)
         store.init_schema(list(contracts.values()))
         order = list(range(N_DOCS))[::-1] if reverse else list(range(N_DOCS))
         outcomes = {sha(i): make_outcome(inv, i, clean=i % 7 != 0) for i in order}
+        start.wait(60)  # a barrier: both processes are imported and connected; they begin together
         todo = [h for h in outcomes if h not in store.final_hashes(list(outcomes))]
         store.register(pending([outcomes[h] for h in todo]), f"run-{name}", keep_final=True)
         processed: list[str] = []
@@ -71,12 +71,11 @@ def test_two_processes_load_each_document_exactly_once(schema: tuple[str, str], 
     register and claim in reverse orders and meet in the middle."""
     url, name = schema
     ctx = mp.get_context("spawn")
-    start, results = ctx.Event(), ctx.Queue()
+    start, results = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(url, name, w, start, results, order == "opposite" and w == "b"))
              for w in ("a", "b")]
     for p in procs:
         p.start()
-    start.set()
     done = dict(results.get(timeout=120) for _ in procs)
     for p in procs:
         p.join(30)

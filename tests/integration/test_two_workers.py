@@ -69,4 +69,7 @@ def test_two_workers_share_one_inbox(prefect_server: PrefectServer, demo_dir: Pa
         quar = conn.execute("SELECT count(*) FROM quarantine").fetchone()
     assert rows == (n, n, n, n, 0, rows[5] if rows else 0)  # each document once, processed once, unclaimed
     assert quar is not None and inv[0] == inv[1] and inv[0] + quar[0] == n
-    assert rows is not None and rows[5] == 2 and min(done) > 0  # both workers did part of the work
+    # How the work splits depends on when each process gets going (imports take seconds on a loaded CI
+    # box), so the split is printed, not asserted; correctness under contention with both workers
+    # starting together is asserted in test_concurrent_writers.py (a barrier holds them at the start).
+    assert rows is not None and rows[5] == sum(1 for d in done if d)  # one run id per worker that worked
