@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Literal, Protocol
 
 from ocrflow.contracts import Contract, FieldSpec
@@ -233,18 +236,66 @@ def claim_sql(hashes_sql: str, *, worker: str, expires: str, now: str) -> str:
             "RETURNING sha256")
 
 
+def json_column(values: Sequence[Any]) -> list[str]:
+    """``to_json`` of every value, ~3x faster: one C encoder for the whole column.
+
+    ``JSONEncoder.encode`` builds a new C encoder per call, which costs more than encoding a small
+    dict. The output is the same text (``ensure_ascii=False``, ``default=str``, same separators).
+    """
+    if c_make_encoder is None:  # pragma: no cover - CPython always has the C accelerator
+        return [_JSON.encode(v) for v in values]
+    enc = c_make_encoder({}, str, encode_basestring, None, ": ", ", ", False, False, True)
+    join = "".join
+    return [join(enc(v, 0)) for v in values]
+
+
 def row_columns(outcomes: list[RowOutcome], contract: Contract) -> list[list[Any]]:
     """``row_params`` of many outcomes, column by column (the shape a bulk load wants)."""
+    values = [o.values for o in outcomes]
     lineage = [o.lineage for o in outcomes]
+    docs = [o.doc for o in outcomes]
+    get = dict.get
     n = len(outcomes)
+
+    def lin(key: str, default: Any = None) -> list[Any]:
+        return list(map(get, lineage, repeat(key, n), repeat(default, n)))
+
     return [
-        *([o.values.get(f.name) for o in outcomes] for f in contract.fields),
-        [o.doc.sha256 for o in outcomes], [o.doc.path for o in outcomes],
-        [list(lin.get("page_numbers", [])) for lin in lineage], [lin.get("engine") for lin in lineage],
-        [lin.get("model") for lin in lineage], [lin.get("prompt_version", "") for lin in lineage],
-        [contract.name] * n, [contract.version] * n, [lin.get("flow_run_id") for lin in lineage],
-        [lin.get("extracted_at") for lin in lineage], [_JSON.encode(o.raw) for o in outcomes],
+        *(list(map(get, values, repeat(f.name, n))) for f in contract.fields),
+        [d.sha256 for d in docs], [d.path for d in docs],
+        list(map(list, lin("page_numbers", ()))), lin("engine"), lin("model"), lin("prompt_version", ""),
+        [contract.name] * n, [contract.version] * n, lin("flow_run_id"), lin("extracted_at"),
+        json_column([o.raw for o in outcomes]),
     ]
+
+
+def document_columns(docs: list[DocumentUpdate], run_id: str, now: datetime) -> list[list[Any]]:
+    """``document_params`` of many documents, column by column, the last update per document winning."""
+    keep = last_indices([d.sha256 for d in docs])
+    if keep is not None:
+        docs = [docs[i] for i in keep]
+    n = len(docs)
+    return [[d.sha256 for d in docs], [d.path for d in docs], [d.mime for d in docs],
+            [d.size_bytes for d in docs], [d.pages for d in docs],
+            [str(d.state) for d in docs],  # a StrEnum's str() is its value, several times faster than .value
+            [d.contract for d in docs], [d.error for d in docs], [0] * n, [now] * n, [now] * n, [run_id] * n]
+
+
+def last_indices(keys: Sequence[Any]) -> list[int] | None:
+    """None when the keys are distinct, else the index of the last occurrence of each key in first-seen order
+    (what ``last_per_key`` keeps)."""
+    if len(set(keys)) == len(keys):
+        return None
+    return list({k: i for i, k in enumerate(keys)}.values())
+
+
+def is_constant(values: Sequence[Any]) -> bool:
+    """Every value equal to the first and of the same type (a bulk load then sends it once, not per row).
+
+    Floats never count: 0.0 == -0.0."""
+    if not values or type(values[0]) is float or values[-1] != values[0]:
+        return False
+    return values.count(values[0]) == len(values) and len(set(map(type, values))) == 1
 
 
 def document_params(d: DocumentUpdate, run_id: str, now: datetime) -> list[Any]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +32,9 @@ from ocrflow.store.base import (
     claim_sql,
     contract_columns,
     contract_ddl,
+    document_columns,
     document_params,
+    is_constant,
     last_per_key,
     page_params,
     quarantine_params,
@@ -81,9 +85,11 @@ class DuckDBStore:
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
         self.con = connect(path, read_only=read_only)
+        self._types: dict[str, dict[str, str]] = {}
 
     # -- schema -----------------------------------------------------------------
     def init_schema(self, contracts: list[Contract]) -> None:
+        self._types.clear()
         for ddl in base_ddl("duckdb"):
             self.con.execute(ddl)
         for c in contracts:
@@ -148,10 +154,36 @@ class DuckDBStore:
                           set_extra: str = "", where: str = "") -> None:
         if not docs:
             return
+        sets = f"{DOCUMENT_UPSERT_SET}{', ' + set_extra if set_extra else ''}"
+        conflict = f"ON CONFLICT (sha256) DO UPDATE SET {sets}{' WHERE ' + where if where else ''}"
+        if len(docs) >= self.bulk_threshold:
+            data = document_columns(docs, run_id, now)
+            if len(data[0]) >= self.bulk_threshold:
+                types = self._column_types("documents", DOCUMENT_COLUMNS)
+                if where:
+                    self._insert_columns("documents", DOCUMENT_COLUMNS, types, data, conflict, key=("sha256",))
+                else:
+                    self._update_then_insert_documents(data, types, sets)
+                return
         rows = last_per_key([document_params(d, run_id, now) for d in docs])
-        conflict = (f"ON CONFLICT (sha256) DO UPDATE SET {DOCUMENT_UPSERT_SET}"
-                    f"{', ' + set_extra if set_extra else ''}{' WHERE ' + where if where else ''}")
-        self._insert("documents", DOCUMENT_COLUMNS, rows, conflict=conflict)
+        self._insert("documents", DOCUMENT_COLUMNS, rows, conflict=conflict, key=("sha256",))
+
+    def _update_then_insert_documents(self, data: list[list[Any]], types: Sequence[str], sets: str) -> None:
+        """The unguarded upsert of distinct documents as UPDATE ... FROM, then INSERT of the ones not there.
+
+        The same rows as ``INSERT ... ON CONFLICT DO UPDATE SET sets``, which DuckDB runs as a MERGE
+        whose inserts made the statement and the commit about twice as slow here (10,000 new documents:
+        90 + 50 ms against 42 + 24 ms); the UPDATE's count tells whether any (or all) documents are
+        new, so the common cases need no anti-join."""
+        cols = ", ".join(f'"{c}"' for c in DOCUMENT_COLUMNS)
+        with self._staged("documents", DOCUMENT_COLUMNS, types, data, key=("sha256",)) as (view, select, params):
+            src = f"(SELECT {select} FROM {view}) AS excluded"
+            row = self.con.execute(f"UPDATE documents SET {sets} FROM {src} WHERE documents.sha256 = excluded.sha256",
+                                   params).fetchone()
+            updated = int(row[0]) if row else 0
+            if updated < len(data[0]):
+                new = " WHERE excluded.sha256 NOT IN (SELECT sha256 FROM documents)" if updated else ""
+                self.con.execute(f"INSERT INTO documents ({cols}) SELECT * FROM {src}{new}", params)
 
     # -- claims ----------------------------------------------------------------
     def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
@@ -174,8 +206,9 @@ class DuckDBStore:
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
         """Pages, clean/quarantined rows and document states of one batch, in one transaction.
 
-        Groups of at least ``bulk_threshold`` rows go through a DataFrame staging scan and one
-        INSERT ... SELECT; smaller ones row by row. Both give the same rows.
+        Groups of at least ``bulk_threshold`` rows go through a DataFrame staging scan (built column
+        by column; DELETE of the staged keys + one INSERT ... SELECT per table, or UPDATE + INSERT
+        for ``documents``); smaller ones row by row. Both give the same rows.
         """
         now = _now()
         self.con.begin()
@@ -196,50 +229,97 @@ class DuckDBStore:
         rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
         if rows:
             keyed = list({(r[0], r[1]): r for r in rows}.values())
-            self._insert("pages", PAGE_COLUMNS, keyed, conflict="OR REPLACE")
+            self._insert("pages", PAGE_COLUMNS, keyed, conflict="OR REPLACE", key=("doc_sha256", "page_no"))
 
     def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
-        shas = [o.doc.sha256 for o in outcomes]
-        self.con.execute("DELETE FROM quarantine WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
         cols = contract_columns(contract, "duckdb")
         names, types = [n for n, _ in cols], [t for _, t in cols]
+        table = table_name(contract)
         if len(outcomes) < self.bulk_threshold:
-            self._insert(table_name(contract), names, [row_params(o, contract) for o in outcomes],
-                         conflict="OR REPLACE", types=types)
-        else:
-            self._insert_columns(table_name(contract), names, types, row_columns(outcomes, contract), "OR REPLACE")
+            shas = [o.doc.sha256 for o in outcomes]
+            self.con.execute("DELETE FROM quarantine WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
+            self._insert(table, names, [row_params(o, contract) for o in outcomes], conflict="OR REPLACE",
+                         key=("doc_sha256",), types=types)
+            return
+        data = row_columns(outcomes, contract)  # one outcome per document (split_rows)
+        with self._staged(table, names, types, data, key=("doc_sha256",)) as (view, select, params):
+            self.con.execute(f"DELETE FROM quarantine WHERE doc_sha256 IN (SELECT doc_sha256 FROM {view})")
+            if set(names) == set(self._table_columns(table)):
+                self._replace_staged(table, names, ("doc_sha256",), view, select, params)
+            else:  # pragma: no cover - init_schema keeps the table's columns equal to the contract's
+                head, tail = _insert_sql(table, names, "OR REPLACE")
+                self.con.execute(f"{head} SELECT {select} FROM {view}{tail}", params)
 
     def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
         shas = [o.doc.sha256 for o in outcomes]
         self.con.execute(f"DELETE FROM {table_name(contract)} WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
         rows = [quarantine_params(o, contract, now) for o in outcomes]
-        self._insert("quarantine", QUARANTINE_COLUMNS, rows, conflict="OR REPLACE")
+        self._insert("quarantine", QUARANTINE_COLUMNS, rows, conflict="OR REPLACE", key=("doc_sha256",))
 
     def _insert(self, table: str, columns: Sequence[str], rows: list[list[Any]], *, conflict: str,
-                types: Sequence[str] | None = None) -> None:
-        """INSERT [OR REPLACE] rows, or ``INSERT ... ON CONFLICT`` when ``conflict`` starts with ON."""
+                key: Sequence[str], types: Sequence[str] | None = None) -> None:
+        """INSERT [OR REPLACE] rows, or ``INSERT ... ON CONFLICT`` when ``conflict`` starts with ON.
+        ``key``: the table's primary key."""
         if len(rows) >= self.bulk_threshold:
             col_types = list(types) if types is not None else self._column_types(table, columns)
-            self._insert_columns(table, columns, col_types, [list(c) for c in zip(*rows, strict=True)], conflict)
+            self._insert_columns(table, columns, col_types, [list(c) for c in zip(*rows, strict=True)], conflict,
+                                 key=key)
             return
         head, tail = _insert_sql(table, columns, conflict)
         marks = ", ".join("?" for _ in columns)
         self.con.executemany(f"{head} VALUES ({marks}){tail}", rows)
 
     def _insert_columns(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]],
-                        conflict: str) -> None:
-        """The bulk path: the columns as a DataFrame, then one INSERT ... SELECT casting to the table types."""
+                        conflict: str, *, key: Sequence[str]) -> None:
+        """The bulk path: one INSERT ... SELECT from a DataFrame of the columns, casting to the table types
+        (``OR REPLACE`` of rows with distinct keys: DELETE + INSERT, see ``_replace_staged``)."""
+        idx = [list(columns).index(k) for k in key]
+        replace = (conflict == "OR REPLACE" and set(columns) == set(self._table_columns(table))
+                   and len(set(zip(*(data[i] for i in idx), strict=True))) == len(data[0]))
         head, tail = _insert_sql(table, columns, conflict)
+        with self._staged(table, columns, types, data, key=key) as (view, select, params):
+            if replace:
+                self._replace_staged(table, columns, key, view, select, params)
+            else:
+                self.con.execute(f"{head} SELECT {select} FROM {view}{tail}", params)
+
+    def _replace_staged(self, table: str, columns: Sequence[str], key: Sequence[str], view: str, select: str,
+                        params: list[Any]) -> None:
+        """``INSERT OR REPLACE`` of staged rows with distinct keys into all of a table's columns, as DELETE
+        of the keys + plain INSERT.
+
+        The same rows, but DuckDB runs INSERT OR REPLACE as a MERGE (a join plus a GROUP BY over all
+        columns), and replacing rows that exist that way costs ~0.4 ms each: 4 s for a re-loaded
+        10,000-row batch here, 0.7 s this way."""
+        src = f"(SELECT {select} FROM {view})"
+        match = " AND ".join(f'{table}."{k}" = s."{k}"' for k in key)
+        self.con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {src} AS s WHERE {match})", params)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        self.con.execute(f"INSERT INTO {table} ({quoted}) SELECT * FROM {src}", params)
+
+    @contextmanager
+    def _staged(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]], *,
+                key: Sequence[str]) -> Iterator[tuple[str, str, list[Any]]]:
+        """Register the staging DataFrame: (view name, SELECT list casting to the table types, its parameters).
+
+        A column with one value in every row (engine, model, run id, timestamps, ...) is not staged
+        but sent once as a parameter; the ``key`` columns are always staged."""
+        frame, select, params = staging_select(columns, types, data, keep=key)
         view = f"_ocrflow_stage_{table}"
-        self.con.register(view, staging_frame(columns, types, data))
+        self.con.register(view, frame)
         try:
-            casts = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in zip(columns, types, strict=True))
-            self.con.execute(f"{head} SELECT {casts} FROM {view}{tail}")
+            yield view, select, params
         finally:
             self.con.unregister(view)
 
+    def _table_columns(self, table: str) -> dict[str, str]:
+        """A table's columns and types, cached until the next ``init_schema`` (the only place that alters)."""
+        if table not in self._types:
+            self._types[table] = self._existing_columns(table)
+        return self._types[table]
+
     def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
-        have = self._existing_columns(table)
+        have = self._table_columns(table)
         return [have[c] for c in columns]
 
     # -- runs ------------------------------------------------------------------
@@ -324,7 +404,8 @@ _PASS_TYPES: dict[str, tuple[type, ...]] = {
 
 def _column(typ: str, values: Sequence[Any]) -> list[Any]:
     """One staging column: values as they are where DuckDB reads them exactly, else as text or lists."""
-    kinds = {type(v) for v in values} - {type(None)}
+    types = set(map(type, values))
+    kinds = types - {type(None)}
     if typ.endswith("[]"):
         is_text = not typ.upper().startswith(("INT", "BIGINT"))
         if kinds <= {list} and (not is_text or all(type(x) is str for v in values if v for x in v)):
@@ -332,11 +413,14 @@ def _column(typ: str, values: Sequence[Any]) -> list[Any]:
         return [_list(v, text=is_text) for v in values]
     passes = _PASS_TYPES.get(typ.upper())
     if passes and all(k in passes for k in kinds):
-        if typ.upper() != "TIMESTAMP" or all(v is None or v.tzinfo is None for v in values):
+        if typ.upper() != "TIMESTAMP" or set(map(_TZINFO, filter(None, values))) <= {None}:
             return list(values)
     if kinds <= {Decimal}:
-        return [None if v is None else str(v) for v in values]
+        return list(map(str, values)) if kinds == types else [None if v is None else str(v) for v in values]
     return [v if v is None or type(v) is str else _text(v) for v in values]
+
+
+_TZINFO = attrgetter("tzinfo")
 
 
 def staging_frame(columns: Sequence[str], types: Sequence[str], data: list[list[Any]]) -> pd.DataFrame:
@@ -352,6 +436,35 @@ def staging_frame(columns: Sequence[str], types: Sequence[str], data: list[list[
     frame = {name: pd.Series(_column(typ, vals), dtype=object)
              for name, typ, vals in zip(columns, types, data, strict=True)}
     return pd.DataFrame(frame)
+
+
+def staging_select(columns: Sequence[str], types: Sequence[str], data: list[list[Any]], *,
+                   keep: Sequence[str] = ()) -> tuple[pd.DataFrame, str, list[Any]]:
+    """``staging_frame`` without the columns that hold one value in every row, and the SELECT list that
+    casts every column to its table type: a staged column as ``CAST("c" AS T)``, a constant one as
+    ``CAST(? AS T)`` with its (staged) value as the parameter. Columns in ``keep`` are always staged.
+
+    Scanning a DataFrame column costs DuckDB a Python object per row; lineage columns (engine, model,
+    run id, extraction time, ...) are usually the same for a whole batch and cost nothing this way.
+    """
+    import pandas as pd
+
+    frame: dict[str, pd.Series] = {}
+    select: list[str] = []
+    params: list[Any] = []
+    for name, typ, vals in zip(columns, types, data, strict=True):
+        same = (name not in keep and bool(vals) and vals[-1] is vals[0] and vals.count(vals[0]) == len(vals)
+                and len(set(map(id, vals))) == 1)
+        staged = _column(typ, vals[:1] if same else vals)  # one object in every row: stage it once
+        if same or (name not in keep and is_constant(staged)):
+            select.append(f'CAST(? AS {typ}) AS "{name}"')
+            params.append(staged[0])
+        else:
+            select.append(f'CAST("{name}" AS {typ}) AS "{name}"')
+            frame[name] = pd.Series(staged, dtype=object)
+    if not frame:
+        raise ValueError("staging_select needs at least one staged column (pass the key in keep)")
+    return pd.DataFrame(frame), ", ".join(select), params
 
 
 def _norm_type(t: str) -> str:

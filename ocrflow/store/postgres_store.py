@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import chain
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -43,11 +45,14 @@ from ocrflow.store.base import (
     base_ddl,
     contract_columns,
     contract_ddl,
+    document_columns,
     document_params,
+    is_constant,
     last_per_key,
     page_params,
     quarantine_params,
     register_guard,
+    row_columns,
     row_params,
     split_rows,
     table_name,
@@ -95,6 +100,7 @@ class PostgresStore:
         self.read_only = read_only
         self.conn = _connect(conninfo)
         self.schema = schema or url_schema
+        self._types: dict[str, dict[str, str]] = {}
         self._setup_session()
 
     def _setup_session(self) -> None:
@@ -115,6 +121,7 @@ class PostgresStore:
 
     # -- schema -----------------------------------------------------------------
     def init_schema(self, contracts: list[Contract]) -> None:
+        self._types.clear()
         with self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
             for ddl in base_ddl("postgres"):
@@ -174,9 +181,15 @@ class PostgresStore:
                           set_extra: str = "", where: str = "") -> None:
         if not docs:
             return
-        rows = last_per_key([document_params(d, run_id, now) for d in docs])
         conflict = (f"ON CONFLICT (sha256) DO UPDATE SET {DOCUMENT_UPSERT_SET}"
                     f"{', ' + set_extra if set_extra else ''}{' WHERE ' + where if where else ''}")
+        if len(docs) >= self.bulk_threshold:
+            data = document_columns(docs, run_id, now)
+            if len(data[0]) >= self.bulk_threshold:
+                self._upsert_columns("documents", DOCUMENT_COLUMNS, self._column_types("documents", DOCUMENT_COLUMNS),
+                                     data, conflict, key=("sha256",))
+                return
+        rows = last_per_key([document_params(d, run_id, now) for d in docs])
         self._upsert("documents", DOCUMENT_COLUMNS, rows, conflict, key=("sha256",))
 
     # -- claims ----------------------------------------------------------------
@@ -233,10 +246,16 @@ class PostgresStore:
                          key=("doc_sha256", "page_no"))
 
     def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
+        cols = contract_columns(contract, "postgres")
+        names, types = [n for n, _ in cols], [t for _, t in cols]
+        conflict = _replace_all("doc_sha256", names)
+        if len(outcomes) >= self.bulk_threshold:
+            self._upsert_columns(table_name(contract), names, types, row_columns(outcomes, contract), conflict,
+                                 key=("doc_sha256",), delete_from="quarantine")
+            return
         self.conn.execute("DELETE FROM quarantine WHERE doc_sha256 = ANY(%s)", [[o.doc.sha256 for o in outcomes]])
-        names = [n for n, _ in contract_columns(contract, "postgres")]
         rows = [row_params(o, contract) for o in outcomes]
-        self._upsert(table_name(contract), names, rows, _replace_all("doc_sha256", names), key=("doc_sha256",))
+        self._upsert(table_name(contract), names, rows, conflict, key=("doc_sha256",))
 
     def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
         self.conn.execute(sql.SQL("DELETE FROM {} WHERE doc_sha256 = ANY(%s)").format(
@@ -250,33 +269,91 @@ class PostgresStore:
         """INSERT ... ON CONFLICT: executemany for a few rows; COPY into a temp table + INSERT ... SELECT
         for many. Must run inside a transaction (the staging table is dropped on commit).
 
-        Rows go in key order, so two workers upserting overlapping rows lock them in the same order
-        (one waits for the other instead of deadlocking)."""
-        idx = [list(columns).index(k) for k in key]
-        rows = sorted(rows, key=lambda r: tuple(r[i] for i in idx))
+        Rows go in key order (sorted here for executemany, ``ORDER BY`` in the bulk INSERT ... SELECT),
+        so two workers upserting overlapping rows lock them in the same order (one waits for the other
+        instead of deadlocking)."""
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         target = sql.Identifier(table)
         if len(rows) < self.bulk_threshold:
+            idx = [list(columns).index(k) for k in key]
+            rows = sorted(rows, key=lambda r: tuple(r[i] for i in idx))
             marks = sql.SQL(", ").join(sql.Placeholder() for _ in columns)
             query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) " + conflict).format(
                 target, cols, marks)
             with self.conn.cursor() as cur:
                 cur.executemany(query, rows)
             return
+        self._upsert_columns(table, columns, self._column_types(table, columns),
+                             [list(c) for c in zip(*rows, strict=True)], conflict, key=key)
+
+    def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
+        if table not in self._types:  # only the fixed tables come here (contract tables pass their types)
+            self._types[table] = self._existing_columns(table)
+        have = self._types[table]
+        return [have[c] for c in columns]
+
+    def _upsert_columns(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]],
+                        conflict: str, *, key: tuple[str, ...], delete_from: str | None = None) -> None:
+        """The bulk path: COPY the columns (one list of values each, distinct keys) into a temp table,
+        then one INSERT ... SELECT ... ORDER BY key ... ON CONFLICT. Must run inside a transaction.
+
+        The COPY data is built column by column as text (``copy_columns``); a column with one value in
+        every row is not copied but cast once in the SELECT. ``delete_from``: a table whose rows with
+        the staged keys are deleted first (the quarantine, when rows load clean)."""
+        formatted = copy_columns(types, data)
+        if formatted is None:  # a value COPY text cannot carry exactly: let psycopg adapt it row by row
+            self._copy_rows(table, columns, types, data, conflict, key=key, delete_from=delete_from)
+            return
+        target = sql.Identifier(table)
         stage = sql.Identifier(f"_ocrflow_stage_{table}")
-        self.conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, target))
-        types = self._existing_columns(table)
-        arrays = [i for i, c in enumerate(columns) if types.get(c, "").endswith("[]")]
+        copied: list[str] = []
+        payload: list[list[str]] = []
+        select: list[sql.Composable] = []
+        params: list[str | None] = []
+        for name, typ, (text, const) in zip(columns, types, formatted, strict=True):
+            if const and name not in key:
+                select.append(sql.SQL("CAST({} AS " + typ + ")").format(sql.Placeholder()))
+                params.append(text[0])
+            else:
+                select.append(sql.Identifier(name))
+                copied.append(name)
+                payload.append(escape_copy_text(text))
+        copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in copied)
+        self.conn.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            stage, copy_cols, target))
+        with self.conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, copy_cols)) as copy:
+            copy.write("\n".join(map("\t".join, zip(*payload, strict=True))) + "\n")
+        self._merge_stage(table, columns, sql.SQL(", ").join(select), params, conflict, key=key,
+                          delete_from=delete_from)
+
+    def _copy_rows(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]],
+                   conflict: str, *, key: tuple[str, ...], delete_from: str | None) -> None:
+        """COPY row by row with psycopg's adaptation (values ``copy_columns`` does not format)."""
+        stage = sql.Identifier(f"_ocrflow_stage_{table}")
+        self.conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, sql.Identifier(table)))
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        arrays = [i for i, t in enumerate(types) if t.endswith("[]")]
         with self.conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
-            for row in rows:
-                if arrays:
-                    row = list(row)
-                    for i in arrays:
-                        row[i] = array_literal(row[i])
-                copy.write_row(row)
+            for row in zip(*data, strict=True):
+                values = list(row)
+                for i in arrays:
+                    values[i] = array_literal(values[i])
+                copy.write_row(values)
+        self._merge_stage(table, columns, cols, [], conflict, key=key, delete_from=delete_from)
+
+    def _merge_stage(self, table: str, columns: Sequence[str], select: sql.Composable, params: list[str | None],
+                     conflict: str, *, key: tuple[str, ...], delete_from: str | None) -> None:
+        """DELETE the staged keys from ``delete_from``, then INSERT ... SELECT ... ORDER BY key ... ON CONFLICT."""
+        target = sql.Identifier(table)
+        stage = sql.Identifier(f"_ocrflow_stage_{table}")
+        if delete_from:
+            keys = sql.SQL(" AND ").join(sql.SQL("d.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
+            self.conn.execute(sql.SQL("DELETE FROM {} d USING {} s WHERE {}").format(
+                sql.Identifier(delete_from), stage, keys))
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
         order = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         self.conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY {} " + conflict).format(
-            target, cols, cols, stage, order))
+            target, cols, select, stage, order), params)
         self.conn.execute(sql.SQL("DROP TABLE {}").format(stage))
 
     # -- runs ------------------------------------------------------------------
@@ -342,6 +419,81 @@ def array_literal(values: Sequence[Any] | None) -> str | None:
     items = ("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
              for v in values)
     return "{" + ",".join(items) + "}"
+
+
+_COPY_SPECIALS = ("\\", "\n", "\r", "\t")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_NULL = "\\N"
+
+
+_FORMATS: dict[type, Any] = {
+    str: None, int: str, Decimal: str, date: date.isoformat, datetime: datetime.isoformat,
+    float: repr, bool: lambda v: "t" if v else "f",
+}
+"""Python types whose COPY text this module writes itself: what psycopg's text dumpers write."""
+
+
+def copy_columns(types: Sequence[str], data: list[list[Any]]) -> list[tuple[list[str | None], bool]] | None:
+    """Each column as (unescaped COPY text per row, None for NULL; whether every row holds one value),
+    or None when a value is not one ``_FORMATS`` knows (the caller then lets psycopg adapt it).
+
+    Column by column, with one conversion per distinct Python type instead of psycopg's per-value
+    dumper lookup; arrays as ``array_literal``. The text is what psycopg's text dumpers produce, so
+    the rows stored are the same."""
+    out: list[tuple[list[str | None], bool]] = []
+    for typ, values in zip(types, data, strict=True):
+        if (len(values) > 1 and values[-1] is values[0] and values.count(values[0]) == len(values)
+                and len(set(map(id, values))) == 1):
+            one = copy_columns([typ], [values[:1]])  # one object in every row: format it once
+            if one is None:
+                return None
+            out.append((one[0][0] * len(values), True))
+            continue
+        present = set(map(type, values))
+        kinds = present - {type(None)}
+        text: list[Any]
+        if typ.endswith("[]"):
+            if not kinds <= {list, tuple}:
+                return None
+            text = _int_array_literals(values) or [array_literal(v) for v in values]
+        elif not kinds <= _FORMATS.keys():
+            return None
+        elif kinds <= {str}:
+            text = list(values)
+        elif len(kinds) == 1 and kinds == present:
+            text = list(map(_FORMATS[next(iter(kinds))], values))
+        else:
+            text = [v if v is None or type(v) is str else _FORMATS[type(v)](v) for v in values]
+        out.append((text, is_constant(text)))
+    return out
+
+
+def _int_array_literals(values: Sequence[Any]) -> list[str | None] | None:
+    """``array_literal`` of lists that hold only ints (page numbers), each distinct list formatted once;
+    None when some element is not an int."""
+    elements = set(map(type, chain.from_iterable(v for v in values if v is not None)))
+    if not elements <= {int}:
+        return None
+    seen: dict[tuple[int, ...], str] = {}
+    out: list[str | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        key = tuple(v)
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = array_literal(key) or "{}"
+        out.append(text)
+    return out
+
+
+def escape_copy_text(values: list[str | None]) -> list[str]:
+    """COPY text format: backslash, newline, carriage return and tab escaped, NULL as ``\\N``."""
+    joined = "\x00".join(filter(None, values))
+    if any(c in joined for c in _COPY_SPECIALS):
+        return [_NULL if v is None else v.translate(_COPY_ESCAPES) for v in values]
+    return [_NULL if v is None else v for v in values]
 
 
 def _aware(ts: datetime) -> datetime:
