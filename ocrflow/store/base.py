@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
@@ -348,3 +348,33 @@ def date_field(contract: Contract) -> str | None:
         if field_sql_type(f, "duckdb") == "DATE":
             return f.name
     return None
+
+
+def columns_to_add(contract: Contract, existing: dict[str, str], dialect: Dialect,
+                   norm: Callable[[str], str]) -> list[tuple[str, str]]:
+    """Schema evolution for an existing contract table, decided before anything is altered.
+
+    Returns the new optional columns to add. Raises SchemaChangeError naming the field for a breaking
+    change: a removed or renamed field, a changed type, or a new required field (existing rows have no
+    value for it). A breaking change needs a new major version, which gets its own table.
+    """
+    table = table_name(contract)
+    wanted = contract_columns(contract, dialect)
+    where = f"contract {contract.name} {contract.version}"
+    removed = sorted(set(existing) - {n for n, _ in wanted})
+    if removed:
+        raise SchemaChangeError(f"{where}: field(s) {removed} were removed or renamed but table {table} still has "
+                                "them; a breaking change needs a new major version")
+    required = {f.name for f in contract.fields if f.required}
+    add: list[tuple[str, str]] = []
+    for name, typ in wanted:
+        have = existing.get(name)
+        if have is None:
+            if name in required:
+                raise SchemaChangeError(f"{where}: new field {name!r} is required; existing rows in {table} have no "
+                                        "value for it. Make it optional or bump the major version")
+            add.append((name, typ))
+        elif norm(have) != norm(typ):
+            raise SchemaChangeError(f"{where}: field {name!r} changed type from {have} to {typ}; a breaking change "
+                                    f"needs a new major version (a new table {table}_vN)")
+    return add

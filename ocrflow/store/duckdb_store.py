@@ -26,10 +26,10 @@ from ocrflow.store.base import (
     Batch,
     DocumentUpdate,
     RunRecord,
-    SchemaChangeError,
     StoreError,
     base_ddl,
     claim_sql,
+    columns_to_add,
     contract_columns,
     contract_ddl,
     document_columns,
@@ -107,25 +107,8 @@ class DuckDBStore:
         if not existing:
             self.con.execute(contract_ddl(contract, "duckdb"))
             return
-        wanted = contract_columns(contract, "duckdb")
-        wanted_names = {n for n, _ in wanted}
-        removed = sorted(set(existing) - wanted_names)
-        if removed:
-            raise SchemaChangeError(
-                f"contract {contract.name} {contract.version}: field(s) {removed} were removed or renamed but "
-                f"table {table} still has them; a breaking change needs a new major version")
-        for name, typ in wanted:
-            have = existing.get(name)
-            if have is None:
-                if any(f.name == name and f.required for f in contract.fields):
-                    raise SchemaChangeError(
-                        f"contract {contract.name} {contract.version}: new field {name!r} is required; existing "
-                        f"rows in {table} have no value for it. Make it optional or bump the major version")
-                self.con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')
-            elif _norm_type(have) != _norm_type(typ):
-                raise SchemaChangeError(
-                    f"contract {contract.name} {contract.version}: field {name!r} changed type from {have} to "
-                    f"{typ}; a breaking change needs a new major version (a new table {table}_vN)")
+        for name, typ in columns_to_add(contract, existing, "duckdb", _norm_type):
+            self.con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')
 
     # -- documents -------------------------------------------------------------
     def final_hashes(self, hashes: list[str]) -> set[str]:

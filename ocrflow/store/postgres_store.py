@@ -40,9 +40,9 @@ from ocrflow.store.base import (
     Batch,
     DocumentUpdate,
     RunRecord,
-    SchemaChangeError,
     StoreError,
     base_ddl,
+    columns_to_add,
     contract_columns,
     contract_ddl,
     document_columns,
@@ -142,25 +142,9 @@ class PostgresStore:
         if not existing:
             self.conn.execute(contract_ddl(contract, "postgres"))
             return
-        wanted = contract_columns(contract, "postgres")
-        removed = sorted(set(existing) - {n for n, _ in wanted})
-        if removed:
-            raise SchemaChangeError(
-                f"contract {contract.name} {contract.version}: field(s) {removed} were removed or renamed but "
-                f"table {table} still has them; a breaking change needs a new major version")
-        for name, typ in wanted:
-            have = existing.get(name)
-            if have is None:
-                if any(f.name == name and f.required for f in contract.fields):
-                    raise SchemaChangeError(
-                        f"contract {contract.name} {contract.version}: new field {name!r} is required; existing "
-                        f"rows in {table} have no value for it. Make it optional or bump the major version")
-                self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} " + typ).format(
-                    sql.Identifier(table), sql.Identifier(name)))
-            elif pg_norm_type(have) != pg_norm_type(typ):
-                raise SchemaChangeError(
-                    f"contract {contract.name} {contract.version}: field {name!r} changed type from {have} to "
-                    f"{typ}; a breaking change needs a new major version (a new table {table}_vN)")
+        for name, typ in columns_to_add(contract, existing, "postgres", pg_norm_type):
+            self.conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} " + typ).format(
+                sql.Identifier(table), sql.Identifier(name)))
 
     # -- documents -------------------------------------------------------------
     def final_hashes(self, hashes: list[str]) -> set[str]:

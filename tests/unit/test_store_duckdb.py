@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from ocrflow.contracts import default_contracts_dir, parse_contract
-from ocrflow.store.base import contract_ddl
-from ocrflow.store.duckdb_store import DuckDBStore, SchemaChangeError, StoreError
+from ocrflow.store.base import SchemaChangeError, StoreError, contract_ddl
+from ocrflow.store.duckdb_store import DuckDBStore
 
 
 def _contract(mutate=None):  # type: ignore[no-untyped-def]
@@ -102,3 +102,21 @@ def test_query_read_only_refuses_writes(tmp_path: Path) -> None:
     ro.close()
     with pytest.raises(StoreError, match="does not exist"):
         DuckDBStore(str(tmp_path / "missing.duckdb"), read_only=True)
+
+
+def test_a_refused_change_alters_nothing(tmp_path: Path) -> None:
+    store = DuckDBStore(str(tmp_path / "s.duckdb"))
+    store.init_schema([_contract()])
+
+    def add_and_retype(doc: dict) -> None:
+        doc["schema"][0]["properties"].insert(0, {"name": "cashier", "logicalType": "string",
+                                                  "physicalType": "VARCHAR", "required": False})
+        prop = next(p for p in doc["schema"][0]["properties"] if p["name"] == "receipt_date")
+        prop.update(physicalType="VARCHAR", logicalType="string", customProperties=[])
+
+    with pytest.raises(SchemaChangeError, match="receipt_date"):
+        store.init_schema([_contract(add_and_retype)])
+    cols = {r[0] for r in store.con.execute("SELECT column_name FROM information_schema.columns "
+                                            "WHERE table_name = 'receipt'").fetchall()}
+    assert "cashier" not in cols  # decided before altering: no half-applied evolution
+    store.close()
