@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import pypdfium2 as pdfium
 from ocrflow.textlayer import is_usable, page_lines
 
-Image.MAX_IMAGE_PIXELS = 200_000_000  # refuse decompression bombs, allow 600-dpi A3 scans
+MAX_IMAGE_PIXELS = 200_000_000
+"""Decompression-bomb guard for input images: allows 600-dpi A3 scans, refuses far larger ones."""
 
 
 class RenderError(ValueError):
@@ -175,6 +176,7 @@ class ImageRenderer:
         self.options = options
 
     def pages(self, doc: DocumentRef, *, max_pages: int) -> Iterator[SourcePage]:
+        Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
         try:
             img = Image.open(doc.path)
         except (OSError, Image.DecompressionBombError) as exc:
