@@ -82,10 +82,22 @@ class DuckDBStore:
     Low on purpose: DuckDB's executemany costs milliseconds per row, so even a 16-document batch
     writes ~7x faster in bulk (both paths store the same rows; tests compare them)."""
 
+    checkpoint_threshold = "256MB"
+    """WAL size that triggers DuckDB's automatic checkpoint (its default is 16 MiB).
+
+    A 10,000-row invoice batch (rows + documents) writes ~4.7 MB of WAL, so the default checkpointed
+    every third or fourth batch, inside that batch's COMMIT, each time rewriting the grown tables
+    (~0.2-0.5 s per 100k rows loaded). 256 MB is ~500k rows between checkpoints; ``close`` checkpoints
+    explicitly. Commits stay durable: every COMMIT still writes and syncs the WAL; only the fold of
+    the WAL into the database file is deferred (a crash replays the WAL on the next open)."""
+
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self.con = connect(path, read_only=read_only)
         self._types: dict[str, dict[str, str]] = {}
+        if not read_only:
+            self.con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
 
     # -- schema -----------------------------------------------------------------
     def init_schema(self, contracts: list[Contract]) -> None:
@@ -337,8 +349,18 @@ class DuckDBStore:
         cols = [d[0] for d in (cur.description or [])]
         return cols, cur.fetchall()
 
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file (DuckDB would do it at close anyway; explicit, it is timed)."""
+        self.con.execute("CHECKPOINT")
+
     def close(self) -> None:
-        self.con.close()
+        try:
+            if not self.read_only and self.path != ":memory:":
+                self.checkpoint()
+        except duckdb.Error:  # pragma: no cover - e.g. already closed; DuckDB checkpoints at shutdown anyway
+            pass
+        finally:
+            self.con.close()
 
 
 def _insert_sql(table: str, columns: Sequence[str], conflict: str) -> tuple[str, str]:

@@ -120,3 +120,19 @@ def test_a_refused_change_alters_nothing(tmp_path: Path) -> None:
                                             "WHERE table_name = 'receipt'").fetchall()}
     assert "cashier" not in cols  # decided before altering: no half-applied evolution
     store.close()
+
+
+def test_writer_checkpoints_at_close_not_mid_load(tmp_path: Path) -> None:
+    db = tmp_path / "c.duckdb"
+    store = DuckDBStore(str(db))
+    store.init_schema([_contract()])
+    setting = store.con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()
+    assert setting is not None and setting[0] == "244.1 MiB"  # 256 MB: no automatic checkpoint mid-load
+    store.con.execute("INSERT INTO receipt (doc_sha256, merchant_name) VALUES ('abc', 'Shop')")
+    wal = tmp_path / "c.duckdb.wal"
+    assert wal.exists() and wal.stat().st_size > 0
+    store.close()
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed at close
+    ro = DuckDBStore(str(db), read_only=True)
+    assert ro.query("SELECT merchant_name FROM receipt")[1] == [("Shop",)]
+    ro.close()
