@@ -154,20 +154,14 @@ def query(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run a read-only SQL query against the store."""
-    from ocrflow.settings import load_settings
-    from ocrflow.store import StoreError, open_store
-
-    settings = load_settings(store=db)
+    _, store = _open_store_or_exit(db, read_only=True)
     try:
-        store = open_store(settings.store, read_only=True)
         cols, rows = store.query(sql)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    except Exception as exc:
+    except Exception as exc:  # any SQL error: show the database's own message
         err.print(f"[red]query failed:[/red] {exc}")
         raise typer.Exit(2) from exc
-    store.close()
+    finally:
+        store.close()
     if json_out:
         console.print_json(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], default=str))
         return
@@ -220,18 +214,11 @@ def export(
     """Export the clean tables as Parquet partitioned by month of the document date (hive layout)."""
     from ocrflow.contracts import load_contracts
     from ocrflow.export import export_parquet
-    from ocrflow.settings import load_settings
-    from ocrflow.store import StoreError, open_store
 
     if fmt != "parquet":
         err.print(f"[red]error:[/red] unsupported format {fmt!r}; use --format parquet")
         raise typer.Exit(2)
-    settings = load_settings(store=db)
-    try:
-        store = open_store(settings.store, read_only=True)
-    except StoreError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    settings, store = _open_store_or_exit(db, read_only=True)
     try:
         files = export_parquet(store, out, list(load_contracts(settings.contracts_dir).values()))
     finally:
