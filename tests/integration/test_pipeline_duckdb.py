@@ -153,3 +153,23 @@ def test_cli_export_parquet_reads_back_equal(loaded: tuple[Path, Path, RunSummar
             assert got == want and want
     finally:
         con.close()
+
+
+def test_cli_query_reads_json_and_reports_errors(loaded: tuple[Path, Path, RunSummary], tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ocrflow.cli import app
+
+    _, db, _ = loaded
+    runner = CliRunner()
+    ok = runner.invoke(app, ["query", "--json", "--db", str(db),
+                             "SELECT state, count(*) AS n FROM documents GROUP BY state ORDER BY state"])
+    assert ok.exit_code == 0, ok.output
+    states = {r["state"]: r["n"] for r in json.loads(ok.output)}
+    assert states["failed"] == 2 and states["loaded"] >= 1
+    write = runner.invoke(app, ["query", "--db", str(db), "DELETE FROM documents"])
+    assert write.exit_code == 2 and "read-only" in " ".join(write.output.lower().split())
+    missing = runner.invoke(app, ["query", "--db", str(tmp_path / "none.duckdb"), "SELECT 1"])
+    assert missing.exit_code == 2 and "does not exist" in " ".join(missing.output.split())
