@@ -22,7 +22,7 @@ from flows.params import ClaimOptions, EngineName
 from flows.reporting import Progress, publish_summary
 from flows.runtime import claim, flow_engine, flow_settings, register_pending, release, run_name, worker_id
 from ocrflow.contracts import Contract, load_contracts
-from ocrflow.engines.base import Engine, TransientEngineError
+from ocrflow.engines.base import Engine, EngineError, TransientEngineError
 from ocrflow.metrics import observe_error, observe_result, start_metrics_server
 from ocrflow.models import DocumentRef
 from ocrflow.pipeline import (
@@ -30,9 +30,12 @@ from ocrflow.pipeline import (
     Plan,
     Processor,
     RunSummary,
+    build_run_data_docs,
+    finish,
     new_run_id,
     pending_result,
     pending_updates,
+    prepare_engine,
     rejected_updates,
     summarize,
 )
@@ -99,7 +102,15 @@ def process_documents(
         from prefect.states import Failed
 
         return Failed(message=str(exc))
-    eng = flow_engine(settings)
+    try:
+        # preflight before any document is touched; then the store's result cache in front of the engine
+        eng = prepare_engine(flow_engine(settings), st, settings)
+    except EngineError as exc:
+        st.close()
+        logger.error("%s", exc)
+        from prefect.states import Failed
+
+        return Failed(message=f"engine not ready: {exc}")
     try:
         summary = _run(list(paths), settings, st, eng, contracts, batch_size=max(1, batch_size),
                        claims=claims or ClaimOptions(), started=started)
@@ -130,6 +141,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
     mine: list[DocumentRef] = []
     elsewhere: list[DocumentRef] = []
     failed_loads = 0
+    reports: list[Any] = []
     n_batches = (len(plan_.todo) + batch_size - 1) // batch_size
     for i in range(0, len(plan_.todo), batch_size):
         chunk = plan_.todo[i:i + batch_size]
@@ -140,7 +152,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
         try:
             futures = process_document_task.map(processor, owned) if owned else []
             done = [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
-            loaded, ok = _load(done, contracts, run_id, st)
+            loaded, ok = _load(done, contracts, run_id, st, reports)
         finally:
             release(st, owned, owner)
         failed_loads = 0 if ok else failed_loads + 1
@@ -159,9 +171,8 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
         logger.info("%d document(s) were being processed by other workers and were left to them", len(elsewhere))
     effective = Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected)
     summary = summarize(run, results, effective, started)
-    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
-    run.seconds, run.message = summary.seconds, summary.message
-    st.finish_run(run)
+    summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
+    finish(st, run, summary)
     return summary
 
 
@@ -188,12 +199,12 @@ def _result_or_pending(future: Any, doc: DocumentRef) -> DocResult:
 
 
 def _load(done: list[DocResult], contracts: dict[str, Contract], run_id: str,
-          st: Any) -> tuple[list[DocResult], bool]:
+          st: Any, reports: list[Any]) -> tuple[list[DocResult], bool]:
     """Validate and write one batch. If that fails, its documents stay pending (retried next run)."""
     if not done:
         return [], True
     try:
-        return load_batch_task(done, contracts, run_id, st), True
+        return load_batch_task(done, contracts, run_id, st, reports), True
     except Exception as exc:  # noqa: BLE001 - isolate the batch; MAX_FAILED_LOADS stops a dead store
         get_run_logger().exception("writing a batch of %d documents failed; they stay pending", len(done))
         observe_error(f"load:{type(exc).__name__}")

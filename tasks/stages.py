@@ -37,7 +37,7 @@ def process_document_task(processor: Processor, doc: DocumentRef) -> DocResult:
 
 @task(name="validate-and-load", cache_policy=NO_CACHE)
 def load_batch_task(results: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                    store: Any) -> list[DocResult]:
-    batch = validate_and_build_batch(results, contracts, run_id)
+                    store: Any, reports: list[Any] | None = None) -> list[DocResult]:
+    batch = validate_and_build_batch(results, contracts, run_id, reports)
     store.write_batch(batch, contracts)
     return results

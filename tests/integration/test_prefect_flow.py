@@ -57,6 +57,11 @@ def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer,
     problems = {r["document"]: r["state"] for r in _table(arts[PROBLEMS_KEY].data)}
     assert problems.pop("broken.pdf") == "failed" and set(problems.values()) <= {"quarantined"}
     assert float(arts[PROGRESS_KEY].data) == 100.0
+    con = duckdb.connect(str(db), read_only=True)
+    docs_path = con.execute("SELECT data_docs FROM runs WHERE finished_at IS NOT NULL").fetchone()
+    con.close()
+    assert docs_path and Path(docs_path[0]).is_file()  # Great Expectations Data Docs for this run
+    assert docs_path[0] in md
 
 
 def _table(data: Any) -> list[dict[str, Any]]:
@@ -117,3 +122,22 @@ class _State:
                                             (KeyError("x"), False)])
 def test_tasks_retry_transient_errors_only(exc: Exception, retry: bool) -> None:
     assert _transient_only(None, None, _State(exc)) is retry
+
+
+def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_server: PrefectServer,
+                                                                     demo_dir: Path, tmp_path: Path) -> None:
+    from tests.fakes.fake_vllm import FakeVllm
+
+    db = tmp_path / "pre.duckdb"
+    with FakeVllm(mode="ocr", models=["someone/else"]) as fake, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OCRFLOW_VLLM_URL", fake.url)
+        state: Any = process_documents(paths=[str(demo_dir / "docs")], store=str(db), engine="vllm",
+                                       return_state=True)
+        assert fake.counters.chat_requests == 0
+    assert state.is_failed()
+    assert "tencent/HunyuanOCR" in (state.message or "") and "someone/else" in (state.message or "")
+    con = duckdb.connect(str(db))
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    docs = con.execute("SELECT count(*) FROM documents").fetchone() if "documents" in tables else (0,)
+    con.close()
+    assert docs == (0,)  # nothing was touched
