@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ocrflow.contracts import Contract
-from ocrflow.models import DocState, RowOutcome
+from ocrflow.models import RowOutcome
 from ocrflow.store.base import (
     CLEAR_FINAL_CLAIMS_SET,
     DOCUMENT_COLUMNS,
@@ -475,14 +475,3 @@ def staging_select(columns: Sequence[str], types: Sequence[str], data: list[list
 def _norm_type(t: str) -> str:
     t = t.upper().replace(" ", "")
     return {"TEXT": "VARCHAR", "STRING": "VARCHAR", "INT8": "BIGINT", "FLOAT8": "DOUBLE"}.get(t, t)
-
-
-def open_store(url: str, *, read_only: bool = False) -> DuckDBStore:
-    """Open the store named by a DuckDB path (PostgreSQL URLs are handled by ocrflow.store.open_store)."""
-    return DuckDBStore(url, read_only=read_only)
-
-
-def state_counts(store: DuckDBStore) -> dict[str, int]:
-    _, rows = store.query("SELECT state, count(*) FROM documents GROUP BY state")
-    return {str(s): int(n) for s, n in rows} | {s.value: 0 for s in DocState if s.value not in
-                                                 {str(r[0]) for r in rows}}
