@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.params import ClaimOptions, EngineName
 from flows.reporting import Progress, publish_summary
-from flows.runtime import claim, flow_engine, flow_settings, register_pending, release, run_name, worker_id
+from flows.runtime import flow_engine, flow_settings, run_name
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.engines.base import Engine, EngineError, TransientEngineError
 from ocrflow.metrics import observe_error, observe_result, start_metrics_server
@@ -31,13 +31,15 @@ from ocrflow.pipeline import (
     Processor,
     RunSummary,
     build_run_data_docs,
+    claim_docs,
     finish,
     new_run_id,
     pending_result,
-    pending_updates,
     prepare_engine,
-    rejected_updates,
+    register_plan,
+    release_docs,
     summarize,
+    worker_id,
 )
 from ocrflow.settings import Settings
 from ocrflow.store import RunRecord, StoreError, open_store
@@ -130,7 +132,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
                     engine=eng.name, contract=settings.contract, inputs=list(paths))
     st.start_run(run)
     plan_ = discover_task(paths, st, settings.glob, settings.force)
-    register_pending(st, pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id)
+    register_plan(st, plan_, run_id, force=settings.force)
     logger.info("%d to process, %d already loaded, %d rejected", len(plan_.todo), len(plan_.skipped),
                 len(plan_.rejected))
     owner = claims.worker or worker_id(run.flow_run_id)
@@ -145,7 +147,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
     n_batches = (len(plan_.todo) + batch_size - 1) // batch_size
     for i in range(0, len(plan_.todo), batch_size):
         chunk = plan_.todo[i:i + batch_size]
-        owned = claim(st, chunk, owner, claims.ttl_s)
+        owned = claim_docs(st, chunk, owner, claims.ttl_s)
         owned_set = {d.sha256 for d in owned}
         elsewhere += [d for d in chunk if d.sha256 not in owned_set]
         mine += owned
@@ -154,7 +156,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
             done = [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
             loaded, ok = _load(done, contracts, run_id, st, reports)
         finally:
-            release(st, owned, owner)
+            release_docs(st, owned, owner)
         failed_loads = 0 if ok else failed_loads + 1
         if failed_loads >= MAX_FAILED_LOADS:
             raise StoreError(f"{failed_loads} batches in a row could not be written to {settings.store}; "

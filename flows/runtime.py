@@ -5,17 +5,14 @@ Nothing here runs at import time; every Prefect import is local so that ``ocrflo
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
-import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ocrflow.engines.base import Engine
-from ocrflow.pipeline import claim_docs, release_docs, shares_writes  # noqa: F401
 from ocrflow.settings import Settings, load_settings
 
 log = logging.getLogger("ocrflow.flows")
@@ -81,24 +78,6 @@ def flow_engine(settings: Settings) -> Engine:
     from ocrflow.engines.factory import make_engine
 
     return make_engine(settings)
-
-
-def worker_id(flow_run_id: str = "") -> str:
-    """Who holds a document claim: host, process and flow run (unique per run, readable in the table)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{(flow_run_id or 'local')[:8]}"
-
-
-def register_pending(store: Any, updates: list[Any], run_id: str) -> None:
-    """Register documents; never turn a final state back into pending when the store can guard it."""
-    if "keep_final" in inspect.signature(store.register).parameters:
-        store.register(updates, run_id, keep_final=True)
-    else:
-        store.register(updates, run_id)
-
-
-# claims are a core concern (the CLI path claims too): one implementation, in ocrflow.pipeline
-claim = claim_docs
-release = release_docs
 
 
 def source_label(paths: Sequence[str], limit: int = 40) -> str:

@@ -331,14 +331,13 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
                     engine=engine.name, contract=settings.contract, inputs=list(inputs))
     store.start_run(run)
     plan_ = plan(inputs, store, glob=settings.glob, force=settings.force)
-    store.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id,
-                   keep_final=not settings.force)
+    register_plan(store, plan_, run_id, force=settings.force)
     if on_plan:
         on_plan(plan_)
     processor = Processor(settings, engine, contracts, flow_run_id=run.flow_run_id)
     results: list[DocResult] = []
     reports: list[Any] = []
-    worker = worker_id()
+    worker = worker_id(run.flow_run_id)
     taken_elsewhere: list[DocumentRef] = []
     for chunk in _chunks(plan_.todo, batch_size):
         mine = claim_docs(store, chunk, worker, claim_ttl_s)
@@ -429,11 +428,21 @@ def release_docs(store: Any, docs: list[DocumentRef] | tuple[DocumentRef, ...], 
         release_fn([d.sha256 for d in docs], worker)
 
 
-def worker_id() -> str:
+def worker_id(run_id: str = "") -> str:
+    """Who holds a document claim: host, process and run (unique per run, readable in the table)."""
     import os
     import socket
 
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{socket.gethostname()}:{os.getpid()}:{(run_id or 'local')[:8]}"
+
+
+def register_plan(store: Any, plan_: Plan, run_id: str, *, force: bool) -> None:
+    """Record every discovered document: to-do ones pending, rejected ones failed with the reason.
+
+    A finished document is never turned back into pending by a late worker, except when the run was
+    forced (then it must become claimable again to be re-processed).
+    """
+    store.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id, keep_final=not force)
 
 
 def _chunks(items: list[DocumentRef], size: int) -> Iterator[list[DocumentRef]]:
