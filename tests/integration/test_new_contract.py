@@ -16,6 +16,7 @@ from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.pipeline import run_pipeline
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
+from tests.pdfs import write_lines_pdf
 
 SHIPPING_LABEL = """\
 apiVersion: v3.1.0
@@ -74,19 +75,6 @@ LABEL_LINES = ["SHIPPING LABEL", "Ship To: Jane Doe, 12 Harbour Road, Leith", "T
                "Ship Date: 2024-05-14", "Weight (kg): 2.35"]
 
 
-def write_pdf(path: Path, lines: list[str]) -> None:
-    from reportlab.lib.pagesizes import A6
-    from reportlab.pdfgen.canvas import Canvas
-
-    canvas = Canvas(str(path), pagesize=A6, invariant=1)
-    y = 380.0
-    for line in lines:
-        canvas.setFont("Helvetica", 10)
-        canvas.drawString(20, y, line)
-        y -= 16
-    canvas.save()
-
-
 @pytest.fixture()
 def contracts_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> Path:
     folder = tmp_path / "contracts"
@@ -105,7 +93,7 @@ def test_the_new_contract_passes_the_lint(contracts_dir: Path) -> None:
 def test_a_shipping_label_lands_in_its_own_typed_table(contracts_dir: Path, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    write_pdf(inbox / "label.pdf", LABEL_LINES)
+    write_lines_pdf(inbox / "label.pdf", LABEL_LINES, small=True)
     db = tmp_path / "ocrflow.duckdb"
     settings = load_settings(store=str(db), contract="auto")
     assert settings.contracts_dir == contracts_dir

@@ -24,6 +24,7 @@ from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.pipeline import RunSummary, run_pipeline
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
+from tests.pdfs import write_lines_pdf
 
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR"]
 DOCS = {
@@ -36,19 +37,6 @@ DOCS = {
     # no number at all and a wrong total: still bad after the fix
     "hopeless.pdf": [*HEADER, "Invoice Date: 2024-03-07", "Subtotal: 10.00", "Tax: 1.90", "Total: 99.00"],
 }
-
-
-def write_pdf(path: Path, lines: list[str]) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
-
-    canvas = Canvas(str(path), pagesize=A4, invariant=1)
-    y = 780.0
-    for line in lines:
-        canvas.setFont("Helvetica", 11)
-        canvas.drawString(60, y, line)
-        y -= 18
-    canvas.save()
 
 
 def edit_invoice_contract(contracts: Path, *, drop_rule: str, add_label: tuple[str, str]) -> None:
@@ -93,7 +81,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> t
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for name, lines in DOCS.items():
-        write_pdf(inbox / name, lines)
+        write_lines_pdf(inbox / name, lines)
     db = tmp_path / "data" / "ocrflow.duckdb"
     return contracts, inbox, db
 
