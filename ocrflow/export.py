@@ -7,7 +7,6 @@ go to ``month=unknown``). The month comes from the contract's first DATE field (
 DuckDB writes the files in both cases (``COPY ... (FORMAT parquet, PARTITION_BY (month))``):
 a DuckDB store copies straight from its table; a PostgreSQL table is first streamed into an
 in-memory DuckDB table with the same DDL, so both stores give identical Parquet schemas.
-No pyarrow is needed.
 """
 
 from __future__ import annotations
@@ -72,7 +71,8 @@ def _copy_partitioned(con: duckdb.DuckDBPyConnection, contract: Contract, source
 
 def _export_postgres(store: Any, contract: Contract, target: Path) -> None:
     """Stream the PostgreSQL table into an in-memory DuckDB table of the same DDL, then COPY it out."""
-    from ocrflow.store.duckdb_store import DuckDBStore, staging_frame
+    from ocrflow.store.duckdb_store import DuckDBStore
+    from ocrflow.store.staging import arrow_table
 
     mirror = DuckDBStore(":memory:")
     try:
@@ -84,7 +84,7 @@ def _export_postgres(store: Any, contract: Contract, target: Path) -> None:
         for _, chunk in store.iter_rows(f"SELECT {select} FROM {table_name(contract)}"):
             rows = [_from_pg(r, json_cols) for r in chunk]
             data = [list(c) for c in zip(*rows, strict=True)]
-            mirror.con.register("_export_chunk", staging_frame(names, types, data))
+            mirror.con.register("_export_chunk", arrow_table(names, types, data))
             casts = ", ".join(f'CAST("{n}" AS {t})' for n, t in cols)
             mirror.con.execute(f"INSERT INTO {table_name(contract)} SELECT {casts} FROM _export_chunk")
             mirror.con.unregister("_export_chunk")

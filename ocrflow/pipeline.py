@@ -392,7 +392,15 @@ def build_run_data_docs(reports: list[Any], store_url: str, run_id: str) -> str:
 
 
 def finish(store: Any, run: RunRecord, summary: RunSummary) -> None:
-    """Close the run in the ledger with the summary's status and counts."""
+    """Check the stored keys, then close the run in the ledger with the summary's status and counts.
+
+    A key stored twice (possible only where the store keeps keys unique itself, DuckDB) fails the
+    run with the tables named: the rows stay, for a person to look at."""
+    problems = store.key_problems()
+    if problems:
+        summary.status = "FAILED"
+        note = "key check failed: " + "; ".join(problems)
+        summary.message = f"{summary.message}; {note}" if summary.message else note
     run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
     run.seconds, run.message, run.data_docs = summary.seconds, summary.message, summary.data_docs
     store.finish_run(run)

@@ -94,6 +94,7 @@ class ReprocessSummary:
     run_id: str
     outcomes: list[ReprocessOutcome]
     seconds: float = 0.0
+    key_problems: list[str] = field(default_factory=list)
 
     @property
     def released(self) -> list[ReprocessOutcome]:
@@ -115,7 +116,7 @@ class ReprocessSummary:
 
     @property
     def status(self) -> str:
-        return "FAILED" if self.failed else "COMPLETED"
+        return "FAILED" if self.failed or self.key_problems else "COMPLETED"
 
 
 # --------------------------------------------------------------------------- reading
@@ -289,12 +290,14 @@ def reprocess_quarantined(store: Any, settings: Settings, *, contract: str | Non
         batch = validate_and_build_batch(rebuilt, contracts, run.run_id)
         batch.pages.clear()  # the stored pages are the input: leave them (and their run id) as they are
         store.write_batch(batch, contracts)
-    summary = ReprocessSummary(run_id=run.run_id, outcomes=[_outcome(r) for r in results])
+    summary = ReprocessSummary(run_id=run.run_id, outcomes=[_outcome(r) for r in results],
+                               key_problems=store.key_problems())
     summary.seconds = time.perf_counter() - started
     run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
     run.seconds = summary.seconds
     run.message = f"reprocessed {len(results)} quarantined: {len(summary.released)} released, " \
-                  f"{len(summary.still_quarantined)} still quarantined, {len(summary.failed)} failed"
+                  f"{len(summary.still_quarantined)} still quarantined, {len(summary.failed)} failed" \
+                  + "".join(f"; key check failed: {p}" for p in summary.key_problems)
     store.finish_run(run)
     return summary
 

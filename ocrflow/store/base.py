@@ -75,9 +75,23 @@ def contract_columns(contract: Contract, dialect: Dialect) -> list[tuple[str, st
     return [*cols, *((name, types[idx]) for name, *types in LINEAGE_COLUMNS)]
 
 
+KEYS_BY_CONSTRAINT: dict[Dialect, bool] = {"duckdb": False, "postgres": True}
+"""Whether ``documents`` and the clean tables carry a PRIMARY KEY constraint in that dialect.
+
+PostgreSQL: yes; concurrent writers rely on it (``ON CONFLICT``, row locks). DuckDB: no. A DuckDB
+file has exactly one writer (its file lock), and that writer keeps the keys unique itself: every
+load is DELETE of the batch's keys + INSERT of distinct keys, every ``documents`` upsert is UPDATE
++ INSERT of the absent keys, each in one transaction; ``DuckDBStore.key_problems`` checks the
+result at the end of every run. The constraint's ART index over a 64-character text key cost more
+than half of a bulk load's time (BENCHMARKS.md, bench_load), and DuckDB's own performance guide
+advises against constraints that are not needed for integrity. The smaller tables (pages,
+quarantine, runs, page_cache) keep their PRIMARY KEYs in both dialects."""
+
+
 def contract_ddl(contract: Contract, dialect: Dialect) -> str:
     cols = ",\n  ".join(f"{name} {typ}" for name, typ in contract_columns(contract, dialect))
-    return f"CREATE TABLE IF NOT EXISTS {table_name(contract)} (\n  {cols},\n  PRIMARY KEY (doc_sha256)\n)"
+    key = ",\n  PRIMARY KEY (doc_sha256)" if KEYS_BY_CONSTRAINT[dialect] else ""
+    return f"CREATE TABLE IF NOT EXISTS {table_name(contract)} (\n  {cols}{key}\n)"
 
 
 def base_ddl(dialect: Dialect) -> list[str]:
@@ -85,9 +99,10 @@ def base_ddl(dialect: Dialect) -> list[str]:
     js = "JSON" if dialect == "duckdb" else "JSONB"
     txt = "VARCHAR" if dialect == "duckdb" else "TEXT"
     dbl = "DOUBLE" if dialect == "duckdb" else "DOUBLE PRECISION"
+    key = "PRIMARY KEY" if KEYS_BY_CONSTRAINT[dialect] else "NOT NULL"
     return [
         f"""CREATE TABLE IF NOT EXISTS documents (
-  sha256 {txt} PRIMARY KEY, path {txt} NOT NULL, mime {txt}, size_bytes BIGINT, pages INTEGER,
+  sha256 {txt} {key}, path {txt} NOT NULL, mime {txt}, size_bytes BIGINT, pages INTEGER,
   state {txt} NOT NULL, contract {txt}, error {txt}, attempts INTEGER DEFAULT 0,
   first_seen {ts}, updated_at {ts}, run_id {txt}, claimed_by {txt}, claim_expires {ts})""",
         f"""CREATE TABLE IF NOT EXISTS pages (
@@ -171,6 +186,8 @@ class Store(Protocol):
     def cache_get(self, key: str) -> dict[str, Any] | None: ...
 
     def cache_put(self, key: str, result: dict[str, Any]) -> None: ...
+
+    def key_problems(self) -> list[str]: ...
 
     def close(self) -> None: ...
 

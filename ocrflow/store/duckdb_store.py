@@ -6,11 +6,9 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from operator import attrgetter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
@@ -33,9 +31,6 @@ from ocrflow.store.base import (
     contract_columns,
     contract_ddl,
     document_columns,
-    document_params,
-    is_constant,
-    last_per_key,
     page_params,
     quarantine_params,
     register_guard,
@@ -44,9 +39,7 @@ from ocrflow.store.base import (
     split_rows,
     table_name,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
+from ocrflow.store.staging import staging_table
 
 
 def _now() -> datetime:
@@ -77,10 +70,10 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 class DuckDBStore:
     dialect = "duckdb"
     bulk_threshold = 8
-    """Row groups at least this large take the bulk path (DataFrame scan + one INSERT ... SELECT).
+    """Row groups at least this large take the bulk path (an Arrow staging scan + one INSERT ... SELECT).
 
     Low on purpose: DuckDB's executemany costs milliseconds per row, so even a 16-document batch
-    writes ~7x faster in bulk (both paths store the same rows; tests compare them)."""
+    writes several times faster in bulk (both paths store the same rows; tests compare them)."""
 
     checkpoint_threshold = "256MB"
     """WAL size that triggers DuckDB's automatic checkpoint (its default is 16 MiB).
@@ -147,37 +140,32 @@ class DuckDBStore:
 
     def _upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
                           set_extra: str = "", where: str = "") -> None:
+        """``INSERT ... ON CONFLICT (sha256) DO UPDATE SET ... [WHERE where]`` of ``docs``, as UPDATE of the
+        documents that exist (those passing ``where``) + INSERT of the ones that do not (the table has no
+        constraint to conflict on: see ``KEYS_BY_CONSTRAINT``). The last update per document wins."""
         if not docs:
             return
         sets = f"{DOCUMENT_UPSERT_SET}{', ' + set_extra if set_extra else ''}"
-        conflict = f"ON CONFLICT (sha256) DO UPDATE SET {sets}{' WHERE ' + where if where else ''}"
-        if len(docs) >= self.bulk_threshold:
-            data = document_columns(docs, run_id, now)
-            if len(data[0]) >= self.bulk_threshold:
-                types = self._column_types("documents", DOCUMENT_COLUMNS)
-                if where:
-                    self._insert_columns("documents", DOCUMENT_COLUMNS, types, data, conflict, key=("sha256",))
-                else:
-                    self._update_then_insert_documents(data, types, sets)
-                return
-        rows = last_per_key([document_params(d, run_id, now) for d in docs])
-        self._insert("documents", DOCUMENT_COLUMNS, rows, conflict=conflict, key=("sha256",))
-
-    def _update_then_insert_documents(self, data: list[list[Any]], types: Sequence[str], sets: str) -> None:
-        """The unguarded upsert of distinct documents as UPDATE ... FROM, then INSERT of the ones not there.
-
-        The same rows as ``INSERT ... ON CONFLICT DO UPDATE SET sets``, which DuckDB runs as a MERGE
-        whose inserts made the statement and the commit about twice as slow here (10,000 new documents:
-        90 + 50 ms against 42 + 24 ms); the UPDATE's count tells whether any (or all) documents are
-        new, so the common cases need no anti-join."""
+        guard = f" AND {where}" if where else ""
+        data = document_columns(docs, run_id, now)
+        types = self._column_types("documents", DOCUMENT_COLUMNS)
         cols = ", ".join(f'"{c}"' for c in DOCUMENT_COLUMNS)
+        absent = " WHERE NOT EXISTS (SELECT 1 FROM documents AS d WHERE d.sha256 = excluded.sha256)"
+        update = "UPDATE documents SET {sets} FROM {src} WHERE documents.sha256 = excluded.sha256{guard}"
+        if len(data[0]) < self.bulk_threshold:
+            src = "(SELECT " + ", ".join(f'CAST(? AS {t}) AS "{c}"' for c, t in zip(DOCUMENT_COLUMNS, types,
+                                                                                  strict=True)) + ") AS excluded"
+            rows = [list(r) for r in zip(*data, strict=True)]
+            self.con.executemany(update.format(sets=sets, src=src, guard=guard), rows)
+            self.con.executemany(f"INSERT INTO documents ({cols}) SELECT * FROM {src}{absent}", rows)
+            return
         with self._staged("documents", DOCUMENT_COLUMNS, types, data, key=("sha256",)) as (view, select, params):
             src = f"(SELECT {select} FROM {view}) AS excluded"
-            row = self.con.execute(f"UPDATE documents SET {sets} FROM {src} WHERE documents.sha256 = excluded.sha256",
-                                   params).fetchone()
+            row = self.con.execute(update.format(sets=sets, src=src, guard=guard), params).fetchone()
             updated = int(row[0]) if row else 0
             if updated < len(data[0]):
-                new = " WHERE excluded.sha256 NOT IN (SELECT sha256 FROM documents)" if updated else ""
+                # Unguarded, an UPDATE that touched nothing means every document is new: no anti-join needed.
+                new = absent if updated or where else ""
                 self.con.execute(f"INSERT INTO documents ({cols}) SELECT * FROM {src}{new}", params)
 
     # -- claims ----------------------------------------------------------------
@@ -201,9 +189,10 @@ class DuckDBStore:
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
         """Pages, clean/quarantined rows and document states of one batch, in one transaction.
 
-        Groups of at least ``bulk_threshold`` rows go through a DataFrame staging scan (built column
-        by column; DELETE of the staged keys + one INSERT ... SELECT per table, or UPDATE + INSERT
-        for ``documents``); smaller ones row by row. Both give the same rows.
+        Every write replaces by key: DELETE of the batch's keys + INSERT (``documents``: UPDATE +
+        INSERT of the new ones). Groups of at least ``bulk_threshold`` rows are staged as one Arrow
+        table per statement (``ocrflow.store.staging``); smaller ones go row by row. Both give the
+        same rows (tests compare them).
         """
         now = _now()
         self.con.begin()
@@ -222,70 +211,57 @@ class DuckDBStore:
 
     def _write_pages(self, batch: Batch, now: datetime) -> None:
         rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
-        if rows:
-            keyed = list({(r[0], r[1]): r for r in rows}.values())
-            self._insert("pages", PAGE_COLUMNS, keyed, conflict="OR REPLACE", key=("doc_sha256", "page_no"))
+        self._replace_rows("pages", PAGE_COLUMNS, rows, key=("doc_sha256", "page_no"))
 
     def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
+        """Clean rows of one contract (one per document: ``split_rows``); they leave quarantine."""
         cols = contract_columns(contract, "duckdb")
         names, types = [n for n, _ in cols], [t for _, t in cols]
         table = table_name(contract)
         if len(outcomes) < self.bulk_threshold:
             shas = [o.doc.sha256 for o in outcomes]
             self.con.execute("DELETE FROM quarantine WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
-            self._insert(table, names, [row_params(o, contract) for o in outcomes], conflict="OR REPLACE",
-                         key=("doc_sha256",), types=types)
+            self._replace_rows(table, names, [row_params(o, contract) for o in outcomes], key=("doc_sha256",),
+                               types=types)
             return
-        data = row_columns(outcomes, contract)  # one outcome per document (split_rows)
+        data = row_columns(outcomes, contract)
         with self._staged(table, names, types, data, key=("doc_sha256",)) as (view, select, params):
             self.con.execute(f"DELETE FROM quarantine WHERE doc_sha256 IN (SELECT doc_sha256 FROM {view})")
-            if set(names) == set(self._table_columns(table)):
-                self._replace_staged(table, names, ("doc_sha256",), view, select, params)
-            else:  # pragma: no cover - init_schema keeps the table's columns equal to the contract's
-                head, tail = _insert_sql(table, names, "OR REPLACE")
-                self.con.execute(f"{head} SELECT {select} FROM {view}{tail}", params)
+            self._replace_staged(table, names, ("doc_sha256",), view, select, params)
 
     def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
         shas = [o.doc.sha256 for o in outcomes]
         self.con.execute(f"DELETE FROM {table_name(contract)} WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
         rows = [quarantine_params(o, contract, now) for o in outcomes]
-        self._insert("quarantine", QUARANTINE_COLUMNS, rows, conflict="OR REPLACE", key=("doc_sha256",))
+        self._replace_rows("quarantine", QUARANTINE_COLUMNS, rows, key=("doc_sha256",))
 
-    def _insert(self, table: str, columns: Sequence[str], rows: list[list[Any]], *, conflict: str,
-                key: Sequence[str], types: Sequence[str] | None = None) -> None:
-        """INSERT [OR REPLACE] rows, or ``INSERT ... ON CONFLICT`` when ``conflict`` starts with ON.
-        ``key``: the table's primary key."""
+    def _replace_rows(self, table: str, columns: Sequence[str], rows: list[list[Any]], *, key: Sequence[str],
+                      types: Sequence[str] | None = None) -> None:
+        """Replace rows by ``key`` (the last row per key wins): DELETE of their keys + INSERT, staged in bulk
+        from ``bulk_threshold`` rows, else one row at a time (executemany)."""
+        if not rows:
+            return
+        idx = [list(columns).index(k) for k in key]
+        rows = list({tuple(r[i] for i in idx): r for r in rows}.values())
         if len(rows) >= self.bulk_threshold:
             col_types = list(types) if types is not None else self._column_types(table, columns)
-            self._insert_columns(table, columns, col_types, [list(c) for c in zip(*rows, strict=True)], conflict,
-                                 key=key)
-            return
-        head, tail = _insert_sql(table, columns, conflict)
-        marks = ", ".join("?" for _ in columns)
-        self.con.executemany(f"{head} VALUES ({marks}){tail}", rows)
-
-    def _insert_columns(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]],
-                        conflict: str, *, key: Sequence[str]) -> None:
-        """The bulk path: one INSERT ... SELECT from a DataFrame of the columns, casting to the table types
-        (``OR REPLACE`` of rows with distinct keys: DELETE + INSERT, see ``_replace_staged``)."""
-        idx = [list(columns).index(k) for k in key]
-        replace = (conflict == "OR REPLACE" and set(columns) == set(self._table_columns(table))
-                   and len(set(zip(*(data[i] for i in idx), strict=True))) == len(data[0]))
-        head, tail = _insert_sql(table, columns, conflict)
-        with self._staged(table, columns, types, data, key=key) as (view, select, params):
-            if replace:
+            data = [list(c) for c in zip(*rows, strict=True)]
+            with self._staged(table, columns, col_types, data, key=key) as (view, select, params):
                 self._replace_staged(table, columns, key, view, select, params)
-            else:
-                self.con.execute(f"{head} SELECT {select} FROM {view}{tail}", params)
+            return
+        match = " AND ".join(f'"{k}" = ?' for k in key)
+        self.con.executemany(f"DELETE FROM {table} WHERE {match}", [[r[i] for i in idx] for r in rows])
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        self.con.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)
 
     def _replace_staged(self, table: str, columns: Sequence[str], key: Sequence[str], view: str, select: str,
                         params: list[Any]) -> None:
-        """``INSERT OR REPLACE`` of staged rows with distinct keys into all of a table's columns, as DELETE
-        of the keys + plain INSERT.
+        """Replace staged rows with distinct keys: DELETE of their keys + one INSERT ... SELECT.
 
-        The same rows, but DuckDB runs INSERT OR REPLACE as a MERGE (a join plus a GROUP BY over all
-        columns), and replacing rows that exist that way costs ~0.4 ms each: 4 s for a re-loaded
-        10,000-row batch here, 0.7 s this way."""
+        Also where the table has a PRIMARY KEY: DuckDB runs ``INSERT OR REPLACE`` as a MERGE (a join
+        plus a GROUP BY over all columns), and replacing rows that exist that way cost ~0.4 ms each
+        (4 s for a re-loaded 10,000-row batch here, 0.7 s this way)."""
         src = f"(SELECT {select} FROM {view})"
         match = " AND ".join(f'{table}."{k}" = s."{k}"' for k in key)
         self.con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {src} AS s WHERE {match})", params)
@@ -295,11 +271,11 @@ class DuckDBStore:
     @contextmanager
     def _staged(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]], *,
                 key: Sequence[str]) -> Iterator[tuple[str, str, list[Any]]]:
-        """Register the staging DataFrame: (view name, SELECT list casting to the table types, its parameters).
+        """Register the staging Arrow table: (view name, SELECT list casting to the table types, its parameters).
 
         A column with one value in every row (engine, model, run id, timestamps, ...) is not staged
         but sent once as a parameter; the ``key`` columns are always staged."""
-        frame, select, params = staging_select(columns, types, data, keep=key)
+        frame, select, params = staging_table(columns, types, data, keep=key)
         view = f"_ocrflow_stage_{table}"
         self.con.register(view, frame)
         try:
@@ -316,6 +292,22 @@ class DuckDBStore:
     def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
         have = self._table_columns(table)
         return [have[c] for c in columns]
+
+    # -- integrity -------------------------------------------------------------
+    def key_problems(self) -> list[str]:
+        """Keys stored more than once in ``documents`` or a clean table (none, unless something wrote the
+        file behind the store's back: these tables have no constraint here, see ``KEYS_BY_CONSTRAINT``)."""
+        tables = [t for (t,) in self.con.execute(
+            "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'doc_sha256' "
+            "AND table_schema = current_schema() AND table_name NOT IN ('pages', 'quarantine') "
+            "ORDER BY 1").fetchall()]
+        problems = []
+        for table, key in [("documents", "sha256"), *((str(t), "doc_sha256") for t in tables)]:
+            row = self.con.execute(f'SELECT count(*), min("{key}") FROM (SELECT "{key}" FROM {table} '
+                                   f'GROUP BY "{key}" HAVING count(*) > 1)').fetchone()
+            if row and row[0]:
+                problems.append(f"{table}: {row[0]} {key} value(s) stored more than once (e.g. {row[1]})")
+        return problems
 
     # -- runs ------------------------------------------------------------------
     def start_run(self, run: RunRecord) -> None:
@@ -363,113 +355,8 @@ class DuckDBStore:
             self.con.close()
 
 
-def _insert_sql(table: str, columns: Sequence[str], conflict: str) -> tuple[str, str]:
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    if conflict == "OR REPLACE":
-        return f"INSERT OR REPLACE INTO {table} ({quoted})", ""
-    return f"INSERT INTO {table} ({quoted})", f" {conflict}"
-
-
 def _ts_literal(ts: datetime) -> str:
     return f"TIMESTAMP '{ts.isoformat(sep=' ')}'"
-
-
-def _text(v: Any) -> str | None:
-    """A scalar as text that DuckDB casts back to the column type exactly."""
-    if v is None or isinstance(v, str):
-        return v
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, Decimal):
-        return format(v, "f")
-    if isinstance(v, datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone(UTC).replace(tzinfo=None)
-        return v.isoformat(sep=" ")
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
-
-
-def _list(v: Any, *, text: bool) -> list[Any] | None:
-    if v is None:
-        return None
-    items = list(v)
-    return [x if x is None or isinstance(x, str) else str(x) for x in items] if text else items
-
-
-_PASS_TYPES: dict[str, tuple[type, ...]] = {
-    "VARCHAR": (str,), "JSON": (str,), "DATE": (date,), "TIMESTAMP": (datetime,), "BIGINT": (int,),
-    "INTEGER": (int,), "DOUBLE": (float,), "BOOLEAN": (bool,),
-}
-"""Column types whose Python values DuckDB's DataFrame scan reads exactly as they are."""
-
-
-def _column(typ: str, values: Sequence[Any]) -> list[Any]:
-    """One staging column: values as they are where DuckDB reads them exactly, else as text or lists."""
-    types = set(map(type, values))
-    kinds = types - {type(None)}
-    if typ.endswith("[]"):
-        is_text = not typ.upper().startswith(("INT", "BIGINT"))
-        if kinds <= {list} and (not is_text or all(type(x) is str for v in values if v for x in v)):
-            return list(values)
-        return [_list(v, text=is_text) for v in values]
-    passes = _PASS_TYPES.get(typ.upper())
-    if passes and all(k in passes for k in kinds):
-        if typ.upper() != "TIMESTAMP" or set(map(_TZINFO, filter(None, values))) <= {None}:
-            return list(values)
-    if kinds <= {Decimal}:
-        return list(map(str, values)) if kinds == types else [None if v is None else str(v) for v in values]
-    return [v if v is None or type(v) is str else _text(v) for v in values]
-
-
-_TZINFO = attrgetter("tzinfo")
-
-
-def staging_frame(columns: Sequence[str], types: Sequence[str], data: list[list[Any]]) -> pd.DataFrame:
-    """Columns (one list of values each) as a DataFrame of object columns that DuckDB scans without guessing wrong.
-
-    Values DuckDB reads exactly (str, date, naive datetime, int, float, lists of str/int) pass as
-    they are; the rest (Decimal above all: a sampled guess such as DECIMAL(4,2) cannot hold a later
-    value) go as text. The INSERT ... SELECT casts every column to its table type, so the bulk path
-    stores exactly what the row path stores.
-    """
-    import pandas as pd
-
-    frame = {name: pd.Series(_column(typ, vals), dtype=object)
-             for name, typ, vals in zip(columns, types, data, strict=True)}
-    return pd.DataFrame(frame)
-
-
-def staging_select(columns: Sequence[str], types: Sequence[str], data: list[list[Any]], *,
-                   keep: Sequence[str] = ()) -> tuple[pd.DataFrame, str, list[Any]]:
-    """``staging_frame`` without the columns that hold one value in every row, and the SELECT list that
-    casts every column to its table type: a staged column as ``CAST("c" AS T)``, a constant one as
-    ``CAST(? AS T)`` with its (staged) value as the parameter. Columns in ``keep`` are always staged.
-
-    Scanning a DataFrame column costs DuckDB a Python object per row; lineage columns (engine, model,
-    run id, extraction time, ...) are usually the same for a whole batch and cost nothing this way.
-    """
-    import pandas as pd
-
-    frame: dict[str, pd.Series] = {}
-    select: list[str] = []
-    params: list[Any] = []
-    for name, typ, vals in zip(columns, types, data, strict=True):
-        same = (name not in keep and bool(vals) and vals[-1] is vals[0] and vals.count(vals[0]) == len(vals)
-                and len(set(map(id, vals))) == 1)
-        staged = _column(typ, vals[:1] if same else vals)  # one object in every row: stage it once
-        if same or (name not in keep and is_constant(staged)):
-            select.append(f'CAST(? AS {typ}) AS "{name}"')
-            params.append(staged[0])
-        else:
-            select.append(f'CAST("{name}" AS {typ}) AS "{name}"')
-            frame[name] = pd.Series(staged, dtype=object)
-    if not frame:
-        raise ValueError("staging_select needs at least one staged column (pass the key in keep)")
-    return pd.DataFrame(frame), ", ".join(select), params
 
 
 def _norm_type(t: str) -> str:

@@ -391,6 +391,10 @@ class PostgresStore:
                     return
                 yield [d.name for d in (cur.description or [])], chunk
 
+    def key_problems(self) -> list[str]:
+        """Always none: PRIMARY KEY constraints keep every key unique here (``KEYS_BY_CONSTRAINT``)."""
+        return []
+
     def close(self) -> None:
         self.conn.close()
 

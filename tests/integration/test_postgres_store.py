@@ -25,7 +25,16 @@ import yaml
 from ocrflow.contracts import Contract, default_contracts_dir, load_contracts, parse_contract
 from ocrflow.models import DocState, DocumentRef, Failure, Line, PagePath, PageText, RowOutcome
 from ocrflow.store import open_store
-from ocrflow.store.base import Batch, DocumentUpdate, RunRecord, SchemaChangeError, StoreError, table_name
+from ocrflow.store.base import (
+    Batch,
+    DocumentUpdate,
+    RunRecord,
+    SchemaChangeError,
+    StoreError,
+    base_ddl,
+    contract_ddl,
+    table_name,
+)
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore, pg_norm_type, split_url
 
@@ -181,7 +190,10 @@ def test_tables_columns_and_types_match_duckdb(tmp_path: Path, pg_schema: tuple[
                "JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name "
                "AND tc.table_name = kcu.table_name AND tc.table_schema = kcu.table_schema "
                "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema()")
-    assert sorted(duck.query(key_sql)[1]) == sorted(pg.query(key_sql)[1])
+    pg_keys = set(pg.query(key_sql)[1])
+    keyed_by_store = {("documents", "sha256")} | {(table_name(c), "doc_sha256") for c in contracts.values()}
+    assert keyed_by_store <= pg_keys  # PostgreSQL: constraints (concurrent writers rely on them)
+    assert set(duck.query(key_sql)[1]) == pg_keys - keyed_by_store  # DuckDB: its one writer keeps these unique
     duck.close()
     pg.close()
 
@@ -434,6 +446,53 @@ def test_register_keep_final_protects_finished_documents(any_store: Any, contrac
     assert count(any_store, "SELECT count(*) FROM documents WHERE state = 'pending'") == 2
 
 
+# --------------------------------------------------------------------------- keys
+UNIQUE_KEYS = ("SELECT (SELECT count(*) - count(DISTINCT sha256) FROM documents), "
+               "(SELECT count(*) - count(DISTINCT doc_sha256) FROM invoice), (SELECT count(*) FROM documents), "
+               "(SELECT count(*) FROM invoice)")
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["row", "bulk"])
+def test_every_write_keeps_one_row_per_key(any_store: Any, contracts: dict[str, Contract], bulk: bool) -> None:
+    """DuckDB has no key constraint on documents / clean tables: the store's own upserts must keep keys unique."""
+    any_store.bulk_threshold = 1 if bulk else 10**9
+    inv = contracts["invoice"]
+    rows = [make_outcome(inv, i) for i in range(12)]
+    any_store.register(pending(rows), "run-a")
+    any_store.register(pending(rows), "run-b")  # again, unguarded paths and guarded ones
+    any_store.register(pending(rows), "run-c", keep_final=True)
+    assert any_store.claim([o.doc.sha256 for o in rows[:3]], "w", 60)
+    any_store.register(pending(rows), "run-d")  # three live claims: those rows are left alone, not re-inserted
+    any_store.write_batch(make_batch(rows[:8]), contracts)
+    any_store.write_batch(make_batch(rows), contracts)
+    any_store.write_batch(make_batch([make_outcome(inv, i, clean=False) for i in range(2)]), contracts)
+    any_store.write_batch(make_batch(rows[:4]), contracts)
+    any_store.register(pending(rows), "late", keep_final=True)
+    assert any_store.query(UNIQUE_KEYS)[1] == [(0, 0, 12, 12)]
+    assert any_store.key_problems() == []
+
+
+def test_duckdb_key_check_reports_a_key_written_behind_the_stores_back(tmp_path: Path,
+                                                                       contracts: dict[str, Contract]) -> None:
+    from ocrflow.pipeline import RunSummary, finish
+
+    store = DuckDBStore(str(tmp_path / "k.duckdb"))
+    store.init_schema(list(contracts.values()))
+    rows = [make_outcome(contracts["invoice"], i) for i in range(3)]
+    store.write_batch(make_batch(rows), contracts)
+    assert store.key_problems() == []
+    store.con.execute("INSERT INTO invoice SELECT * FROM invoice WHERE doc_sha256 = ?", [sha(1)])
+    assert store.key_problems() == [f"invoice: 1 doc_sha256 value(s) stored more than once (e.g. {sha(1)})"]
+    run = RunRecord(run_id="r", flow_run_id="r", started_at=datetime.now(UTC), engine="e", contract="c", inputs=[])
+    store.start_run(run)
+    summary = RunSummary(run_id="r", flow_run_id="r", counts={}, seconds=0.1, status="COMPLETED", failed=[],
+                         quarantined=[], pending=[], latencies={})
+    finish(store, run, summary)
+    assert summary.status == "FAILED" and "key check failed: invoice: 1 doc_sha256" in summary.message
+    assert store.query("SELECT status, message FROM runs")[1] == [("FAILED", summary.message)]
+    store.close()
+
+
 # --------------------------------------------------------------------------- export
 def test_postgres_export_reads_back_equal_to_the_duckdb_export(tmp_path: Path, pg_schema: tuple[str, str],
                                                                contracts: dict[str, Contract]) -> None:
@@ -468,3 +527,30 @@ def test_postgres_export_reads_back_equal_to_the_duckdb_export(tmp_path: Path, p
             reads.append((rel.types, [tuple(_normalize(v) for v in r) for r in rel.fetchall()]))
         assert reads[0][0] == reads[1][0]
         assert reads[0][1] == reads[1][1] and reads[0][1]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["row", "bulk"])
+def test_a_duckdb_file_made_with_primary_keys_still_loads(tmp_path: Path, contracts: dict[str, Contract],
+                                                          bulk: bool) -> None:
+    """Files created before the DuckDB tables lost their PRIMARY KEYs keep them; every write path still works."""
+    path = str(tmp_path / "old.duckdb")
+    con = DuckDBStore(path)
+    for ddl in base_ddl("postgres"):  # the keyed layout, DuckDB spellings
+        con.con.execute(ddl.replace("TIMESTAMPTZ", "TIMESTAMP").replace("JSONB", "JSON")
+                        .replace("DOUBLE PRECISION", "DOUBLE").replace("TEXT", "VARCHAR"))
+    con.con.execute(contract_ddl(contracts["invoice"], "duckdb").replace("raw_values JSON",
+                                                                         "raw_values JSON, PRIMARY KEY (doc_sha256)"))
+    con.close()
+    store = DuckDBStore(path)
+    store.bulk_threshold = 1 if bulk else 10**9
+    store.init_schema(list(contracts.values()))
+    keys = store.query("SELECT table_name FROM information_schema.table_constraints "
+                       "WHERE constraint_type = 'PRIMARY KEY' AND table_name IN ('documents', 'invoice')")[1]
+    assert sorted(keys) == [("documents",), ("invoice",)]
+    rows = [make_outcome(contracts["invoice"], i) for i in range(10)]
+    store.register(pending(rows), "r")
+    for _ in range(2):
+        store.write_batch(make_batch(rows), contracts)
+    store.write_batch(make_batch([make_outcome(contracts["invoice"], 1, clean=False)]), contracts)
+    assert store.query(UNIQUE_KEYS)[1] == [(0, 0, 10, 9)]
+    store.close()
