@@ -21,9 +21,10 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.params import ClaimOptions, EngineName
 from flows.reporting import Progress, publish_summary
 from flows.runtime import flow_engine, flow_settings, run_name
+from ocrflow.batches import BatchReport, run_batches
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.engines.base import Engine, EngineError, TransientEngineError
-from ocrflow.metrics import observe_error, observe_result, start_metrics_server
+from ocrflow.metrics import observe_error, start_metrics_server
 from ocrflow.models import DocumentRef
 from ocrflow.pipeline import (
     DocResult,
@@ -31,22 +32,17 @@ from ocrflow.pipeline import (
     Processor,
     RunSummary,
     build_run_data_docs,
-    claim_docs,
     finish,
     new_run_id,
     pending_result,
     prepare_engine,
     register_plan,
-    release_docs,
     summarize,
     worker_id,
 )
 from ocrflow.settings import Settings
 from ocrflow.store import RunRecord, StoreError, open_store
 from tasks.stages import discover_task, load_batch_task, process_document_task
-
-MAX_FAILED_LOADS = 2
-"""Consecutive batches that failed to load before the run gives up (the store is down, not a document)."""
 
 
 def _flow_run_id() -> str:
@@ -135,44 +131,39 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
     register_plan(st, plan_, run_id, force=settings.force)
     logger.info("%d to process, %d already loaded, %d rejected", len(plan_.todo), len(plan_.skipped),
                 len(plan_.rejected))
-    owner = claims.worker or worker_id(run.flow_run_id)
     processor = Processor(settings, eng, contracts, flow_run_id=run.flow_run_id)
     progress = Progress(len(plan_.todo), "process-documents")
     progress.start()
-    results: list[DocResult] = []
-    mine: list[DocumentRef] = []
-    elsewhere: list[DocumentRef] = []
-    failed_loads = 0
     reports: list[Any] = []
-    n_batches = (len(plan_.todo) + batch_size - 1) // batch_size
-    for i in range(0, len(plan_.todo), batch_size):
-        chunk = plan_.todo[i:i + batch_size]
-        owned = claim_docs(st, chunk, owner, claims.ttl_s)
-        owned_set = {d.sha256 for d in owned}
-        elsewhere += [d for d in chunk if d.sha256 not in owned_set]
-        mine += owned
-        try:
-            futures = process_document_task.map(processor, owned) if owned else []
-            done = [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
-            loaded, ok = _load(done, contracts, run_id, st, reports)
-        finally:
-            release_docs(st, owned, owner)
-        failed_loads = 0 if ok else failed_loads + 1
-        if failed_loads >= MAX_FAILED_LOADS:
-            raise StoreError(f"{failed_loads} batches in a row could not be written to {settings.store}; "
-                             "stopping (documents not written stay pending for the next run)")
-        results.extend(loaded)
-        for r in loaded:
-            observe_result(r)
+    results: list[DocResult] = []
+
+    def process(owned: list[DocumentRef]) -> list[DocResult]:
+        futures = process_document_task.map(processor, owned)
+        return [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
+
+    def load(done: list[DocResult]) -> list[DocResult]:
+        written: list[DocResult] = load_batch_task(done, contracts, run_id, st, reports)
+        return written
+
+    def on_batch(b: BatchReport) -> None:
+        results.extend(b.written)
         counts = _state_counts(results)
-        progress.advance(len(chunk), counts)
-        logger.info("batch %d/%d written: %d documents (%s); %d claimed by other workers",
-                    i // batch_size + 1, n_batches, len(loaded),
-                    ", ".join(f"{k} {v}" for k, v in counts.items()), len(elsewhere))
+        progress.advance(b.documents, counts)
+        if b.load_error:
+            logger.error("writing batch %d/%d failed, its %d documents stay pending: %s", b.number, b.batches,
+                         len(b.written), b.load_error)
+        else:
+            logger.info("batch %d/%d written: %d documents (%s); %d claimed by other workers", b.number,
+                        b.batches, len(b.written), ", ".join(f"{k} {v}" for k, v in counts.items()), b.elsewhere)
+
+    worker = claims.worker or worker_id(run.flow_run_id)
+    loop = run_batches(st, plan_.todo, process=process, load=load, worker=worker, ttl_s=claims.ttl_s,
+                       batch_size=batch_size, store_name=settings.store, on_batch=on_batch)
+    mine, elsewhere = loop.mine, loop.elsewhere
     if elsewhere:
         logger.info("%d document(s) were being processed by other workers and were left to them", len(elsewhere))
     effective = Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected)
-    summary = summarize(run, results, effective, started)
+    summary = summarize(run, loop.results, effective, started)
     summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
     finish(st, run, summary)
     return summary
@@ -198,20 +189,6 @@ def _result_or_pending(future: Any, doc: DocumentRef) -> DocResult:
 
         observe_error(type(exc).__name__)
         return DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}")
-
-
-def _load(done: list[DocResult], contracts: dict[str, Contract], run_id: str,
-          st: Any, reports: list[Any]) -> tuple[list[DocResult], bool]:
-    """Validate and write one batch. If that fails, its documents stay pending (retried next run)."""
-    if not done:
-        return [], True
-    try:
-        return load_batch_task(done, contracts, run_id, st, reports), True
-    except Exception as exc:  # noqa: BLE001 - isolate the batch; MAX_FAILED_LOADS stops a dead store
-        get_run_logger().exception("writing a batch of %d documents failed; they stay pending", len(done))
-        observe_error(f"load:{type(exc).__name__}")
-        return [pending_result(r.doc, RuntimeError(f"not written: {type(exc).__name__}: {exc}")) for r in done], \
-            False
 
 
 def summary_dict(summary: RunSummary) -> dict[str, Any]:

@@ -322,6 +322,8 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
                  flow_run_id: str = "", batch_size: int = 16, progress: ProgressFn | None = None,
                  on_plan: Callable[[Plan], None] | None = None, claim_ttl_s: float = 900.0) -> RunSummary:
     """Run the whole pipeline in this process (the CLI path; the Prefect flow uses the same stages)."""
+    from ocrflow.batches import run_batches  # it builds on this module
+
     started = time.perf_counter()
     contracts = load_contracts(settings.contracts_dir)
     store.init_schema(list(contracts.values()))
@@ -335,26 +337,24 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
     if on_plan:
         on_plan(plan_)
     processor = Processor(settings, engine, contracts, flow_run_id=run.flow_run_id)
-    results: list[DocResult] = []
     reports: list[Any] = []
-    worker = worker_id(run.flow_run_id)
-    taken_elsewhere: list[DocumentRef] = []
-    for chunk in _chunks(plan_.todo, batch_size):
-        mine = claim_docs(store, chunk, worker, claim_ttl_s)
-        taken_elsewhere.extend(d for d in chunk if d not in mine)
-        chunk_results = []
-        for doc in mine:
-            res = processor.process(doc)
-            chunk_results.append(res)
+
+    def process(docs: list[DocumentRef]) -> list[DocResult]:
+        out = []
+        for doc in docs:
+            out.append(processor.process(doc))
             if progress:
-                progress(res)
-        try:
-            store.write_batch(validate_and_build_batch(chunk_results, contracts, run_id, reports), contracts)
-        finally:
-            release_docs(store, mine, worker)
-        observe_results(chunk_results)
-        results.extend(chunk_results)
-    plan_.skipped.extend(taken_elsewhere)  # another worker holds them: theirs to finish
+                progress(out[-1])
+        return out
+
+    def load(done: list[DocResult]) -> list[DocResult]:
+        store.write_batch(validate_and_build_batch(done, contracts, run_id, reports), contracts)
+        return done
+
+    loop = run_batches(store, plan_.todo, process=process, load=load, worker=worker_id(run.flow_run_id),
+                       ttl_s=claim_ttl_s, batch_size=batch_size, store_name=settings.store)
+    results = loop.results
+    plan_ = Plan(todo=loop.mine, skipped=[*plan_.skipped, *loop.elsewhere], rejected=plan_.rejected)
     summary = summarize(run, results, plan_, started)
     summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
     finish(store, run, summary)
@@ -451,8 +451,3 @@ def register_plan(store: Any, plan_: Plan, run_id: str, *, force: bool) -> None:
     forced (then it must become claimable again to be re-processed).
     """
     store.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id, keep_final=not force)
-
-
-def _chunks(items: list[DocumentRef], size: int) -> Iterator[list[DocumentRef]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
