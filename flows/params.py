@@ -39,7 +39,8 @@ class Processing(BaseModel):
     engine: EngineName = Field(default="auto", description="auto | embedded (CPU) | vllm (OCRFLOW_VLLM_URL)")
     store: str | None = Field(default=None, description="DuckDB path or postgresql:// URL; empty: $OCRFLOW_STORE")
     force: bool = Field(default=False, description="re-process documents already loaded")
-    batch_size: int = Field(default=16, ge=1, le=1000, description="documents written per transaction")
+    batch_size: int = Field(default=0, ge=0, le=1000, description="documents written per transaction; 0: at "
+                            "least 16 and at least the documents in flight (2 embedded, 32 vLLM)")
 
 
 class FanOut(BaseModel):

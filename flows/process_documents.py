@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,10 +58,11 @@ def _run_name() -> str:
     return run_name("process", list(params.get("paths") or []))
 
 
-# Documents processed at once. pypdfium2 is not thread-safe: every pdfium call runs under
-# ocrflow.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process), so threads overlap
-# OCR and rendering safely. Pages of one document go to vLLM concurrently anyway (Engine.run_many).
-DOCUMENT_THREADS = 2
+# Threads for document tasks. How many documents are processed at once is the setting
+# documents_in_flight (2 embedded, 32 vLLM by default), enforced by the Processor; this only bounds the
+# pool (a batch maps at most batch_size tasks). pypdfium2 is not thread-safe: every pdfium call runs
+# under ocrflow.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process).
+DOCUMENT_THREADS = 256
 
 
 @flow(name="process-documents", task_runner=ThreadPoolTaskRunner(max_workers=DOCUMENT_THREADS),  # type: ignore[arg-type]
@@ -73,7 +74,7 @@ def process_documents(
     store: str | None = None,
     force: bool = False,
     glob: str = "**/*",
-    batch_size: int = 16,
+    batch_size: int = 0,
     claims: ClaimOptions | None = None,
 ) -> Any:
     """Process files, folders or fsspec URLs into the store; returns the run summary.
@@ -85,7 +86,8 @@ def process_documents(
         store: DuckDB path or postgresql:// URL; empty: the deployment's OCRFLOW_STORE
         force: re-process documents that are already loaded
         glob: glob filter inside folders
-        batch_size: documents validated and written per transaction (and per progress step)
+        batch_size: documents validated and written per transaction (and per progress step); 0: at least
+            16 and at least the documents in flight (OCRFLOW_DOCUMENTS_IN_FLIGHT: 2 embedded, 32 vLLM)
         claims: sharing the inbox with other runs (PostgreSQL): claim time-to-live and owner name
     """
     logger = get_run_logger()
@@ -110,7 +112,7 @@ def process_documents(
 
         return Failed(message=f"engine not ready: {exc}")
     try:
-        summary = _run(list(paths), settings, st, eng, contracts, batch_size=max(1, batch_size),
+        summary = _run(list(paths), settings, st, eng, contracts, batch_size=settings.resolved_batch_size(batch_size),
                        claims=claims or ClaimOptions(), started=started)
     finally:
         eng.close()
@@ -137,9 +139,9 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
     reports: list[Any] = []
     results: list[DocResult] = []
 
-    def process(owned: list[DocumentRef]) -> list[DocResult]:
+    def start(owned: list[DocumentRef]) -> Callable[[], list[DocResult]]:
         futures = process_document_task.map(processor, owned)
-        return [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
+        return lambda: [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
 
     def load(done: list[DocResult]) -> list[DocResult]:
         written: list[DocResult] = load_batch_task(done, contracts, run_id, st, reports)
@@ -157,7 +159,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
                         b.batches, len(b.written), ", ".join(f"{k} {v}" for k, v in counts.items()), b.elsewhere)
 
     worker = claims.worker or worker_id(run.flow_run_id)
-    loop = run_batches(st, plan_.todo, process=process, load=load, worker=worker, ttl_s=claims.ttl_s,
+    loop = run_batches(st, plan_.todo, start=start, load=load, worker=worker, ttl_s=claims.ttl_s,
                        batch_size=batch_size, store_name=settings.store, on_batch=on_batch)
     mine, elsewhere = loop.mine, loop.elsewhere
     if elsewhere:
@@ -214,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--store", default=None)
     parser.add_argument("--contract", default="auto")
     parser.add_argument("--engine", default="auto", choices=["auto", "embedded", "vllm"])
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=0, help="0: auto")
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--claim-ttl", type=float, default=900.0)
     args = parser.parse_args(argv)

@@ -30,7 +30,7 @@ def _run_name() -> str:
 
 
 @flow(name="reprocess-quarantine", flow_run_name=_run_name, log_prints=True)
-def reprocess_quarantine(selection: QuarantineSelection | None = None, batch_size: int = 16) -> Any:
+def reprocess_quarantine(selection: QuarantineSelection | None = None, batch_size: int = 0) -> Any:
     """Re-process quarantined documents with the current contracts, prompts and engine.
 
     Args:

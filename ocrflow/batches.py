@@ -1,7 +1,10 @@
 """The batch loop of a run, shared by ``ocrflow run`` and the Prefect flow.
 
 Per batch: claim the documents (on a store that other workers write too), process the ones this
-worker owns, validate and write them in one transaction, release the claims. A batch whose write
+worker owns, validate and write them in one transaction, release the claims. The next batch is
+claimed and started before the current one is awaited, so the processing slots
+(``documents_in_flight``) stay busy while a batch waits for its slowest document and is written,
+instead of draining at every batch boundary. A batch whose write
 fails is not lost: its documents are reported ``pending`` (the store still says pending, so the next
 run takes them) and the run goes on; ``MAX_FAILED_LOADS`` failed writes in a row mean the store
 itself is down, and the run stops with a ``StoreError``.
@@ -23,8 +26,10 @@ log = logging.getLogger(__name__)
 MAX_FAILED_LOADS = 2
 """Consecutive batches that failed to write before the run gives up (the store is down, not a document)."""
 
-ProcessFn = Callable[[list[DocumentRef]], list[DocResult]]
-"""Process the documents of one batch (in order; one result each, never raising for one document)."""
+Waiter = Callable[[], list[DocResult]]
+StartFn = Callable[[list[DocumentRef]], Waiter]
+"""Start processing the documents of one batch without waiting; the returned callable waits and gives
+their results in order (one each, never raising for one document)."""
 LoadFn = Callable[[list[DocResult]], list[DocResult]]
 """Validate and write one batch in one transaction; returns the results with their final states."""
 
@@ -57,38 +62,73 @@ def not_written(results: list[DocResult], exc: Exception) -> list[DocResult]:
             for r in results]
 
 
-def run_batches(store: Any, todo: list[DocumentRef], *, process: ProcessFn, load: LoadFn, worker: str,
+@dataclass(slots=True)
+class _Started:
+    chunk: list[DocumentRef]
+    owned: list[DocumentRef]
+    wait: Waiter
+
+
+def _nothing() -> list[DocResult]:
+    return []
+
+
+def run_batches(store: Any, todo: list[DocumentRef], *, start: StartFn, load: LoadFn, worker: str,
                 ttl_s: float, batch_size: int, store_name: str,
                 on_batch: Callable[[BatchReport], None] | None = None) -> LoopResult:
     """Claim, process, write and release ``todo`` in batches of ``batch_size`` documents."""
     out = LoopResult()
-    failed_loads = 0
-    batches = (len(todo) + batch_size - 1) // batch_size
-    for number, start in enumerate(range(0, len(todo), batch_size), 1):
-        chunk = todo[start:start + batch_size]
+    chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+
+    def begin(chunk: list[DocumentRef]) -> _Started:
         owned = claim_docs(store, chunk, worker, ttl_s)
         owned_set = {d.sha256 for d in owned}
         out.elsewhere += [d for d in chunk if d.sha256 not in owned_set]
         out.mine += owned
-        error = ""
         try:
-            done = process(owned) if owned else []
-            try:
-                written = load(done) if done else []
-            except Exception as exc:  # isolate the batch; MAX_FAILED_LOADS stops a dead store
-                log.exception("writing a batch of %d documents failed; they stay pending", len(done))
-                from ocrflow.metrics import observe_error
-
-                observe_error(f"load:{type(exc).__name__}")
-                written, error = not_written(done, exc), f"{type(exc).__name__}: {exc}"
-        finally:
+            return _Started(chunk, owned, start(owned) if owned else _nothing)
+        except BaseException:
             release_docs(store, owned, worker)
+            raise
+
+    failed_loads = 0
+    upcoming = begin(chunks[0]) if chunks else None
+    for number in range(1, len(chunks) + 1):
+        current, upcoming = upcoming, None
+        if current is None:  # pragma: no cover - one started batch per chunk
+            break
+        try:
+            if number < len(chunks):
+                upcoming = begin(chunks[number])  # keep the slots busy while this batch finishes
+            written, error = _write(current.wait(), load)
+        except BaseException:
+            if upcoming is not None:  # its documents stay pending; their claims go back now
+                release_docs(store, upcoming.owned, worker)
+            raise
+        finally:
+            release_docs(store, current.owned, worker)
         failed_loads = failed_loads + 1 if error else 0
         if failed_loads >= MAX_FAILED_LOADS:
+            if upcoming is not None:
+                release_docs(store, upcoming.owned, worker)
             raise StoreError(f"{failed_loads} batches in a row could not be written to {store_name} (last: {error}); "
                              "stopping (documents not written stay pending for the next run)")
         out.results += written
         observe_results(written)
         if on_batch:
-            on_batch(BatchReport(number, batches, len(chunk), written, len(out.elsewhere), error))
+            on_batch(BatchReport(number, len(chunks), len(current.chunk), written, len(out.elsewhere), error))
     return out
+
+
+def _write(done: list[DocResult], load: LoadFn) -> tuple[list[DocResult], str]:
+    """(results, "") after a successful write; (the documents as pending, the error) after a failed one."""
+    if not done:
+        return [], ""
+    try:
+        return load(done), ""
+    except Exception as exc:  # isolate the batch; MAX_FAILED_LOADS stops a dead store
+        log.exception("writing a batch of %d documents failed; they stay pending", len(done))
+        from ocrflow.metrics import observe_error
+
+        observe_error(f"load:{type(exc).__name__}")
+        return not_written(done, exc), f"{type(exc).__name__}: {exc}"

@@ -523,7 +523,7 @@ def receipt_font_path() -> Path:
                             + " (install fonts-dejavu-core or reportlab)")
 
 
-def _receipt(rng: random.Random, merchant: str, reg: str, address: tuple[str, ...], date_style: str,
+def receipt_spec(rng: random.Random, merchant: str, reg: str, address: tuple[str, ...], date_style: str,
              n_items: int, pages: int = 1) -> ReceiptSpec:
     bought = _day(rng, 2018)
     date_text = bought.strftime("%d %b %Y").upper() if date_style == "dmy" else bought.strftime("%d/%m/%Y")
@@ -641,12 +641,12 @@ def _make_fapiao(out_dir: Path, rng: random.Random) -> DemoDoc:
 
 def _make_receipts(out_dir: Path, rng: random.Random, seed: int) -> list[DemoDoc]:
     specs = (
-        ("receipt_scan_01.jpg", _receipt(rng, "MAJU JAYA MINI MARKET", "CO REG NO: 123456-X",
+        ("receipt_scan_01.jpg", receipt_spec(rng, "MAJU JAYA MINI MARKET", "CO REG NO: 123456-X",
                                          ("NO 12, JALAN SS2/24,", "47300 PETALING JAYA, SELANGOR"),
                                          "dmy", 5)),
-        ("receipt_scan_02.png", _receipt(rng, "RESTORAN SRI MELAKA", "CO REG NO: JM0123456-P",
+        ("receipt_scan_02.png", receipt_spec(rng, "RESTORAN SRI MELAKA", "CO REG NO: JM0123456-P",
                                          ("LOT 5, JALAN BUNGA RAYA,", "75100 MELAKA"), "slash", 4)),
-        ("receipt_scan_03.tif", _receipt(rng, "KEDAI RUNCIT AH HOCK", "CO REG NO: 001234567-T",
+        ("receipt_scan_03.tif", receipt_spec(rng, "KEDAI RUNCIT AH HOCK", "CO REG NO: 001234567-T",
                                          ("NO 3, JALAN PASAR BARU,", "50050 KUALA LUMPUR"), "dmy", 12,
                                          pages=2)),
     )

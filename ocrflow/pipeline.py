@@ -7,9 +7,11 @@ thinly and the CLI can run the same code without an orchestrator.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,11 +108,16 @@ class Processor:
         self.engine = engine
         self.contracts = contracts if contracts is not None else load_contracts(settings.contracts_dir)
         self.flow_run_id = flow_run_id
+        self._slots = threading.BoundedSemaphore(settings.resolved_documents_in_flight())
         self.renderer = make_renderer(settings.renderer, RenderOptions(
             dpi=settings.dpi, max_long_side=settings.max_long_side, use_text_layer=settings.use_text_layer))
 
     def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
         """Process one document; errors become a state. ``raise_transient`` lets a caller retry."""
+        with self._slots:  # at most documents_in_flight at once, however many threads call
+            return self._process_now(doc, raise_transient=raise_transient)
+
+    def _process_now(self, doc: DocumentRef, *, raise_transient: bool) -> DocResult:
         t0 = time.perf_counter()
         try:
             result = self._process(doc)
@@ -319,7 +326,7 @@ def summarize(run: RunRecord, results: list[DocResult], plan_: Plan, started: fl
 
 
 def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engine, *,
-                 flow_run_id: str = "", batch_size: int = 16, progress: ProgressFn | None = None,
+                 flow_run_id: str = "", batch_size: int | None = None, progress: ProgressFn | None = None,
                  on_plan: Callable[[Plan], None] | None = None, claim_ttl_s: float = 900.0) -> RunSummary:
     """Run the whole pipeline in this process (the CLI path; the Prefect flow uses the same stages)."""
     from ocrflow.batches import run_batches  # it builds on this module
@@ -339,20 +346,32 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
     processor = Processor(settings, engine, contracts, flow_run_id=run.flow_run_id)
     reports: list[Any] = []
 
-    def process(docs: list[DocumentRef]) -> list[DocResult]:
-        out = []
-        for doc in docs:
-            out.append(processor.process(doc))
-            if progress:
-                progress(out[-1])
-        return out
+    in_flight = settings.resolved_documents_in_flight()
+    pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ocrflow-doc") if in_flight > 1 else None
+
+    def one(doc: DocumentRef) -> DocResult:
+        result = processor.process(doc)
+        if progress:
+            progress(result)
+        return result
+
+    def start(docs: list[DocumentRef]) -> Callable[[], list[DocResult]]:
+        if pool is None:  # one at a time: process when awaited
+            return lambda: [one(d) for d in docs]
+        futures = [pool.submit(one, d) for d in docs]
+        return lambda: [f.result() for f in futures]
 
     def load(done: list[DocResult]) -> list[DocResult]:
         store.write_batch(validate_and_build_batch(done, contracts, run_id, reports), contracts)
         return done
 
-    loop = run_batches(store, plan_.todo, process=process, load=load, worker=worker_id(run.flow_run_id),
-                       ttl_s=claim_ttl_s, batch_size=batch_size, store_name=settings.store)
+    try:
+        loop = run_batches(store, plan_.todo, start=start, load=load, worker=worker_id(run.flow_run_id),
+                           ttl_s=claim_ttl_s, batch_size=settings.resolved_batch_size(batch_size),
+                           store_name=settings.store)
+    finally:
+        if pool:
+            pool.shutdown()
     results = loop.results
     plan_ = Plan(todo=loop.mine, skipped=[*plan_.skipped, *loop.elsewhere], rejected=plan_.rejected)
     summary = summarize(run, results, plan_, started)

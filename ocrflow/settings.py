@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(50, ge=1, description="pages read per document")
     glob: str = "**/*"
     force: bool = False
+    documents_in_flight: int = Field(0, ge=0, le=256, description=(
+        "documents processed at once; 0 = per engine: 2 for embedded (CPU-bound), 32 for vLLM (each "
+        "document waits on its requests; many documents keep the server's batch full)"))
 
     vllm_url: str = Field("", description="comma-separated base URLs of vLLM replicas")
     vllm_model: str = "tencent/HunyuanOCR"
@@ -50,6 +53,20 @@ class Settings(BaseSettings):
         if self.engine == "auto":
             return "vllm" if self.vllm_url.strip() else "embedded"
         return self.engine
+
+    def resolved_documents_in_flight(self) -> int:
+        if self.documents_in_flight:
+            return self.documents_in_flight
+        return DOCUMENTS_IN_FLIGHT[self.resolved_engine()]
+
+    def resolved_batch_size(self, batch_size: int | None = None) -> int:
+        """Documents per write transaction: as given, else enough to keep every in-flight slot busy."""
+        return batch_size if batch_size else max(DEFAULT_BATCH_SIZE, self.resolved_documents_in_flight())
+
+
+DOCUMENTS_IN_FLIGHT = {"embedded": 2, "vllm": 32}
+"""Default documents processed at once per engine (BENCHMARKS.md, bench_pipeline_vllm)."""
+DEFAULT_BATCH_SIZE = 16
 
 
 def _config_file_values(path: Path | None) -> dict[str, Any]:

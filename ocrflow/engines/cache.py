@@ -60,7 +60,8 @@ class CachingEngine:
         self.name = inner.name
         self.model = inner.model
         self.supports_extraction = inner.supports_extraction
-        self._lock = threading.Lock()  # one store connection: serialize cache reads and writes
+        # one store connection: share the store's lock (batch writes run beside document threads)
+        self._lock = getattr(backend, "lock", None) or threading.Lock()
         self.hits = 0
 
     def key(self, request: EngineRequest) -> str:

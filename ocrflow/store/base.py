@@ -6,14 +6,16 @@ DDL is derived from the contracts here, per SQL dialect; the concrete stores
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
-from typing import Any, Literal, Protocol
+from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.models import DocState, PageText, RowOutcome
@@ -36,6 +38,31 @@ LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 FINAL_STATES = (DocState.LOADED, DocState.QUARANTINED, DocState.FAILED)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class HasLock(Protocol):
+    lock: threading.RLock
+
+
+_S = TypeVar("_S", bound=HasLock)
+
+
+def serialized(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
+    """Run a store method under the store's lock: one connection, one thread at a time.
+
+    Documents are processed in worker threads while the main thread writes the previous batch;
+    the engine's result cache (``page_cache``) and the batch writes share the store's connection."""
+
+    @functools.wraps(method)
+    def locked(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class StoreError(RuntimeError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from ocrflow.store.base import (
     register_guard,
     row_columns,
     row_params,
+    serialized,
     split_rows,
     table_name,
 )
@@ -86,6 +88,7 @@ class DuckDBStore:
 
     def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
+        self.lock = threading.RLock()
         self.read_only = read_only
         self.con = connect(path, read_only=read_only)
         self._types: dict[str, dict[str, str]] = {}
@@ -93,6 +96,7 @@ class DuckDBStore:
             self.con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
 
     # -- schema -----------------------------------------------------------------
+    @serialized
     def init_schema(self, contracts: list[Contract]) -> None:
         self._types.clear()
         for ddl in base_ddl("duckdb"):
@@ -116,6 +120,7 @@ class DuckDBStore:
             self.con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')
 
     # -- documents -------------------------------------------------------------
+    @serialized
     def final_hashes(self, hashes: list[str]) -> set[str]:
         if not hashes:
             return set()
@@ -124,6 +129,7 @@ class DuckDBStore:
             [hashes, [s.value for s in FINAL_STATES]]).fetchall()
         return {r[0] for r in rows}
 
+    @serialized
     def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
         """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
         if not docs:
@@ -169,6 +175,7 @@ class DuckDBStore:
                 self.con.execute(f"INSERT INTO documents ({cols}) SELECT * FROM {src}{new}", params)
 
     # -- claims ----------------------------------------------------------------
+    @serialized
     def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
         """Claim the documents among ``hashes`` that are registered, not final, and free (or expired or ours)."""
         if not hashes:
@@ -179,6 +186,7 @@ class DuckDBStore:
                                       "expires": now + timedelta(seconds=ttl_s)}).fetchall()
         return {str(r[0]) for r in rows}
 
+    @serialized
     def release(self, hashes: list[str], worker: str) -> None:
         """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
         if hashes:
@@ -186,6 +194,7 @@ class DuckDBStore:
                              "WHERE sha256 IN (SELECT UNNEST(?)) AND claimed_by = ?", [hashes, worker])
 
     # -- batch -----------------------------------------------------------------
+    @serialized
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
         """Pages, clean/quarantined rows and document states of one batch, in one transaction.
 
@@ -294,6 +303,7 @@ class DuckDBStore:
         return [have[c] for c in columns]
 
     # -- integrity -------------------------------------------------------------
+    @serialized
     def key_problems(self) -> list[str]:
         """Keys stored more than once in ``documents`` or a clean table (none, unless something wrote the
         file behind the store's back: these tables have no constraint here, see ``KEYS_BY_CONSTRAINT``)."""
@@ -310,6 +320,7 @@ class DuckDBStore:
         return problems
 
     # -- runs ------------------------------------------------------------------
+    @serialized
     def start_run(self, run: RunRecord) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO runs (run_id, flow_run_id, started_at, status, engine, contract, inputs) "
@@ -317,6 +328,7 @@ class DuckDBStore:
             [run.run_id, run.flow_run_id, run.started_at.replace(tzinfo=None), run.status, run.engine,
              run.contract, json.dumps(run.inputs)])
 
+    @serialized
     def finish_run(self, run: RunRecord) -> None:
         c = run.counts
         self.con.execute(
@@ -327,15 +339,18 @@ class DuckDBStore:
              c.get("pending", 0), c.get("skipped", 0), run.seconds, run.message, run.data_docs, run.run_id])
 
     # -- cache -----------------------------------------------------------------
+    @serialized
     def cache_get(self, key: str) -> dict[str, Any] | None:
         row = self.con.execute("SELECT result FROM page_cache WHERE cache_key = ?", [key]).fetchone()
         return json.loads(row[0]) if row else None
 
+    @serialized
     def cache_put(self, key: str, result: dict[str, Any]) -> None:
         self.con.execute("INSERT OR REPLACE INTO page_cache VALUES (?, ?, ?)",
                          [key, json.dumps(result, ensure_ascii=False), _now()])
 
     # -- reads -----------------------------------------------------------------
+    @serialized
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         cur = self.con.execute(sql, params or [])
         cols = [d[0] for d in (cur.description or [])]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -54,6 +55,7 @@ from ocrflow.store.base import (
     register_guard,
     row_columns,
     row_params,
+    serialized,
     split_rows,
     table_name,
 )
@@ -97,6 +99,7 @@ class PostgresStore:
     def __init__(self, url: str, *, read_only: bool = False, schema: str | None = None) -> None:
         conninfo, url_schema = split_url(url)
         self.url = redact(conninfo)
+        self.lock = threading.RLock()
         self.read_only = read_only
         self.conn = _connect(conninfo)
         self.schema = schema or url_schema
@@ -120,6 +123,7 @@ class PostgresStore:
         self.schema = str(current[0])
 
     # -- schema -----------------------------------------------------------------
+    @serialized
     def init_schema(self, contracts: list[Contract]) -> None:
         self._types.clear()
         with self.conn.transaction():
@@ -147,6 +151,7 @@ class PostgresStore:
                 sql.Identifier(table), sql.Identifier(name)))
 
     # -- documents -------------------------------------------------------------
+    @serialized
     def final_hashes(self, hashes: list[str]) -> set[str]:
         if not hashes:
             return set()
@@ -154,6 +159,7 @@ class PostgresStore:
                                  [hashes, [s.value for s in FINAL_STATES]]).fetchall()
         return {str(r[0]) for r in rows}
 
+    @serialized
     def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
         """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
         if not docs:
@@ -177,6 +183,7 @@ class PostgresStore:
         self._upsert("documents", DOCUMENT_COLUMNS, rows, conflict, key=("sha256",))
 
     # -- claims ----------------------------------------------------------------
+    @serialized
     def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
         """Claim the documents among ``hashes`` that are registered, not final, and free (or expired or ours).
 
@@ -199,6 +206,7 @@ class PostgresStore:
              "final": [s.value for s in FINAL_STATES]}).fetchall()
         return {str(r[0]) for r in rows}
 
+    @serialized
     def release(self, hashes: list[str], worker: str) -> None:
         """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
         if hashes:
@@ -206,6 +214,7 @@ class PostgresStore:
                               "WHERE sha256 = ANY(%s) AND claimed_by = %s", [hashes, worker])
 
     # -- batch -----------------------------------------------------------------
+    @serialized
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
         """Pages, clean/quarantined rows and document states of one batch, in one transaction.
 
@@ -341,6 +350,7 @@ class PostgresStore:
         self.conn.execute(sql.SQL("DROP TABLE {}").format(stage))
 
     # -- runs ------------------------------------------------------------------
+    @serialized
     def start_run(self, run: RunRecord) -> None:
         self.conn.execute(
             "INSERT INTO runs (run_id, flow_run_id, started_at, status, engine, contract, inputs) "
@@ -350,6 +360,7 @@ class PostgresStore:
             [run.run_id, run.flow_run_id, _aware(run.started_at), run.status, run.engine, run.contract,
              json.dumps(run.inputs)])
 
+    @serialized
     def finish_run(self, run: RunRecord) -> None:
         c = run.counts
         self.conn.execute(
@@ -361,6 +372,7 @@ class PostgresStore:
              c.get("skipped", 0), run.seconds, run.message, run.data_docs, run.run_id])
 
     # -- cache -----------------------------------------------------------------
+    @serialized
     def cache_get(self, key: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT result FROM page_cache WHERE cache_key = %s", [key]).fetchone()
         if not row:
@@ -368,6 +380,7 @@ class PostgresStore:
         value = row[0]
         return json.loads(value) if isinstance(value, str) else dict(value)
 
+    @serialized
     def cache_put(self, key: str, result: dict[str, Any]) -> None:
         self.conn.execute(
             "INSERT INTO page_cache VALUES (%s, %s, %s) ON CONFLICT (cache_key) DO UPDATE SET "
@@ -375,6 +388,7 @@ class PostgresStore:
             [key, json.dumps(result, ensure_ascii=False), _now()])
 
     # -- reads -----------------------------------------------------------------
+    @serialized
     def query(self, sql_text: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         with self.conn.cursor() as cur:
             cur.execute(sql_text, params or None)
@@ -391,6 +405,7 @@ class PostgresStore:
                     return
                 yield [d.name for d in (cur.description or [])], chunk
 
+    @serialized
     def key_problems(self) -> list[str]:
         """Always none: PRIMARY KEY constraints keep every key unique here (``KEYS_BY_CONSTRAINT``)."""
         return []

@@ -147,3 +147,27 @@ def test_unreachable_deployment_is_a_clear_error(inbox: Path, tmp_path: Path, cl
                                 env=env)
     assert result.exit_code == 2
     assert "vLLM" in result.output or "connect" in result.output.lower()
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_documents_in_flight_bounds_what_the_server_sees_at_once(tmp_path: Path, demo_dir: Path,
+                                                                  in_flight: int) -> None:
+    """One document at a time keeps one request on the wire; several documents keep several there."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(4):  # four distinct one-page scans (distinct bytes: distinct documents)
+        data = (demo_dir / "docs" / "receipt_scan_01.jpg").read_bytes()
+        (inbox / f"r{i}.jpg").write_bytes(data + bytes([i]))
+    with FakeVllm(mode="sleep", latency_s=0.5, capacity=32) as slow:
+        settings = load_settings(store=str(tmp_path / "f.duckdb"), engine="vllm", vllm_url=slow.url,
+                                 contract="receipt", documents_in_flight=in_flight, vllm_cache=False)
+        store = DuckDBStore(settings.store)
+        engine = make_vllm_engine(settings)
+        try:
+            summary = run_pipeline([str(inbox)], settings, store, engine)
+        finally:
+            engine.close()
+            store.close()
+        assert summary.counts["documents"] == 4 and slow.counters.chat_requests == 8
+        peak = slow.counters.peak_running  # spotting requests of the documents in flight overlap
+        assert peak == 1 if in_flight == 1 else 3 <= peak <= in_flight

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ def _docs(n: int) -> list[DocumentRef]:
 
 def _processed(docs: list[DocumentRef]) -> list[DocResult]:
     return [DocResult(d, DocState.LOADED, contract="invoice") for d in docs]
+
+
+def _started(docs: list[DocumentRef]) -> Callable[[], list[DocResult]]:
+    return lambda: _processed(docs)
 
 
 class _ClaimingStore:
@@ -49,7 +54,7 @@ def test_a_failed_write_leaves_that_batch_pending_and_the_run_goes_on(tmp_path: 
             raise RuntimeError("disk full")
         return done
 
-    out = run_batches(store, _docs(10), process=_processed, load=load, worker="w", ttl_s=60, batch_size=4,
+    out = run_batches(store, _docs(10), start=_started, load=load, worker="w", ttl_s=60, batch_size=4,
                       store_name="test.duckdb", on_batch=reports.append)
     assert calls == [4, 4, 2]
     assert [r.state for r in out.results] == [DocState.LOADED] * 4 + [DocState.PENDING] * 4 + [DocState.LOADED] * 2
@@ -66,7 +71,7 @@ def test_consecutive_failed_writes_stop_the_run_naming_the_store(tmp_path: Path)
         raise RuntimeError("connection refused")
 
     with pytest.raises(StoreError, match=f"{MAX_FAILED_LOADS} batches in a row could not be written to x.duckdb"):
-        run_batches(store, _docs(10), process=_processed, load=load, worker="w", ttl_s=60, batch_size=2,
+        run_batches(store, _docs(10), start=_started, load=load, worker="w", ttl_s=60, batch_size=2,
                     store_name="x.duckdb")
     store.close()
 
@@ -76,11 +81,11 @@ def test_documents_held_by_another_worker_are_left_to_it_and_claims_are_released
     store = _ClaimingStore({docs[1].sha256, docs[4].sha256})
     seen: list[str] = []
 
-    def process(owned: list[DocumentRef]) -> list[DocResult]:
+    def start(owned: list[DocumentRef]) -> Callable[[], list[DocResult]]:
         seen.extend(d.path for d in owned)
-        return _processed(owned)
+        return lambda: _processed(owned)
 
-    out = run_batches(store, docs, process=process, load=lambda done: done, worker="w", ttl_s=60, batch_size=3,
+    out = run_batches(store, docs, start=start, load=lambda done: done, worker="w", ttl_s=60, batch_size=3,
                       store_name="pg")
     assert seen == ["/in/0.pdf", "/in/2.pdf", "/in/3.pdf", "/in/5.pdf"]
     assert out.mine == [docs[0], docs[2], docs[3], docs[5]] and out.elsewhere == [docs[1], docs[4]]
@@ -101,9 +106,38 @@ def test_the_cli_run_keeps_a_failed_batch_pending_in_the_store(tmp_path: Path) -
         store.write_batch(validate_and_build_batch(done, {}, "r"), {})
         return done
 
-    run_batches(store, docs, process=lambda owned: [DocResult(d, DocState.FAILED, error="bad") for d in owned],
+    run_batches(store, docs, start=lambda owned: lambda: [DocResult(d, DocState.FAILED, error="bad") for d in owned],
                 load=load, worker="w", ttl_s=60, batch_size=2, store_name="c")
     _, rows = store.query("SELECT path, state FROM documents ORDER BY path")
     assert rows == [("/in/0.pdf", "failed"), ("/in/1.pdf", "failed"), ("/in/2.pdf", "pending"),
                     ("/in/3.pdf", "pending")]
     store.close()
+
+
+def test_the_next_batch_starts_before_the_current_one_is_written() -> None:
+    events: list[str] = []
+
+    def start(owned: list[DocumentRef]) -> Callable[[], list[DocResult]]:
+        events.append(f"start {owned[0].path}")
+        return lambda: _processed(owned)
+
+    def load(done: list[DocResult]) -> list[DocResult]:
+        events.append(f"write {done[0].doc.path}")
+        return done
+
+    run_batches(_ClaimingStore(set()), _docs(6), start=start, load=load, worker="w", ttl_s=60, batch_size=2,
+                store_name="pg")
+    assert events == ["start /in/0.pdf", "start /in/2.pdf", "write /in/0.pdf", "start /in/4.pdf", "write /in/2.pdf",
+                      "write /in/4.pdf"]
+
+
+def test_a_stopped_run_gives_back_the_claims_of_the_batch_started_ahead() -> None:
+    docs = _docs(8)
+    store = _ClaimingStore(set())
+
+    def load(done: list[DocResult]) -> list[DocResult]:
+        raise RuntimeError("server closed the connection")
+
+    with pytest.raises(StoreError):
+        run_batches(store, docs, start=_started, load=load, worker="w", ttl_s=60, batch_size=2, store_name="pg")
+    assert sorted(store.released) == sorted(d.sha256 for d in docs[:6])  # batches 1-2 written (failed), 3 ahead
