@@ -13,7 +13,7 @@ documents are distinct scanned receipts (JPEG) made by the demo generator; each 
 DuckDB file and no result cache.
 
     .venv/bin/python -m benchmarks.bench_pipeline_vllm [--docs 128] [--capacity 32] [--latency 0.4]
-        [--in-flight 1 --in-flight 2 --in-flight 8 --in-flight 32]
+        [--in-flight 1 --in-flight 8 --in-flight 32 --in-flight 64]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main() -> int:
             inbox.mkdir()
             make_receipts(inbox, args.docs)
             measure(inbox, url, 2, Path(tmp), "warmup")  # warm-up: imports, GX, first connections
-            for k in args.in_flight or [1, 2, 8, 32]:
+            for k in args.in_flight or [1, 8, 32, 64]:
                 rows.append(measure(inbox, url, k, Path(tmp), "run"))
     finally:
         if proc.stdin:
