@@ -31,6 +31,7 @@ from ocrflow.pipeline import (
     Plan,
     Processor,
     RunSummary,
+    abandon,
     build_run_data_docs,
     finish,
     new_run_id,
@@ -159,8 +160,12 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
                         b.batches, len(b.written), ", ".join(f"{k} {v}" for k, v in counts.items()), b.elsewhere)
 
     worker = claims.worker or worker_id(run.flow_run_id)
-    loop = run_batches(st, plan_.todo, start=start, load=load, worker=worker, ttl_s=claims.ttl_s,
-                       batch_size=batch_size, store_name=settings.store, on_batch=on_batch)
+    try:
+        loop = run_batches(st, plan_.todo, start=start, load=load, worker=worker, ttl_s=claims.ttl_s,
+                           batch_size=batch_size, store_name=settings.store, on_batch=on_batch)
+    except StoreError as exc:
+        abandon(st, run, str(exc))
+        raise
     mine, elsewhere = loop.mine, loop.elsewhere
     if elsewhere:
         logger.info("%d document(s) were being processed by other workers and were left to them", len(elsewhere))

@@ -45,6 +45,9 @@ def run(
     no_einvoice: Annotated[bool, typer.Option("--no-einvoice", help="ignore embedded e-invoice XML")] = False,
     config: Annotated[Path | None, typer.Option(help="ocrflow.toml config file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", min=1, help="documents per write transaction (default: at least 16 and at least the "
+                                    "documents in flight)")] = None,
     prefect: Annotated[bool, typer.Option(
         "--prefect", help="run as the Prefect flow process-documents (ephemeral server unless PREFECT_API_URL "
                           "is set)")] = False,
@@ -70,8 +73,8 @@ def run(
         raise typer.Exit(2) from exc
     eng = make_engine(settings)
     try:
-        summary = _run_with_progress(paths, settings, store, eng)
-    except (FileNotFoundError, EngineError) as exc:
+        summary = _run_with_progress(paths, settings, store, eng, batch_size)
+    except (FileNotFoundError, EngineError, StoreError) as exc:  # StoreError: the store stopped taking writes
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:
@@ -111,7 +114,7 @@ def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None
     raise typer.Exit(0 if state.is_completed() else 1)
 
 
-def _run_with_progress(paths: list[str], settings: Any, store: Any, eng: Any) -> Any:
+def _run_with_progress(paths: list[str], settings: Any, store: Any, eng: Any, batch_size: int | None) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ocrflow.pipeline import run_pipeline
@@ -127,7 +130,7 @@ def _run_with_progress(paths: list[str], settings: Any, store: Any, eng: Any) ->
             state = "extracted" if r.row is not None else r.state.value
             progress.update(task, advance=1, description=f"{Path(r.doc.path).name[:40]} -> {state}")
 
-        return run_pipeline(paths, settings, store, eng, progress=on_doc, on_plan=on_plan)
+        return run_pipeline(paths, settings, store, eng, progress=on_doc, on_plan=on_plan, batch_size=batch_size)
 
 
 def _print_summary(summary: Any, store_url: str) -> None:

@@ -30,7 +30,7 @@ from ocrflow.engines.base import (
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
 from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
 from ocrflow.settings import Settings
-from ocrflow.store.base import Batch, DocumentUpdate, RunRecord
+from ocrflow.store.base import Batch, DocumentUpdate, RunRecord, StoreError
 
 log = logging.getLogger("ocrflow")
 
@@ -369,6 +369,9 @@ def run_pipeline(inputs: list[str], settings: Settings, store: Any, engine: Engi
         loop = run_batches(store, plan_.todo, start=start, load=load, worker=worker_id(run.flow_run_id),
                            ttl_s=claim_ttl_s, batch_size=settings.resolved_batch_size(batch_size),
                            store_name=settings.store)
+    except StoreError as exc:
+        abandon(store, run, str(exc))
+        raise
     finally:
         if pool:
             pool.shutdown()
@@ -408,6 +411,15 @@ def build_run_data_docs(reports: list[Any], store_url: str, run_id: str) -> str:
         log.warning("data docs for run %s not built: %s", run_id, exc)
         return ""
     return str(index or "")
+
+
+def abandon(store: Any, run: RunRecord, message: str) -> None:
+    """Mark a run that stopped early FAILED in the ledger, if the store still takes that write."""
+    run.finished_at, run.status, run.message = datetime.now(UTC), "FAILED", message
+    try:
+        store.finish_run(run)
+    except Exception as exc:  # the store is what failed: say so, keep the original error
+        log.warning("run %s could not be marked FAILED in the store: %s", run.run_id, exc, exc_info=True)
 
 
 def finish(store: Any, run: RunRecord, summary: RunSummary) -> None:

@@ -173,3 +173,37 @@ def test_cli_query_reads_json_and_reports_errors(loaded: tuple[Path, Path, RunSu
     assert write.exit_code == 2 and "read-only" in " ".join(write.output.lower().split())
     missing = runner.invoke(app, ["query", "--db", str(tmp_path / "none.duckdb"), "SELECT 1"])
     assert missing.exit_code == 2 and "does not exist" in " ".join(missing.output.split())
+
+
+def test_cli_run_stops_clearly_when_the_store_takes_no_writes(demo_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every batch write fails: the run stops after two, exits 2 with the store named, and every document
+    it touched is still pending in the store (nothing lost, nothing half-written)."""
+    from typer.testing import CliRunner
+
+    from ocrflow.cli import app
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("invoice_digital.pdf", "invoice_two_pages.pdf", "invoice_facturx.pdf"):
+        shutil.copy(demo_dir / "docs" / name, inbox / name)
+    db = tmp_path / "w.duckdb"
+
+    def refuse(self: DuckDBStore, batch: Any, contracts: Any) -> None:
+        raise duckdb.IOException("disk quota exceeded")
+
+    monkeypatch.setattr(DuckDBStore, "write_batch", refuse)
+    monkeypatch.setenv("OCRFLOW_DOCUMENTS_IN_FLIGHT", "1")
+    result = CliRunner().invoke(app, ["run", str(inbox), "--db", str(db), "--engine", "embedded",
+                                      "--batch-size", "1"], catch_exceptions=False)
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "2 batches in a row could not be written" in flat and "disk quota exceeded" in flat
+    monkeypatch.undo()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall() == [("pending", 3)]
+        status, message = con.execute("SELECT status, message FROM runs").fetchone() or ("", "")
+        assert status == "FAILED" and "2 batches in a row could not be written" in message
+    finally:
+        con.close()
