@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.params import ClaimOptions, EngineName
 from flows.reporting import Progress, publish_summary
 from flows.runtime import flow_engine, flow_settings, run_name
+from flows.window import Window
 from ocrflow.batches import BatchReport, run_batches
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.engines.base import Engine, EngineError, TransientEngineError
@@ -59,10 +60,10 @@ def _run_name() -> str:
     return run_name("process", list(params.get("paths") or []))
 
 
-# Threads for document tasks. How many documents are processed at once is the setting
-# documents_in_flight (2 embedded, 32 vLLM by default), enforced by the Processor; this only bounds the
-# pool (a batch maps at most batch_size tasks). pypdfium2 is not thread-safe: every pdfium call runs
-# under ocrflow.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process).
+# Threads for document tasks: an upper bound only. How many documents run at once is the setting
+# documents_in_flight (2 embedded, 32 vLLM by default; at most 256): flows.window submits a task only when
+# a slot is free. pypdfium2 is not thread-safe: every pdfium call runs under
+# ocrflow.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process).
 DOCUMENT_THREADS = 256
 
 
@@ -140,10 +141,8 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
     reports: list[Any] = []
     results: list[DocResult] = []
 
-    def start(owned: list[DocumentRef]) -> Callable[[], list[DocResult]]:
-        futures = process_document_task.map(processor, owned)
-        return lambda: [_result_or_pending(f, doc) for f, doc in zip(futures, owned, strict=True)]
-
+    window: Window[DocumentRef, DocResult] = Window(lambda doc: process_document_task.submit(processor, doc),
+                                                    _result_or_pending, settings.resolved_documents_in_flight())
     def load(done: list[DocResult]) -> list[DocResult]:
         written: list[DocResult] = load_batch_task(done, contracts, run_id, st, reports)
         return written
@@ -161,7 +160,7 @@ def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: 
 
     worker = claims.worker or worker_id(run.flow_run_id)
     try:
-        loop = run_batches(st, plan_.todo, start=start, load=load, worker=worker, ttl_s=claims.ttl_s,
+        loop = run_batches(st, plan_.todo, start=window.start, load=load, worker=worker, ttl_s=claims.ttl_s,
                            batch_size=batch_size, store_name=settings.store, on_batch=on_batch)
     except StoreError as exc:
         abandon(st, run, str(exc))

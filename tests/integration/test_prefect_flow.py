@@ -141,3 +141,27 @@ def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_ser
     docs = con.execute("SELECT count(*) FROM documents").fetchone() if "documents" in tables else (0,)
     con.close()
     assert docs == (0,)  # nothing was touched
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_flow_keeps_documents_in_flight_against_vllm(prefect_server: PrefectServer, demo_dir: Path,
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    in_flight: int) -> None:
+    """The flow path of documents_in_flight: the vLLM server sees as many documents' requests at once."""
+    from tests.fakes.fake_vllm import FakeVllm
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(4):
+        (inbox / f"r{i}.jpg").write_bytes((demo_dir / "docs" / "receipt_scan_01.jpg").read_bytes() + bytes([i]))
+    with FakeVllm(mode="sleep", latency_s=0.5, capacity=32) as fake:
+        monkeypatch.setenv("OCRFLOW_VLLM_URL", fake.url)
+        monkeypatch.setenv("OCRFLOW_DOCUMENTS_IN_FLIGHT", str(in_flight))
+        monkeypatch.setenv("OCRFLOW_VLLM_CACHE", "false")
+        state: Any = process_documents(paths=[str(inbox)], store=str(tmp_path / "f.duckdb"), engine="vllm",
+                                       contract="receipt", batch_size=2, return_state=True)
+        out = state.result(raise_on_failure=False)
+        assert out["documents"] == 4 and out["pending"] == 0 and out["failed"] == 0, out
+        assert fake.counters.chat_requests == 8
+        peak = fake.counters.peak_running
+        assert peak == 1 if in_flight == 1 else 3 <= peak <= in_flight  # across the 2-document batches
