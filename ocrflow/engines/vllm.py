@@ -27,6 +27,7 @@ from ocrflow.engines.base import (
     TerminalEngineError,
     TransientEngineError,
 )
+from ocrflow.engines.vllm_gcl import ChunkedLimit
 from ocrflow.engines.vllm_image import encode_image
 from ocrflow.engines.vllm_loop import LoopThread
 from ocrflow.engines.vllm_profiles import ModelProfile, profile_for
@@ -107,6 +108,7 @@ class VllmEngine:
         self.profile = profile if isinstance(profile, ModelProfile) else profile_for(model, profile or "")
         self.max_in_flight = max_in_flight
         self.concurrency_limit = concurrency_limit
+        self._fleet: ChunkedLimit | None = None
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or CircuitBreaker()
         self.breaker.target = self.breaker.target or ", ".join(u.removesuffix("/v1") for u in self.urls)
@@ -185,11 +187,12 @@ class VllmEngine:
         return PreparedRequest(request, prompt, image, messages, response_format_for(request, self.profile))
 
     def _gcl(self) -> AbstractAsyncContextManager[Any]:
+        """A slot of the fleet-wide limit, leased in chunks (see ocrflow.engines.vllm_gcl)."""
         if not self.concurrency_limit:
             return contextlib.nullcontext()
-        from prefect.concurrency.asyncio import concurrency
-
-        return concurrency(self.concurrency_limit, occupy=1)
+        if self._fleet is None:
+            self._fleet = ChunkedLimit(self.concurrency_limit)
+        return self._fleet.slot()
 
     def _body(self, prep: PreparedRequest, max_tokens: int) -> dict[str, Any]:
         """The chat-completions body; the profile's extras go top level, as ``extra_body`` would."""
@@ -289,6 +292,10 @@ class VllmEngine:
                 future.cancel()
 
     def close(self) -> None:
+        if self._loop.running and self._fleet is not None:
+            fleet, self._fleet = self._fleet, None
+            with contextlib.suppress(RuntimeError, OSError):
+                self._loop.run(fleet.aclose())
         if self._loop.running and self._pool is not None:
             pool, self._pool, self._slots = self._pool, None, None
             with contextlib.suppress(RuntimeError, OSError):

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from ocrflow.engines.base import EngineRequest, EngineResult, Task, TerminalEngineError, TransientEngineError
+from ocrflow.engines import vllm_gcl
 from ocrflow.engines.vllm import CircuitOpenError, RetryPolicy, VllmEngine
 from ocrflow.engines.vllm_resilience import CircuitBreaker
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
@@ -268,7 +269,7 @@ def test_run_many_yields_errors_in_place(fake: FakeVllm) -> None:
     assert isinstance(outcomes[1], TerminalEngineError)
 
 
-def test_prefect_concurrency_hook_wraps_each_call(fake: FakeVllm, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prefect_concurrency_limit_is_leased_in_chunks(fake: FakeVllm, monkeypatch: pytest.MonkeyPatch) -> None:
     import prefect.concurrency.asyncio as pca
 
     calls: list[tuple[str, int]] = []
@@ -278,13 +279,17 @@ def test_prefect_concurrency_hook_wraps_each_call(fake: FakeVllm, monkeypatch: p
         calls.append((names, occupy))
         yield
 
+    async def limit_size(name: str) -> int | None:
+        return 64
+
     monkeypatch.setattr(pca, "concurrency", fake_concurrency)
+    monkeypatch.setattr(vllm_gcl, "prefect_limit_size", limit_size)
     with engine(fake, concurrency_limit="vllm") as eng:
         list(eng.run_many(EngineRequest(image=img()) for _ in range(3)))
-    assert calls == [("vllm", 1)] * 3
+    assert calls == [("vllm", 8)]  # one chunk of 8 slots leased for the three requests, not one call each
     with engine(fake) as eng:
         eng.run(EngineRequest(image=img()))
-    assert len(calls) == 3  # off by default
+    assert len(calls) == 1  # off by default
 
 
 def _chat(*parts: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,108 @@
+"""ChunkedLimit: the fleet-wide Prefect limit leased in chunks (with a recording stand-in for Prefect)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from ocrflow.engines.base import TransientEngineError
+from ocrflow.engines.vllm_gcl import ChunkedLimit
+
+
+class Limit:
+    """A global limit of ``size`` slots, as the Prefect server keeps it."""
+
+    def __init__(self, size: int | None, fail: int = 0) -> None:
+        self.size, self.fail = size, fail
+        self.held = self.peak_held = self.occupy_calls = 0
+        self.in_use = self.peak_in_use = 0
+
+    async def read(self, name: str) -> int | None:
+        return self.size
+
+    @contextlib.asynccontextmanager
+    async def occupy(self, name: str, slots: int) -> AsyncIterator[None]:
+        self.occupy_calls += 1
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("Prefect API unreachable")
+        while self.size is not None and self.held + slots > self.size:
+            await asyncio.sleep(0.005)
+        self.held += slots
+        self.peak_held = max(self.peak_held, self.held)
+        try:
+            yield
+        finally:
+            self.held -= slots
+
+
+async def _requests(limit: ChunkedLimit, server: Limit, n: int, seconds: float) -> None:
+    async def one() -> None:
+        async with limit.slot():
+            server.in_use += 1
+            server.peak_in_use = max(server.peak_in_use, server.in_use)
+            await asyncio.sleep(seconds)
+            server.in_use -= 1
+
+    await asyncio.gather(*(one() for _ in range(n)))
+
+
+def test_one_acquisition_per_chunk_not_per_request_and_idle_chunks_go_back() -> None:
+    server = Limit(64)
+
+    async def scenario() -> tuple[int, int]:
+        limit = ChunkedLimit("vllm", chunk=8, idle_s=0.05, occupy=server.occupy, read_limit=server.read)
+        await _requests(limit, server, 20, 0.02)
+        await _requests(limit, server, 20, 0.02)  # the chunks are still held: no new acquisition
+        held_while_warm = server.held
+        await asyncio.sleep(0.3)
+        idle = server.held
+        await limit.aclose()
+        return held_while_warm, idle
+
+    warm, idle = asyncio.run(scenario())
+    assert server.occupy_calls == 3 and server.peak_held == 24  # 20 at once: ceil(20 / 8) chunks, 40 requests
+    assert warm == 24 and idle == 0
+
+
+def test_the_fleet_limit_bounds_requests_and_a_small_limit_shrinks_the_chunk() -> None:
+    server = Limit(4)
+
+    async def scenario() -> None:
+        limit = ChunkedLimit("vllm", chunk=8, idle_s=0.05, occupy=server.occupy, read_limit=server.read)
+        await _requests(limit, server, 12, 0.01)
+        assert limit.chunk == 4
+        await limit.aclose()
+
+    asyncio.run(scenario())
+    assert server.peak_in_use <= 4 and server.peak_held == 4
+
+
+def test_a_missing_limit_is_read_once_and_limits_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    server = Limit(None)
+
+    async def scenario() -> None:
+        limit = ChunkedLimit("vllm", occupy=server.occupy, read_limit=server.read)
+        await _requests(limit, server, 30, 0.0)
+        await limit.aclose()
+
+    asyncio.run(scenario())
+    assert server.occupy_calls == 0 and server.peak_in_use == 30
+    assert "does not exist" in caplog.text
+
+
+def test_a_failed_acquisition_fails_the_waiting_requests_as_transient_then_recovers() -> None:
+    server = Limit(64, fail=1)
+
+    async def scenario() -> None:
+        limit = ChunkedLimit("vllm", occupy=server.occupy, read_limit=server.read)
+        with pytest.raises(TransientEngineError, match="global concurrency limit 'vllm': Prefect API unreachable"):
+            await _requests(limit, server, 3, 0.0)
+        await _requests(limit, server, 3, 0.0)  # the next request tries again
+        await limit.aclose()
+
+    asyncio.run(scenario())
+    assert server.occupy_calls == 2 and server.held == 0
