@@ -68,13 +68,19 @@ def vllm_api_key_from_secret(block_name: str = VLLM_SECRET_BLOCK) -> Any:
     return SecretStr(str(value))
 
 
+def fleet_limit_name() -> str | None:
+    """The global concurrency limit vLLM requests hold: OCRFLOW_VLLM_CONCURRENCY_LIMIT, default ``vllm``;
+    ``none`` turns it off (an empty value means "not set", as for every OCRFLOW_* variable)."""
+    name = os.environ.get("OCRFLOW_VLLM_CONCURRENCY_LIMIT", "").strip() or VLLM_CONCURRENCY_LIMIT
+    return None if name.lower() in ("none", "off") else name
+
+
 def flow_engine(settings: Settings) -> Engine:
     """The engine for a flow run; vLLM requests occupy the ``vllm`` global concurrency limit."""
     if settings.resolved_engine() == "vllm":
         from ocrflow.engines.vllm import make_vllm_engine
 
-        limit = os.environ.get("OCRFLOW_VLLM_CONCURRENCY_LIMIT", VLLM_CONCURRENCY_LIMIT).strip() or None
-        return make_vllm_engine(settings, concurrency_limit=limit)
+        return make_vllm_engine(settings, concurrency_limit=fleet_limit_name())
     from ocrflow.engines.factory import make_engine
 
     return make_engine(settings)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from ocrflow.engines.base import EngineRequest, EngineResult, Task, TerminalEngineError, TransientEngineError
 from ocrflow.engines import vllm_gcl
+from ocrflow.engines.base import EngineRequest, EngineResult, Task, TerminalEngineError, TransientEngineError
 from ocrflow.engines.vllm import CircuitOpenError, RetryPolicy, VllmEngine
 from ocrflow.engines.vllm_resilience import CircuitBreaker
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url

@@ -106,3 +106,16 @@ def test_a_failed_acquisition_fails_the_waiting_requests_as_transient_then_recov
 
     asyncio.run(scenario())
     assert server.occupy_calls == 2 and server.held == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "vllm"), ("", "vllm"), ("gpu-fleet", "gpu-fleet"),
+                                                 ("none", None), ("OFF", None)])
+def test_fleet_limit_name_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str | None,
+                                               expected: str | None) -> None:
+    from flows.runtime import fleet_limit_name
+
+    if value is None:
+        monkeypatch.delenv("OCRFLOW_VLLM_CONCURRENCY_LIMIT", raising=False)
+    else:
+        monkeypatch.setenv("OCRFLOW_VLLM_CONCURRENCY_LIMIT", value)
+    assert fleet_limit_name() == expected
