@@ -92,31 +92,32 @@ def run_batches(store: Any, todo: list[DocumentRef], *, start: StartFn, load: Lo
             raise
 
     failed_loads = 0
-    upcoming = begin(chunks[0]) if chunks else None
+    if not chunks:
+        return out
+    current = begin(chunks[0])
     for number in range(1, len(chunks) + 1):
-        current, upcoming = upcoming, None
-        if current is None:  # pragma: no cover - one started batch per chunk
-            break
+        upcoming: _Started | None = None
         try:
             if number < len(chunks):
                 upcoming = begin(chunks[number])  # keep the slots busy while this batch finishes
             written, error = _write(current.wait(), load)
+            failed_loads = failed_loads + 1 if error else 0
+            if failed_loads >= MAX_FAILED_LOADS:
+                raise StoreError(f"{failed_loads} batches in a row could not be written to {store_name} "
+                                 f"(last: {error}); stopping (documents not written stay pending for the next run)")
         except BaseException:
             if upcoming is not None:  # its documents stay pending; their claims go back now
                 release_docs(store, upcoming.owned, worker)
             raise
         finally:
             release_docs(store, current.owned, worker)
-        failed_loads = failed_loads + 1 if error else 0
-        if failed_loads >= MAX_FAILED_LOADS:
-            if upcoming is not None:
-                release_docs(store, upcoming.owned, worker)
-            raise StoreError(f"{failed_loads} batches in a row could not be written to {store_name} (last: {error}); "
-                             "stopping (documents not written stay pending for the next run)")
         out.results += written
         observe_results(written)
         if on_batch:
             on_batch(BatchReport(number, len(chunks), len(current.chunk), written, len(out.elsewhere), error))
+        if upcoming is None:
+            break
+        current = upcoming
     return out
 
 

@@ -7,7 +7,6 @@ thinly and the CLI can run the same code without an orchestrator.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -108,16 +107,11 @@ class Processor:
         self.engine = engine
         self.contracts = contracts if contracts is not None else load_contracts(settings.contracts_dir)
         self.flow_run_id = flow_run_id
-        self._slots = threading.BoundedSemaphore(settings.resolved_documents_in_flight())
         self.renderer = make_renderer(settings.renderer, RenderOptions(
             dpi=settings.dpi, max_long_side=settings.max_long_side, use_text_layer=settings.use_text_layer))
 
     def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
         """Process one document; errors become a state. ``raise_transient`` lets a caller retry."""
-        with self._slots:  # at most documents_in_flight at once, however many threads call
-            return self._process_now(doc, raise_transient=raise_transient)
-
-    def _process_now(self, doc: DocumentRef, *, raise_transient: bool) -> DocResult:
         t0 = time.perf_counter()
         try:
             result = self._process(doc)

@@ -65,14 +65,9 @@ class ChunkedLimit:
         self._chunks: list[asyncio.Event] = []  # one release event per held chunk
         self._holders: set[asyncio.Task[None]] = set()
         self._cond: asyncio.Condition | None = None
-        self._growing = False
+        self._grower: asyncio.Task[None] | None = None  # the holder still occupying its chunk
         self._error: BaseException | None = None
         self._shrink: asyncio.TimerHandle | None = None
-        self.acquisitions = 0
-
-    @property
-    def held(self) -> int:
-        return len(self._chunks) * self.chunk
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -85,17 +80,16 @@ class ChunkedLimit:
     async def _acquire(self) -> None:
         cond = self._condition()
         async with cond:
-            if self._error is not None and not self._growing:
+            if self._error is not None and self._grower is None:
                 self._error = None  # an earlier failure: try again for this request
             while self._free == 0:
                 if self._error is not None:
                     raise TransientEngineError(f"global concurrency limit {self.name!r}: {self._error}") \
                         from self._error
-                if not self._growing:
-                    self._growing = True
-                    holder = asyncio.get_running_loop().create_task(self._hold())
-                    self._holders.add(holder)
-                    holder.add_done_callback(self._holders.discard)
+                if self._grower is None:
+                    self._grower = asyncio.get_running_loop().create_task(self._hold())
+                    self._holders.add(self._grower)
+                    self._grower.add_done_callback(self._holders.discard)
                 await cond.wait()
             self._free -= 1
             self._cancel_shrink()
@@ -121,21 +115,20 @@ class ChunkedLimit:
                 log.warning("global concurrency limit %r does not exist: requests are not limited fleet-wide "
                             "(create it: prefect gcl create %s --limit N)", self.name, self.name)
                 async with cond:
-                    self._free, self._growing = UNLIMITED, False
+                    self._free, self._grower = UNLIMITED, None
                     cond.notify_all()
                 return
             async with self._occupy(self.name, self.chunk):
                 async with cond:
-                    self.acquisitions += 1
                     self._chunks.append(done)
                     self._free += self.chunk
-                    self._growing = False
+                    self._grower = None
                     cond.notify_all()
                 await done.wait()
         except Exception as exc:  # the limit could not be occupied: the waiting requests must hear why
             log.error("global concurrency limit %r: %s", self.name, exc, exc_info=True)
             async with cond:
-                self._error, self._growing = exc, False
+                self._error, self._grower = exc, None
                 cond.notify_all()
 
     def _give_back(self) -> None:
@@ -166,9 +159,8 @@ class ChunkedLimit:
             done.set()
         self._chunks.clear()
         self._free = 0
+        if self._grower is not None:  # still waiting to occupy: nothing to give back
+            self._grower.cancel()
         holders = list(self._holders)
-        for holder in holders:
-            if not holder.done() and self._growing:
-                holder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*holders, return_exceptions=True)

@@ -108,13 +108,6 @@ def arrow_column(typ: str, values: Sequence[Any]) -> pa.Array:
     return pa.array(text_column(typ, values), type=text_type)
 
 
-def param_value(typ: str, value: Any) -> Any:
-    """A constant column's value as a query parameter (``CAST(? AS typ)`` reads it as the row path stores it)."""
-    if _exact(typ, [value]):
-        return value
-    return text_column(typ, [value])[0]
-
-
 def _same_object(values: Sequence[Any]) -> bool:
     return bool(values) and values[-1] is values[0] and len(set(map(id, values))) == 1
 
@@ -136,7 +129,7 @@ def staging_table(columns: Sequence[str], types: Sequence[str], data: list[list[
     for name, typ, vals in zip(columns, types, data, strict=True):
         if name not in keep and vals and _exact(typ, vals[:1]) and (_same_object(vals) or is_constant(vals)):
             select.append(f'CAST(? AS {typ}) AS "{name}"')
-            params.append(param_value(typ, vals[0]))
+            params.append(vals[0])  # of the column's exact Python type: bound as it is
         else:
             select.append(f'CAST("{name}" AS {typ}) AS "{name}"')
             arrays[name] = arrow_column(typ, vals)
