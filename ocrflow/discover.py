@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ocrflow.models import DocumentRef
+from ocrflow.models import DocumentRef, display_path
 
 CHUNK = 1024 * 1024
 
@@ -65,14 +65,16 @@ def describe(path: Path) -> DocumentRef | Rejected:
     with path.open("rb") as fh:
         head = fh.read(2048)
     digest = sha256_file(path)
+    shown = display_path(str(path))
     if size == 0:
-        return Rejected(str(path), digest, size, "empty file (0 bytes)")
+        return Rejected(shown, digest, size, "empty file (0 bytes)")
     mime = sniff_mime(head)
     if mime is None:
-        return Rejected(str(path), digest, size,
+        return Rejected(shown, digest, size,
                         f"unsupported file type (first bytes {head[:8]!r}); expected PDF, PNG, JPEG, TIFF, "
                         "WebP or BMP")
-    return DocumentRef(path=str(path), sha256=digest, mime=mime, size_bytes=size)
+    return DocumentRef(path=shown, sha256=digest, mime=mime, size_bytes=size,
+                       fs_path="" if shown == str(path) else str(path))
 
 
 def _is_url(p: str) -> bool:

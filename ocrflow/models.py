@@ -32,12 +32,34 @@ class PagePath(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DocumentRef:
-    """A discovered input file."""
+    """A discovered input file.
+
+    ``path`` is what is shown and stored: always valid UTF-8 (see ``display_path``). ``fs_path`` is the
+    name the operating system knows when it differs (a name that is not valid UTF-8 carries surrogate
+    escapes, which no store or JSON encoder accepts); open files through ``open_path``.
+    """
 
     path: str
     sha256: str
     mime: str
     size_bytes: int
+    fs_path: str = ""
+
+    @property
+    def open_path(self) -> str:
+        return self.fs_path or self.path
+
+
+def display_path(os_path: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 are shown as ``\\xNN`` escapes.
+
+    ``os.fsdecode`` keeps undecodable bytes as lone surrogates (``latin1_\\udce9t\\udce9.pdf``); they crash
+    every encoder that writes UTF-8 (Arrow, psycopg, json with ensure_ascii=False)."""
+    try:
+        os_path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os_path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return os_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +131,6 @@ class DocumentText:
     @property
     def text(self) -> str:
         return "\n\n".join(p.text for p in self.pages)
-
-
-@dataclass(frozen=True, slots=True)
-class Extraction:
-    """Raw field values found on a document, before coercion."""
-
-    contract: str
-    raw: dict[str, Any]
-    engine: str
-    model: str
-    prompt_version: str = ""
-    pages_used: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from ocrflow.engines.base import (
     TransientEngineError,
 )
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
-from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
+from ocrflow.render import RenderError, RenderOptions, SourcePage, TooManyPagesError, make_renderer, timed_render
 from ocrflow.settings import Settings
 from ocrflow.store.base import Batch, DocumentUpdate, RunRecord, StoreError
 
@@ -45,6 +45,8 @@ class DocResult:
     contract: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    page_count: int = 0
+    """The document's page count when it is known without its pages (a document over the page limit)."""
 
 
 @dataclass(slots=True)
@@ -115,6 +117,8 @@ class Processor:
         t0 = time.perf_counter()
         try:
             result = self._process(doc)
+        except TooManyPagesError as exc:
+            result = DocResult(doc, DocState.FAILED, error=f"render: {exc}", page_count=exc.page_count)
         except RenderError as exc:
             result = DocResult(doc, DocState.FAILED, error=f"render: {exc}")
         except TransientEngineError as exc:
@@ -154,7 +158,7 @@ class Processor:
         from ocrflow.einvoice import EInvoiceError, read_embedded_invoice
 
         try:
-            found = read_embedded_invoice(doc.path)
+            found = read_embedded_invoice(doc.open_path)
         except EInvoiceError as exc:
             log.warning("%s: embedded e-invoice XML ignored: %s", doc.path, exc)
             return None
@@ -282,7 +286,8 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
                 r.error = "; ".join(f.message for f in r.row.failures)
         batch.pages.extend((r.doc.sha256, p) for p in r.pages)
         batch.documents.append(DocumentUpdate(r.doc.sha256, r.doc.path, r.doc.mime, r.doc.size_bytes, r.state,
-                                              pages=len(r.pages), contract=r.contract, error=r.error))
+                                              pages=r.page_count or len(r.pages), contract=r.contract,
+                                              error=r.error))
     return batch
 
 

@@ -31,6 +31,21 @@ class RenderError(ValueError):
     """A document cannot be opened or a page cannot be rendered; the message says why."""
 
 
+class TooManyPagesError(RenderError):
+    """The document has more pages than the hard limit the user set (``max_pages``); nothing was read."""
+
+    def __init__(self, page_count: int, limit: int) -> None:
+        super().__init__(f"document has {page_count} pages, more than the limit of {limit} (OCRFLOW_MAX_PAGES); "
+                         "not read. Raise the limit (0 = no limit) to process it whole")
+        self.page_count, self.limit = page_count, limit
+
+
+def check_page_count(count: int, max_pages: int) -> None:
+    """Refuse a document longer than ``max_pages`` (0 = no limit) before any page is read."""
+    if max_pages and count > max_pages:
+        raise TooManyPagesError(count, max_pages)
+
+
 @dataclass(slots=True)
 class SourcePage:
     """One page: its text layer (if usable) and a function that rasterizes it on demand."""
@@ -45,7 +60,9 @@ class SourcePage:
 class Renderer(Protocol):
     name: str
 
-    def pages(self, doc: DocumentRef, *, max_pages: int) -> Iterator[SourcePage]: ...
+    def pages(self, doc: DocumentRef, *, max_pages: int = 0) -> Iterator[SourcePage]:
+        """Every page of ``doc`` in order; TooManyPagesError first when it has more than ``max_pages`` (0: no limit)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +116,16 @@ class PdfiumRenderer:
     def __init__(self, options: RenderOptions) -> None:
         self.options = options
 
-    def pages(self, doc: DocumentRef, *, max_pages: int) -> Iterator[SourcePage]:
+    def pages(self, doc: DocumentRef, *, max_pages: int = 0) -> Iterator[SourcePage]:
         if doc.mime != "application/pdf":
             yield from ImageRenderer(self.options).pages(doc, max_pages=max_pages)
             return
         with PDFIUM_LOCK:
-            pdf = open_pdf(doc.path)
+            pdf = open_pdf(doc.open_path)
             count = len(pdf)
         try:
-            for index in range(min(count, max_pages)):
+            check_page_count(count, max_pages)
+            for index in range(count):
                 with PDFIUM_LOCK:
                     page = self._page(pdf, index)
                 yield page
@@ -162,8 +180,8 @@ class Pdf2ImageRenderer(PdfiumRenderer):
         base.render = render
         return base
 
-    def pages(self, doc: DocumentRef, *, max_pages: int) -> Iterator[SourcePage]:
-        self._path = doc.path
+    def pages(self, doc: DocumentRef, *, max_pages: int = 0) -> Iterator[SourcePage]:
+        self._path = doc.open_path
         yield from super().pages(doc, max_pages=max_pages)
 
 
@@ -175,15 +193,16 @@ class ImageRenderer:
     def __init__(self, options: RenderOptions) -> None:
         self.options = options
 
-    def pages(self, doc: DocumentRef, *, max_pages: int) -> Iterator[SourcePage]:
+    def pages(self, doc: DocumentRef, *, max_pages: int = 0) -> Iterator[SourcePage]:
         Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
         try:
-            img = Image.open(doc.path)
+            img = Image.open(doc.open_path)
         except (OSError, Image.DecompressionBombError) as exc:
             raise RenderError(f"cannot open image: {exc}") from exc
         with img:
             frames = getattr(img, "n_frames", 1)
-            for index in range(min(frames, max_pages)):
+            check_page_count(frames, max_pages)
+            for index in range(frames):
                 try:
                     img.seek(index)
                     img.load()

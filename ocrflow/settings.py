@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     day_first: bool = Field(True, description="read 03/04/2024 as 3 April")
     use_text_layer: bool = True
     use_embedded_xml: bool = Field(True, description="read ZUGFeRD/Factur-X XML embedded in PDFs")
-    max_pages: int = Field(50, ge=1, description="pages read per document")
+    max_pages: int = Field(0, ge=0, description=(
+        "hard limit on pages per document; 0 = none (read whole, page by page). A longer document is not "
+        "read at all: it is failed with its page count, never loaded as if complete"))
     glob: str = "**/*"
     force: bool = False
     documents_in_flight: int = Field(0, ge=0, le=256, description=(

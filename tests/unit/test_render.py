@@ -8,7 +8,15 @@ from PIL import Image
 
 from ocrflow.discover import describe
 from ocrflow.models import DocumentRef
-from ocrflow.render import ImageRenderer, RenderError, RenderOptions, encode_jpeg, make_renderer, normalize
+from ocrflow.render import (
+    ImageRenderer,
+    RenderError,
+    RenderOptions,
+    TooManyPagesError,
+    encode_jpeg,
+    make_renderer,
+    normalize,
+)
 
 
 def _ref(p: Path) -> DocumentRef:
@@ -47,7 +55,9 @@ def test_multipage_tiff_yields_each_frame(tmp_path: Path) -> None:
     pages = list(ImageRenderer(RenderOptions()).pages(_ref(p), max_pages=10))
     assert [pg.page_no for pg in pages] == [1, 2, 3]
     assert pages[1].render().getpixel((5, 5)) == (128, 128, 128)
-    assert len(list(ImageRenderer(RenderOptions()).pages(_ref(p), max_pages=2))) == 2
+    assert len(list(ImageRenderer(RenderOptions()).pages(_ref(p)))) == 3  # no limit: every frame
+    with pytest.raises(TooManyPagesError, match="3 pages, more than the limit of 2"):
+        list(ImageRenderer(RenderOptions()).pages(_ref(p), max_pages=2))
 
 
 def test_digital_pdf_pages_have_text_layer_and_render_on_demand(demo_dir: Path, demo_gold: list[dict]) -> None:
