@@ -15,7 +15,7 @@ from pathlib import Path
 from ocrflow.discover import discover
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.models import DocumentRef, PagePath
-from ocrflow.pipeline import Processor
+from ocrflow.processor import Processor
 from ocrflow.settings import load_settings
 
 

@@ -1,4 +1,4 @@
-"""End-to-end GPU-path throughput: documents through ``run_pipeline`` against a vLLM of fixed capacity.
+"""End-to-end GPU-path throughput: documents through ``run_files`` against a vLLM of fixed capacity.
 
 bench_vllm_throughput measures the engine on one stream of pages. A real run is documents: each
 scanned receipt is one spotting request, then one extraction request (sequential within the
@@ -29,7 +29,7 @@ from pathlib import Path
 from benchmarks.bench_vllm_throughput import start_fake
 from ocrflow.demo import receipt_spec, save_receipt
 from ocrflow.engines.vllm import make_vllm_engine
-from ocrflow.pipeline import run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
 
@@ -66,7 +66,7 @@ def measure(inbox: Path, url: str, in_flight: int, workdir: Path, label: str) ->
     engine = make_vllm_engine(settings)
     try:
         cpu0, t0 = time.process_time(), time.perf_counter()
-        summary = run_pipeline([str(inbox)], settings, store, engine)
+        summary = run_files([str(inbox)], settings, store, engine)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         engine.close()

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from flows.params import FanOut, Inbox, Processing
 from flows.process_documents import process_documents
 from flows.runtime import flow_settings, run_name
-from ocrflow.pipeline import plan
+from ocrflow.planning import plan
 from ocrflow.store import open_store
 
 POLL_S = 2.0

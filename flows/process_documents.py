@@ -1,8 +1,10 @@
-"""`process_documents`: documents in, validated rows out, each stage a Prefect task.
+"""`process_documents`: documents in, validated rows out, through the core run lifecycle (ocrflow.run).
 
-Failure semantics: an engine outage (transient) is retried by the task, then leaves the document pending;
-anything else wrong with one document makes that document failed; neither stops the run. The run ends
-Completed, or Failed with the counts and the names of the failed documents (its data is the summary).
+This module holds the flow's parameters and the Prefect glue only; FlowHooks (flows/hooks.py) runs the
+stages as tasks and each document as a task run. Failure semantics: an engine outage (transient) is
+retried by the task, then leaves the document pending; anything else wrong with one document makes that
+document failed; neither stops the run. The run ends Completed, or Failed with the counts and the names
+of the failed documents (its data is the summary).
 """
 
 from __future__ import annotations
@@ -10,41 +12,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.hooks import FlowHooks
 from flows.params import ClaimOptions, EngineName
-from flows.reporting import Progress, publish_summary
+from flows.reporting import publish_summary
 from flows.runtime import flow_engine, flow_settings, run_name
-from flows.window import Window
-from ocrflow.batches import BatchReport, run_batches
-from ocrflow.contracts import Contract, load_contracts
-from ocrflow.engines.base import Engine, EngineError, TransientEngineError
-from ocrflow.metrics import observe_error, start_metrics_server
-from ocrflow.models import DocumentRef
-from ocrflow.pipeline import (
-    DocResult,
-    Plan,
-    Processor,
-    RunSummary,
-    abandon,
-    build_run_data_docs,
-    finish,
-    new_run_id,
-    pending_result,
-    prepare_engine,
-    register_plan,
-    summarize,
-    worker_id,
-)
-from ocrflow.settings import Settings
-from ocrflow.store import RunRecord, StoreError, open_store
-from tasks.stages import discover_task, load_batch_task, process_document_task
+from ocrflow.engines.base import EngineError
+from ocrflow.files_run import FilesWork
+from ocrflow.metrics import start_metrics_server
+from ocrflow.run import DocumentRun, RunOptions
+from ocrflow.settings import ConfigError
+from ocrflow.store import StoreError, open_store
+from ocrflow.summary import RunSummary
 
 
 def _flow_run_id() -> str:
@@ -94,107 +78,36 @@ def process_documents(
     """
     logger = get_run_logger()
     start_metrics_server()
-    started = time.perf_counter()
-    settings = flow_settings(contract=contract, engine=engine, store=store, force=force or None, glob=glob)
-    contracts = load_contracts(settings.contracts_dir)
+    claims = claims or ClaimOptions()
     try:
+        settings = flow_settings(contract=contract, engine=engine, store=store, force=force or None, glob=glob)
         st = open_store(settings.store)
-    except StoreError as exc:  # e.g. the DuckDB file is held by another run: say who, fail clearly
-        logger.error("%s", exc)
-        from prefect.states import Failed
-
-        return Failed(message=str(exc))
+    except (ConfigError, StoreError) as exc:  # e.g. the DuckDB file is held by another run: say who
+        return _failed(logger, str(exc))
+    options = RunOptions(flow_run_id=_flow_run_id(), batch_size=batch_size or None, worker=claims.worker,
+                         claim_ttl_s=claims.ttl_s)
+    eng = None
     try:
-        # preflight before any document is touched; then the store's result cache in front of the engine
-        eng = prepare_engine(flow_engine(settings), st, settings)
-    except EngineError as exc:
-        st.close()
-        logger.error("%s", exc)
-        from prefect.states import Failed
-
-        return Failed(message=f"engine not ready: {exc}")
-    try:
-        summary = _run(list(paths), settings, st, eng, contracts, batch_size=settings.resolved_batch_size(batch_size),
-                       claims=claims or ClaimOptions(), started=started)
+        eng = flow_engine(settings)
+        run = DocumentRun(settings, st, eng, FilesWork(list(paths), settings), FlowHooks(logger), options)
+        summary = run.execute()
+    except EngineError as exc:  # the preflight: nothing was touched
+        return _failed(logger, f"engine not ready: {exc}")
+    except (ConfigError, FileNotFoundError) as exc:
+        return _failed(logger, str(exc))
     finally:
-        eng.close()
+        if eng is not None:
+            eng.close()
         st.close()
     publish_summary(summary, title=f"process-documents: {summary.status}", store_url=settings.store)
     return _finish(summary)
 
 
-def _run(paths: list[str], settings: Settings, st: Any, eng: Engine, contracts: dict[str, Contract], *,
-         batch_size: int, claims: ClaimOptions, started: float) -> RunSummary:
-    logger = get_run_logger()
-    st.init_schema(list(contracts.values()))
-    run_id = new_run_id()
-    run = RunRecord(run_id=run_id, flow_run_id=_flow_run_id() or run_id, started_at=datetime.now(UTC),
-                    engine=eng.name, contract=settings.contract, inputs=list(paths))
-    st.start_run(run)
-    plan_ = discover_task(paths, st, settings.glob, settings.force)
-    register_plan(st, plan_, run_id, force=settings.force)
-    logger.info("%d to process, %d already loaded, %d rejected", len(plan_.todo), len(plan_.skipped),
-                len(plan_.rejected))
-    processor = Processor(settings, eng, contracts, flow_run_id=run.flow_run_id)
-    progress = Progress(len(plan_.todo), "process-documents")
-    progress.start()
-    reports: list[Any] = []
-    results: list[DocResult] = []
+def _failed(logger: Any, message: str) -> Any:
+    from prefect.states import Failed
 
-    window: Window[DocumentRef, DocResult] = Window(lambda doc: process_document_task.submit(processor, doc),
-                                                    _result_or_pending, settings.resolved_documents_in_flight())
-    def load(done: list[DocResult]) -> list[DocResult]:
-        written: list[DocResult] = load_batch_task(done, contracts, run_id, st, reports)
-        return written
-
-    def on_batch(b: BatchReport) -> None:
-        results.extend(b.written)
-        counts = _state_counts(results)
-        progress.advance(b.documents, counts)
-        if b.load_error:
-            logger.error("writing batch %d/%d failed, its %d documents stay pending: %s", b.number, b.batches,
-                         len(b.written), b.load_error)
-        else:
-            logger.info("batch %d/%d written: %d documents (%s); %d claimed by other workers", b.number,
-                        b.batches, len(b.written), ", ".join(f"{k} {v}" for k, v in counts.items()), b.elsewhere)
-
-    worker = claims.worker or worker_id(run.flow_run_id)
-    try:
-        loop = run_batches(st, plan_.todo, start=window.start, load=load, worker=worker, ttl_s=claims.ttl_s,
-                           batch_size=batch_size, store_name=settings.store, on_batch=on_batch)
-    except StoreError as exc:
-        abandon(st, run, str(exc))
-        raise
-    mine, elsewhere = loop.mine, loop.elsewhere
-    if elsewhere:
-        logger.info("%d document(s) were being processed by other workers and were left to them", len(elsewhere))
-    effective = Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected)
-    summary = summarize(run, loop.results, effective, started)
-    summary.data_docs = build_run_data_docs(reports, settings.store, run_id)
-    finish(st, run, summary)
-    return summary
-
-
-def _state_counts(results: list[DocResult]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.state.value] = counts.get(r.state.value, 0) + 1
-    return counts
-
-
-def _result_or_pending(future: Any, doc: DocumentRef) -> DocResult:
-    """The task's result; a transient error that outlived the retries leaves the document pending."""
-    try:
-        result: DocResult = future.result()
-        return result
-    except TransientEngineError as exc:
-        observe_error(type(exc).__name__)
-        return pending_result(doc, exc)
-    except Exception as exc:  # noqa: BLE001 - a bug on one document must not stop the others
-        from ocrflow.models import DocState
-
-        observe_error(type(exc).__name__)
-        return DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}")
+    logger.error("%s", message)
+    return Failed(message=message)
 
 
 def summary_dict(summary: RunSummary) -> dict[str, Any]:
@@ -225,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--claim-ttl", type=float, default=900.0)
     args = parser.parse_args(argv)
     state: Any = process_documents(paths=args.paths, contract=args.contract, engine=args.engine, store=args.store,
-                              force=args.force, batch_size=args.batch_size,
-                              claims=ClaimOptions(ttl_s=args.claim_ttl), return_state=True)
+                                   force=args.force, batch_size=args.batch_size,
+                                   claims=ClaimOptions(ttl_s=args.claim_ttl), return_state=True)
     out = state.result(raise_on_failure=False)
     data = out if isinstance(out, dict) else {"status": state.type.value, "message": state.message}
     sys.stdout.write(json.dumps(data, default=str) + "\n")

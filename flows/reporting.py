@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ocrflow.pipeline import RunSummary
+from ocrflow.summary import RunSummary
 
 SUMMARY_KEY = "ocrflow-run-summary"
 PROBLEMS_KEY = "ocrflow-problem-documents"

@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from ocrflow.claims import claim_docs, release_docs
+from ocrflow.metrics import observe_error, observe_result
 from ocrflow.models import DocState, DocumentRef
-from ocrflow.pipeline import DocResult, claim_docs, observe_results, release_docs
-from ocrflow.store.base import StoreError
+from ocrflow.results import DocResult
+from ocrflow.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +74,17 @@ def _nothing() -> list[DocResult]:
     return []
 
 
-def run_batches(store: Any, todo: list[DocumentRef], *, start: StartFn, load: LoadFn, worker: str,
+def run_batches(store: Store, todo: list[DocumentRef], *, start: StartFn, load: LoadFn, worker: str,
                 ttl_s: float, batch_size: int, store_name: str,
-                on_batch: Callable[[BatchReport], None] | None = None) -> LoopResult:
-    """Claim, process, write and release ``todo`` in batches of ``batch_size`` documents."""
+                on_batch: Callable[[BatchReport], None] | None = None, claims: bool = True) -> LoopResult:
+    """Claim, process, write and release ``todo`` in batches of ``batch_size`` documents.
+
+    ``claims=False``: process every document without claiming it (reprocessing final documents)."""
     out = LoopResult()
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
 
     def begin(chunk: list[DocumentRef]) -> _Started:
-        owned = claim_docs(store, chunk, worker, ttl_s)
+        owned = claim_docs(store, chunk, worker, ttl_s) if claims else list(chunk)
         owned_set = {d.sha256 for d in owned}
         out.elsewhere += [d for d in chunk if d.sha256 not in owned_set]
         out.mine += owned
@@ -112,7 +115,8 @@ def run_batches(store: Any, todo: list[DocumentRef], *, start: StartFn, load: Lo
         finally:
             release_docs(store, current.owned, worker)
         out.results += written
-        observe_results(written)
+        for r in written:
+            observe_result(r)
         if on_batch:
             on_batch(BatchReport(number, len(chunks), len(current.chunk), written, len(out.elsewhere), error))
         if upcoming is None:
@@ -129,7 +133,5 @@ def _write(done: list[DocResult], load: LoadFn) -> tuple[list[DocResult], str]:
         return load(done), ""
     except Exception as exc:  # isolate the batch; MAX_FAILED_LOADS stops a dead store
         log.exception("writing a batch of %d documents failed; they stay pending", len(done))
-        from ocrflow.metrics import observe_error
-
         observe_error(f"load:{type(exc).__name__}")
         return not_written(done, exc), f"{type(exc).__name__}: {exc}"

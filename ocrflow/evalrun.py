@@ -1,17 +1,29 @@
-"""`ocrflow eval`: run the pipeline's processing stages on a gold.jsonl and score it."""
+"""`ocrflow eval`: run a gold.jsonl's files through the real run lifecycle into a scratch store, and score them.
+
+Each document goes through the same stages as ``ocrflow run`` (render, text layer / OCR, extraction,
+coercion, validation and the load into a temporary DuckDB file), so the score also knows which
+documents would have loaded and which would have been quarantined.
+"""
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ocrflow.contracts import load_contracts
-from ocrflow.discover import describe
-from ocrflow.models import DocumentRef
+from ocrflow.contracts import Contract, load_contracts
+from ocrflow.engines.base import Engine
+from ocrflow.engines.factory import make_engine
+from ocrflow.evaluation import score_documents
+from ocrflow.files_run import run_files
+from ocrflow.results import DocResult
+from ocrflow.run import RunHooks, RunOptions
+from ocrflow.settings import Settings, load_settings
+from ocrflow.store.duckdb_store import DuckDBStore
 
 
 def read_gold(path: Path) -> list[dict[str, Any]]:
@@ -39,40 +51,62 @@ def plain(value: Any) -> Any:
     return value
 
 
+class _Printer(RunHooks):
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+
+    def on_document(self, result: DocResult) -> None:
+        if self.progress is not None:
+            self.progress.print(f"  {Path(result.doc.path).name}: {result.state.value} {(result.error or '')[:80]}")
+
+
+def _groups(records: list[dict[str, Any]], contracts: dict[str, Contract], mode: str) -> dict[str, list[int]]:
+    """Record indices per contract setting: each record's doc_type ('gold'), or one auto group."""
+    groups: dict[str, list[int]] = {}
+    for i, rec in enumerate(records):
+        doc_type = rec.get("doc_type")
+        name = doc_type if mode == "gold" and doc_type in contracts else "auto"
+        groups.setdefault(str(name), []).append(i)
+    return groups
+
+
+def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine: Engine,
+               progress: Any) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """path -> (state, error, predicted values) for one contract setting."""
+    summary = run_files(paths, settings, store, engine, hooks=_Printer(progress),
+                        options=RunOptions(data_docs=False))
+    out = {r.doc.path: (r.state.value, r.error or "",
+                        {k: plain(v) for k, v in r.row.values.items()} if r.row is not None else {})
+           for r in summary.results}
+    for path, reason in summary.failed:
+        out.setdefault(path, ("failed", reason, {}))
+    return out
+
+
 def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = "gold",
              engine: str | None = None, progress: Any = None) -> dict[str, Any]:
-    from ocrflow.engines.factory import make_engine
-    from ocrflow.evaluation import score_documents
-    from ocrflow.pipeline import Processor
-    from ocrflow.settings import load_settings
-
     settings = load_settings(use_embedded_xml=use_embedded_xml, engine=engine)
     contracts = load_contracts(settings.contracts_dir)
-    eng = make_engine(settings)
-    items = []
+    records = read_gold(gold)
+    paths = [str((gold.parent / rec["path"]).resolve()) for rec in records]
     started = time.perf_counter()
-    try:
-        for rec in read_gold(gold):
-            doc_path = (gold.parent / rec["path"]).resolve()
-            contract = rec.get("doc_type") if contract_mode == "gold" else "auto"
-            proc = Processor(settings.model_copy(update={"contract": contract}), eng, contracts)
-            ref = describe(doc_path)
-            predicted: dict[str, Any] = {}
-            state, error = "failed", ""
-            if isinstance(ref, DocumentRef):
-                res = proc.process(ref)
-                state, error = res.state.value, res.error or ""
-                if res.row is not None:
-                    predicted = {k: plain(v) for k, v in res.row.values.items()}
-            else:
-                error = ref.reason
-            kinds = {f.name: f.kind for f in contracts[rec["doc_type"]].fields} if rec.get(
-                "doc_type") in contracts else {}
-            items.append(({**rec, "state": state, "error": error}, predicted, kinds))
-            if progress is not None:
-                progress.print(f"  {rec['path']}: {state} {error[:80]}")
-    finally:
-        eng.close()
+    eng = make_engine(settings)
+    found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory(prefix="ocrflow-eval-") as tmp:
+        store = DuckDBStore(str(Path(tmp) / "eval.duckdb"))
+        try:
+            for name, idx in _groups(records, contracts, contract_mode).items():
+                group = settings.model_copy(update={"contract": name, "store": store.path, "force": True})
+                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress))
+        finally:
+            store.close()
+            eng.close()
+    items = []
+    for rec, path in zip(records, paths, strict=True):
+        state, error, predicted = found.get(path, ("failed", "not found by discovery", {}))
+        doc_type = rec.get("doc_type")
+        kinds = {f.name: f.kind for f in contracts[doc_type].fields} if doc_type in contracts else {}
+        items.append(({**rec, "state": state, "error": error}, predicted, kinds))
     report = score_documents(items)
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["use_embedded_xml"] = use_embedded_xml

@@ -1,38 +1,22 @@
-"""The quarantine workflow: list, inspect and reprocess documents whose rows failed validation.
+"""The quarantine as the store holds it: list and inspect quarantined documents, read their stored pages.
 
-Reprocessing does not OCR again: it rebuilds each document's text from the stored page lines
-(``pages.lines``), re-runs the contract-driven extraction, coercion and validation with the
-CURRENT contracts, and writes through the store's ``write_batch``. A row therefore leaves the
-quarantine only by passing validation (it moves to the contract's clean table); otherwise it stays
-with updated reasons. Only the store's public methods are used (``query``, ``init_schema``,
-``start_run``, ``write_batch``, ``finish_run``), so this works on every store.
+Only the store's public ``query`` is used, so this works on every store. Reprocessing
+(ocrflow.reprocess) rebuilds documents from what is read here.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from ocrflow.contracts import Contract, load_contracts, pick_contract
-from ocrflow.models import DocState, DocumentRef, DocumentText, Line, PagePath, PageText, RowOutcome
-from ocrflow.settings import Settings
-from ocrflow.store.base import RunRecord
-
-if TYPE_CHECKING:
-    from ocrflow.pipeline import DocResult
+from ocrflow.models import DocumentRef, DocumentText, Line, PagePath, PageText
+from ocrflow.store.base import Store
 
 SHORT_ID = 12
 """Characters of the document hash shown as its id (and the shortest prefix ``show`` accepts: 4)."""
 MIN_PREFIX = 4
-RULE_ONLY_ENGINES = frozenset({"embedded", "pdfium", ""})
-"""Engines whose raw values came from the rule extractor alone: reprocessing recomputes them all.
-Raw values from a model (vLLM) or embedded e-invoice XML cannot be recomputed from page lines, so
-they are kept and the rule extractor only fills the gaps, as in the pipeline."""
-REPROCESS_ENGINE = "reprocess"
-
 _QUARANTINE_COLUMNS = ('doc_sha256, contract, contract_version, source_path, reasons, "values", raw_values, '
                        "engine, model, prompt_version, flow_run_id, quarantined_at")
 _PAGE_COLUMNS = ("page_no, path_taken, engine, model, prompt_version, width, height, lines, render_s, ocr_s, "
@@ -78,53 +62,12 @@ class QuarantineEntry:
                 "quarantined_at": self.quarantined_at.isoformat() if self.quarantined_at else None}
 
 
-@dataclass(slots=True)
-class ReprocessOutcome:
-    """What happened to one quarantined document."""
-
-    sha256: str
-    path: str
-    contract: str
-    state: DocState
-    reasons: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ReprocessSummary:
-    run_id: str
-    outcomes: list[ReprocessOutcome]
-    seconds: float = 0.0
-    key_problems: list[str] = field(default_factory=list)
-
-    @property
-    def released(self) -> list[ReprocessOutcome]:
-        return [o for o in self.outcomes if o.state == DocState.LOADED]
-
-    @property
-    def still_quarantined(self) -> list[ReprocessOutcome]:
-        return [o for o in self.outcomes if o.state == DocState.QUARANTINED]
-
-    @property
-    def failed(self) -> list[ReprocessOutcome]:
-        return [o for o in self.outcomes if o.state == DocState.FAILED]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {"documents": len(self.outcomes), "pages": 0, "loaded": len(self.released),
-                "quarantined": len(self.still_quarantined), "failed": len(self.failed), "pending": 0,
-                "skipped": 0}
-
-    @property
-    def status(self) -> str:
-        return "FAILED" if self.failed or self.key_problems else "COMPLETED"
-
-
 # --------------------------------------------------------------------------- reading
 
 
-def _mark(store: Any) -> str:
+def _mark(store: Store) -> str:
     """The query placeholder of the store's driver (DuckDB ``?``, psycopg ``%s``)."""
-    return "%s" if getattr(store, "dialect", "duckdb") == "postgres" else "?"
+    return "%s" if store.dialect == "postgres" else "?"
 
 
 def _json(value: Any, default: Any) -> Any:
@@ -151,20 +94,20 @@ def _entry(row: dict[str, Any]) -> QuarantineEntry:
         quarantined_at=row["quarantined_at"])
 
 
-def _select(store: Any, where: str, params: list[Any]) -> list[QuarantineEntry]:
+def _select(store: Store, where: str, params: list[Any]) -> list[QuarantineEntry]:
     cols, rows = store.query(f"SELECT {_QUARANTINE_COLUMNS} FROM quarantine {where} "
                              "ORDER BY quarantined_at DESC, doc_sha256", params)
     return [_entry(dict(zip(cols, r, strict=True))) for r in rows]
 
 
-def list_quarantine(store: Any, contract: str | None = None) -> list[QuarantineEntry]:
+def list_quarantine(store: Store, contract: str | None = None) -> list[QuarantineEntry]:
     """Quarantined documents, newest first; only one contract's when ``contract`` is given."""
     if contract:
         return _select(store, f"WHERE contract = {_mark(store)}", [contract])
     return _select(store, "", [])
 
 
-def find_entry(store: Any, id_or_prefix: str) -> QuarantineEntry:
+def find_entry(store: Store, id_or_prefix: str) -> QuarantineEntry:
     """The quarantined document whose hash starts with ``id_or_prefix`` (at least 4 hex digits)."""
     prefix = id_or_prefix.strip().lower()
     if len(prefix) < MIN_PREFIX or any(ch not in "0123456789abcdef" for ch in prefix):
@@ -192,14 +135,14 @@ def _page(row: dict[str, Any]) -> PageText:
         note=str(row["note"] or ""))
 
 
-def stored_pages(store: Any, sha256: str) -> list[PageText]:
+def stored_pages(store: Store, sha256: str) -> list[PageText]:
     """A document's pages as the pipeline stored them (text lines with boxes), in page order."""
     cols, rows = store.query(f"SELECT {_PAGE_COLUMNS} FROM pages WHERE doc_sha256 = {_mark(store)} "
                              "ORDER BY page_no", [sha256])
     return [_page(dict(zip(cols, r, strict=True))) for r in rows]
 
 
-def stored_document(store: Any, entry: QuarantineEntry) -> DocumentRef:
+def stored_document(store: Store, entry: QuarantineEntry) -> DocumentRef:
     cols, rows = store.query(f"SELECT path, mime, size_bytes FROM documents WHERE sha256 = {_mark(store)}",
                              [entry.sha256])
     if not rows:
@@ -209,102 +152,6 @@ def stored_document(store: Any, entry: QuarantineEntry) -> DocumentRef:
                        size_bytes=int(row["size_bytes"] or 0))
 
 
-def document_text(store: Any, entry: QuarantineEntry) -> DocumentText:
+def document_text(store: Store, entry: QuarantineEntry) -> DocumentText:
     """The document's text rebuilt from the stored pages (no rendering, no OCR)."""
     return DocumentText(doc=stored_document(store, entry), pages=tuple(stored_pages(store, entry.sha256)))
-
-
-# --------------------------------------------------------------------------- reprocessing
-
-
-def choose_contract(entry: QuarantineEntry, text: DocumentText, contracts: dict[str, Contract]) -> Contract | None:
-    """The entry's contract as it is now; auto selection when that contract no longer exists."""
-    if entry.contract in contracts:
-        return contracts[entry.contract]
-    return pick_contract(text.text, contracts)
-
-
-def kept_raw(entry: QuarantineEntry, contract: Contract) -> dict[str, Any]:
-    """Raw values that page lines cannot reproduce (from a model or e-invoice XML), for current fields."""
-    if entry.engine in RULE_ONLY_ENGINES:
-        return {}
-    names = set(contract.field_names)
-    return {k: v for k, v in entry.raw_values.items() if k in names and v not in (None, "", [])}
-
-
-def rebuild_row(entry: QuarantineEntry, text: DocumentText, contract: Contract, settings: Settings,
-                flow_run_id: str) -> RowOutcome:
-    """Extraction + coercion with the current contract, from the stored text."""
-    from ocrflow.coerce import coerce_row
-    from ocrflow.extract.rules import extract_fields
-
-    raw = kept_raw(entry, contract)
-    for name, value in extract_fields(text, contract, day_first=settings.day_first).items():
-        if raw.get(name) in (None, "", []) and value not in (None, "", []):
-            raw[name] = value
-    values, failures = coerce_row(contract, raw, day_first=settings.day_first)
-    lineage = {"page_numbers": [p.page_no for p in text.pages], "engine": entry.engine or REPROCESS_ENGINE,
-               "model": entry.model, "prompt_version": entry.prompt_version, "flow_run_id": flow_run_id,
-               "extracted_at": datetime.now(UTC).replace(tzinfo=None)}
-    return RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version, values=values,
-                      raw=raw, lineage=lineage, failures=list(failures))
-
-
-def _doc_result(store: Any, entry: QuarantineEntry, contracts: dict[str, Contract], settings: Settings,
-                flow_run_id: str) -> DocResult:
-    from ocrflow.pipeline import DocResult
-
-    text = document_text(store, entry)
-    if not text.pages:
-        return DocResult(text.doc, DocState.FAILED, contract=entry.contract,
-                         error="reprocess: no stored pages for this document; run it again with --force")
-    contract = choose_contract(entry, text, contracts)
-    if contract is None:
-        return DocResult(text.doc, DocState.FAILED, pages=list(text.pages),
-                         error=f"reprocess: contract {entry.contract!r} no longer exists and no other matched")
-    row = rebuild_row(entry, text, contract, settings, flow_run_id)
-    return DocResult(text.doc, DocState.PENDING, pages=list(text.pages), row=row, contract=contract.name)
-
-
-def reprocess_quarantined(store: Any, settings: Settings, *, contract: str | None = None,
-                          run_id: str | None = None) -> ReprocessSummary:
-    """Re-extract, re-coerce and re-validate quarantined documents with the current contracts.
-
-    Documents that cannot be rebuilt (no stored pages, no contract) are reported as failed and left
-    in the quarantine untouched.
-    """
-    from ocrflow.pipeline import new_run_id, validate_and_build_batch
-
-    started = time.perf_counter()
-    contracts = load_contracts(settings.contracts_dir)
-    store.init_schema(list(contracts.values()))
-    entries = list_quarantine(store, contract)
-    run = RunRecord(run_id=run_id or new_run_id(), flow_run_id="", started_at=datetime.now(UTC),
-                    engine=REPROCESS_ENGINE, contract=contract or "quarantined",
-                    inputs=[f"quarantine:{e.short_id}" for e in entries])
-    run.flow_run_id = run.run_id
-    store.start_run(run)
-    results = [_doc_result(store, e, contracts, settings, run.flow_run_id) for e in entries]
-    rebuilt = [r for r in results if r.row is not None]
-    if rebuilt:
-        batch = validate_and_build_batch(rebuilt, contracts, run.run_id)
-        batch.pages.clear()  # the stored pages are the input: leave them (and their run id) as they are
-        store.write_batch(batch, contracts)
-    summary = ReprocessSummary(run_id=run.run_id, outcomes=[_outcome(r) for r in results],
-                               key_problems=store.key_problems())
-    summary.seconds = time.perf_counter() - started
-    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
-    run.seconds = summary.seconds
-    run.message = f"reprocessed {len(results)} quarantined: {len(summary.released)} released, " \
-                  f"{len(summary.still_quarantined)} still quarantined, {len(summary.failed)} failed" \
-                  + "".join(f"; key check failed: {p}" for p in summary.key_problems)
-    store.finish_run(run)
-    return summary
-
-
-def _outcome(result: DocResult) -> ReprocessOutcome:
-    reasons = [f.message for f in result.row.failures] if result.row is not None else []
-    if result.state == DocState.FAILED and result.error:
-        reasons = [result.error]
-    return ReprocessOutcome(sha256=result.doc.sha256, path=result.doc.path, contract=result.contract or "",
-                            state=result.state, reasons=reasons)

@@ -13,8 +13,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(ValueError):
+    """A setting, option or parameter is wrong: the run stops before any document is touched."""
 
 
 class Settings(BaseSettings):
@@ -84,11 +88,29 @@ def _config_file_values(path: Path | None) -> dict[str, Any]:
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings: defaults < config file < environment < ``overrides`` (None values ignored)."""
+    """Build settings: defaults < config file < environment < ``overrides`` (None values ignored).
+
+    A bad value anywhere raises ConfigError naming the setting and where it came from, in one line."""
     file_values = _config_file_values(config_file)
-    env_only = Settings.model_validate({})  # defaults + environment
+    try:
+        env_only = Settings.model_validate({})  # defaults + environment
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, "environment", "OCRFLOW_")) from None
     env_set = {k for k in Settings.model_fields if f"OCRFLOW_{k.upper()}" in os.environ}
     merged: dict[str, Any] = {**file_values}
     merged.update({k: getattr(env_only, k) for k in env_set})
     merged.update({k: v for k, v in overrides.items() if v is not None})
-    return Settings.model_validate(merged)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, "settings", "")) from None
+
+
+def _one_line(exc: ValidationError, where: str, prefix: str) -> str:
+    """``OCRFLOW_DPI='abc': Input should be a valid integer`` instead of pydantic's multi-line dump."""
+    problems = []
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "?"
+        shown = f"{prefix}{name.upper()}" if prefix else name
+        problems.append(f"{shown}={err.get('input')!r}: {err['msg']}")
+    return f"bad {where} value: " + "; ".join(problems)

@@ -1,16 +1,19 @@
-"""Prefect tasks for each pipeline stage. Each wraps one core function; no logic lives here."""
+"""Prefect tasks for the stages of a run. Each wraps one core call; no logic lives here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ocrflow.contracts import Contract
 from ocrflow.engines.base import TransientEngineError
 from ocrflow.models import DocumentRef
-from ocrflow.pipeline import DocResult, Plan, Processor, plan, validate_and_build_batch
+from ocrflow.planning import Plan
+from ocrflow.results import DocResult
+from ocrflow.run import DocumentProcessor
+from ocrflow.store.base import Store
 
 
 def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -25,19 +28,21 @@ def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(inputs: list[str], store: Any, glob: str, force: bool) -> Plan:
-    return plan(inputs, store, glob=glob, force=force)
+def discover_task(plan: Callable[[Store], Plan], store: Store) -> Plan:
+    return plan(store)
 
 
 @task(name="process-document", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10],
       retry_jitter_factor=0.5, retry_condition_fn=_transient_only, task_run_name="process {doc.path}")
-def process_document_task(processor: Processor, doc: DocumentRef) -> DocResult:
+def process_document_task(processor: DocumentProcessor, doc: DocumentRef) -> DocResult:
     return processor.process(doc, raise_transient=True)
 
 
 @task(name="validate-and-load", cache_policy=NO_CACHE)
-def load_batch_task(results: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                    store: Any, reports: list[Any] | None = None) -> list[DocResult]:
-    batch = validate_and_build_batch(results, contracts, run_id, reports)
-    store.write_batch(batch, contracts)
-    return results
+def load_batch_task(write: Callable[[list[DocResult], str], list[DocResult]], results: list[DocResult],
+                    run_id: str) -> list[DocResult]:
+    return write(results, run_id)
+
+
+STAGE_TASKS: dict[str, Any] = {"discover": discover_task, "load": load_batch_task}
+"""The run lifecycle's stages (``RunHooks.stage`` names) that a flow runs as tasks."""

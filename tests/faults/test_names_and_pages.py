@@ -9,9 +9,10 @@ from typing import Any
 import duckdb
 
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.pipeline import RunSummary, run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.summary import RunSummary
 from tests.pdfs import write_lines_pdf
 
 INVOICE = ["INVOICE", "Invoice number: {n}", "Invoice date: 2024-03-01", "Seller: Example Trading GmbH",
@@ -25,7 +26,7 @@ def _invoice(path: Path, number: str) -> None:
 def _run(inputs: list[str], db: Path, **kw: Any) -> RunSummary:
     store = DuckDBStore(str(db))
     try:
-        return run_pipeline(inputs, load_settings(store=str(db), **kw), store, EmbeddedEngine())
+        return run_files(inputs, load_settings(store=str(db), **kw), store, EmbeddedEngine())
     finally:
         store.close()
 

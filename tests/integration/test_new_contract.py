@@ -13,7 +13,7 @@ import pytest
 
 from ocrflow.contracts import default_contracts_dir, lint_dir
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.pipeline import run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.pdfs import write_lines_pdf
@@ -99,7 +99,7 @@ def test_a_shipping_label_lands_in_its_own_typed_table(contracts_dir: Path, tmp_
     assert settings.contracts_dir == contracts_dir
     store = DuckDBStore(str(db))
     try:
-        summary = run_pipeline([str(inbox)], settings, store, EmbeddedEngine())
+        summary = run_files([str(inbox)], settings, store, EmbeddedEngine())
     finally:
         store.close()
     assert summary.counts["loaded"] == 1, summary.quarantined or summary.failed

@@ -12,16 +12,17 @@ import duckdb
 import pytest
 
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.pipeline import RunSummary, run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.summary import RunSummary
 
 
 def _run(inputs: list[str], db: Path, **kw: Any) -> RunSummary:
     settings = load_settings(store=str(db), **kw)
     store = DuckDBStore(str(db))
     try:
-        return run_pipeline(inputs, settings, store, EmbeddedEngine())
+        return run_files(inputs, settings, store, EmbeddedEngine())
     finally:
         store.close()
 

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.pipeline import run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.postgres_store import PostgresStore
 from tests.integration.test_postgres_store import drop_schema, require_pg
@@ -25,7 +25,7 @@ def test_pipeline_into_postgres_skips_then_force_reprocesses(demo_dir: Path, tmp
             store = PostgresStore(url, schema=schema)
             try:
                 settings = load_settings(store=url, force=force)
-                return run_pipeline([str(inbox)], settings, store, EmbeddedEngine()).counts
+                return run_files([str(inbox)], settings, store, EmbeddedEngine()).counts
             finally:
                 store.close()
 

@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 from ocrflow.cli import app
 from ocrflow.contracts import default_contracts_dir
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.pipeline import RunSummary, run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.summary import RunSummary
 from tests.pdfs import write_lines_pdf
 
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR"]
@@ -56,7 +57,7 @@ def run_once(inbox: Path, db: Path) -> RunSummary:
     settings = load_settings(store=str(db), use_embedded_xml=False)
     store = DuckDBStore(str(db))
     try:
-        return run_pipeline([str(inbox)], settings, store, EmbeddedEngine())
+        return run_files([str(inbox)], settings, store, EmbeddedEngine())
     finally:
         store.close()
 

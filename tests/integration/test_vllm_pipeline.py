@@ -16,7 +16,7 @@ from ocrflow.cli import app
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.engines.vllm import make_vllm_engine
 from ocrflow.engines.vllm_resilience import CircuitBreaker, RetryPolicy
-from ocrflow.pipeline import run_pipeline
+from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
@@ -55,7 +55,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
 def embedded_db(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("emb") / "e.duckdb"
     store = DuckDBStore(str(db))
-    run_pipeline([str(inbox)], load_settings(store=str(db)), store, EmbeddedEngine())
+    run_files([str(inbox)], load_settings(store=str(db)), store, EmbeddedEngine())
     store.close()
     return db
 
@@ -108,7 +108,7 @@ def test_deployment_down_leaves_ocr_documents_pending_then_a_rerun_loads_them(
     store = DuckDBStore(str(db))
     fake.inject("503", times=None)
     try:
-        down = run_pipeline([str(inbox)], settings, store, engine())
+        down = run_files([str(inbox)], settings, store, engine())
     finally:
         fake.clear_faults()
     assert down.counts["pending"] == 2 and down.counts["loaded"] == 1 and down.counts["failed"] == 0
@@ -118,7 +118,7 @@ def test_deployment_down_leaves_ocr_documents_pending_then_a_rerun_loads_them(
     assert any("circuit open" in why or "503" in why for why in reasons)
     states = dict(store.query("SELECT state, count(*) FROM documents GROUP BY state")[1])
     assert states == {"pending": 2, "loaded": 1}
-    up = run_pipeline([str(inbox)], settings, store, engine())
+    up = run_files([str(inbox)], settings, store, engine())
     store.close()
     assert up.counts["loaded"] == 2 and up.counts["skipped"] == 1 and up.status == "COMPLETED"
 
@@ -131,7 +131,7 @@ def test_bad_request_is_terminal_and_recorded(inbox: Path, tmp_path: Path, fake:
     try:
         settings = settings.model_copy(update={"vllm_url": small_cap.url})
         store = DuckDBStore(str(db))
-        summary = run_pipeline([str(inbox / "receipt_scan_01.jpg")], settings, store,
+        summary = run_files([str(inbox / "receipt_scan_01.jpg")], settings, store,
                                make_vllm_engine(settings))
         store.close()
     finally:
@@ -164,7 +164,7 @@ def test_documents_in_flight_bounds_what_the_server_sees_at_once(tmp_path: Path,
         store = DuckDBStore(settings.store)
         engine = make_vllm_engine(settings)
         try:
-            summary = run_pipeline([str(inbox)], settings, store, engine)
+            summary = run_files([str(inbox)], settings, store, engine)
         finally:
             engine.close()
             store.close()

@@ -9,7 +9,7 @@ import pytest
 
 from ocrflow.batches import MAX_FAILED_LOADS, BatchReport, run_batches
 from ocrflow.models import DocState, DocumentRef
-from ocrflow.pipeline import DocResult
+from ocrflow.results import DocResult
 from ocrflow.store.base import DocumentUpdate, StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
 
@@ -98,7 +98,7 @@ def test_the_cli_run_keeps_a_failed_batch_pending_in_the_store(tmp_path: Path) -
     store.init_schema([])
     docs = _docs(4)
     store.register([DocumentUpdate(d.sha256, d.path, d.mime, d.size_bytes, DocState.PENDING) for d in docs], "r")
-    from ocrflow.pipeline import validate_and_build_batch
+    from ocrflow.loading import validate_and_build_batch
 
     def load(done: list[DocResult]) -> list[DocResult]:
         if done[0].doc is docs[2]:

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY, generate_latest
 from ocrflow import metrics
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.models import DocState
-from ocrflow.pipeline import Processor
+from ocrflow.processor import Processor
 from ocrflow.settings import load_settings
 
 

@@ -1,0 +1,74 @@
+"""What the Prefect flow adds to the core run lifecycle: stages as tasks, documents as task runs through a
+window, progress as an artifact, logging to the run's log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from prefect.futures import PrefectFuture
+
+from flows.reporting import Progress
+from flows.window import Window
+from ocrflow.batches import BatchReport, StartFn
+from ocrflow.engines.base import TransientEngineError
+from ocrflow.metrics import observe_error
+from ocrflow.models import DocumentRef
+from ocrflow.planning import Plan
+from ocrflow.results import DocResult, failed_result, pending_result, state_counts
+from ocrflow.run import DocumentProcessor, RunHooks
+from tasks.stages import STAGE_TASKS, process_document_task
+
+T = TypeVar("T")
+
+
+class FlowHooks(RunHooks):
+    def __init__(self, logger: Any, label: str = "process-documents") -> None:
+        self.logger, self.label = logger, label
+        self.progress: Progress | None = None
+        self.written: list[DocResult] = []
+        self.window: Window[DocumentRef, DocResult] | None = None
+
+    def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        task = STAGE_TASKS.get(name)
+        result: T = task(fn, *args) if task is not None else fn(*args)
+        return result
+
+    @contextmanager
+    def documents(self, processor: DocumentProcessor, in_flight: int) -> Iterator[StartFn]:
+        """Each document is a task run, submitted only when one of ``in_flight`` slots is free."""
+        self.window = Window(lambda doc: process_document_task.submit(processor, doc), result_or_pending, in_flight)
+        yield self.window.start
+
+    def on_plan(self, plan: Plan) -> None:
+        self.logger.info("%d to process, %d already final, %d rejected", len(plan.todo), len(plan.skipped),
+                         len(plan.rejected))
+        self.progress = Progress(len(plan.todo), self.label)
+        self.progress.start()
+
+    def on_batch(self, b: BatchReport) -> None:
+        self.written.extend(b.written)
+        counts = state_counts(self.written)
+        if self.progress is not None:
+            self.progress.advance(b.documents, counts)
+        if b.load_error:
+            self.logger.error("writing batch %d/%d failed, its %d documents stay pending: %s", b.number, b.batches,
+                              len(b.written), b.load_error)
+        else:
+            self.logger.info("batch %d/%d written: %d documents (%s); %d claimed by other workers", b.number,
+                             b.batches, len(b.written), ", ".join(f"{k} {v}" for k, v in counts.items()),
+                             b.elsewhere)
+
+
+def result_or_pending(future: PrefectFuture[Any], doc: DocumentRef) -> DocResult:
+    """The task's result; a transient error that outlived the retries leaves the document pending."""
+    try:
+        result: DocResult = future.result()
+        return result
+    except TransientEngineError as exc:
+        observe_error(type(exc).__name__)
+        return pending_result(doc, exc)
+    except Exception as exc:  # noqa: BLE001 - a bug on one document must not stop the others
+        observe_error(type(exc).__name__)
+        return failed_result(doc, exc)

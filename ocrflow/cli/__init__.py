@@ -1,0 +1,16 @@
+"""ocrflow command line: run, query, export, eval, demo-data, contracts, quarantine, reprocess.
+
+One module per group of commands; each registers its commands on the shared Typer app.
+"""
+
+from __future__ import annotations
+
+from ocrflow.cli import data_cmds, eval_cmd, quarantine_cmds, run_cmd
+from ocrflow.cli.common import app
+
+__all__ = ["app", "main"]
+_COMMAND_MODULES = (run_cmd, data_cmds, eval_cmd, quarantine_cmds)
+
+
+def main() -> None:
+    app()

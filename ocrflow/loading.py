@@ -1,0 +1,41 @@
+"""Validate a batch of processed documents with the contracts' suites and build the one write that stores it."""
+
+from __future__ import annotations
+
+from ocrflow.contracts import Contract
+from ocrflow.models import DocState, RowOutcome
+from ocrflow.results import DocResult
+from ocrflow.store.base import Batch, DocumentUpdate
+from ocrflow.validate import ValidationReport, validate_rows
+
+
+def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Contract], run_id: str,
+                             reports: list[ValidationReport] | None = None, *, keep_pages: bool = True) -> Batch:
+    """Validate the rows of a batch with the contracts' expectation suites; decide each document's state.
+
+    ``reports`` collects the validation reports (for the run's Data Docs). ``keep_pages=False`` leaves
+    the stored pages as they are (reprocessing reads them; it must not rewrite them).
+    """
+    by_contract: dict[str, list[RowOutcome]] = {}
+    for r in results:
+        if r.row is not None:
+            by_contract.setdefault(r.row.contract, []).append(r.row)
+    for name, rows in by_contract.items():
+        report = validate_rows(contracts[name], [{**o.values, "doc_sha256": o.doc.sha256} for o in rows])
+        if reports is not None:
+            reports.append(report)
+        for o in rows:
+            o.failures.extend(report.failures.get(o.doc.sha256, []))
+    batch = Batch(run_id=run_id)
+    for r in results:
+        if r.row is not None:
+            r.state = DocState.LOADED if r.row.clean else DocState.QUARANTINED
+            batch.rows.append(r.row)
+            if not r.row.clean:
+                r.error = "; ".join(f.message for f in r.row.failures)
+        if keep_pages:
+            batch.pages.extend((r.doc.sha256, p) for p in r.pages)
+        batch.documents.append(DocumentUpdate(r.doc.sha256, r.doc.path, r.doc.mime, r.doc.size_bytes, r.state,
+                                              pages=r.page_count or len(r.pages), contract=r.contract,
+                                              error=r.error))
+    return batch

@@ -1,0 +1,178 @@
+"""One document -> its pages and a coerced row (nothing is written here).
+
+Stage order per document: embedded e-invoice XML, then pages (text layer first, the engine for the
+others, many in flight), then the contract, then extraction (XML > VLM > rules filling the gaps) and
+coercion. Validation and loading happen per batch (ocrflow.loading).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image
+
+from ocrflow.coerce import coerce_row
+from ocrflow.contracts import Contract, load_contracts, pick_contract
+from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, Task, TransientEngineError
+from ocrflow.extract.rules import extract_fields
+from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
+from ocrflow.render import RenderError, RenderOptions, SourcePage, TooManyPagesError, make_renderer, timed_render
+from ocrflow.results import DocResult, pending_result
+from ocrflow.settings import Settings
+
+log = logging.getLogger("ocrflow")
+
+
+class Processor:
+    """Turns one document into pages and a coerced row. Thread-safe if the engine is."""
+
+    def __init__(self, settings: Settings, engine: Engine, contracts: dict[str, Contract] | None = None,
+                 *, flow_run_id: str = "") -> None:
+        self.settings = settings
+        self.engine = engine
+        self.contracts = contracts if contracts is not None else load_contracts(settings.contracts_dir)
+        self.flow_run_id = flow_run_id
+        self.renderer = make_renderer(settings.renderer, RenderOptions(
+            dpi=settings.dpi, max_long_side=settings.max_long_side, use_text_layer=settings.use_text_layer))
+
+    def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
+        """Process one document; errors become a state. ``raise_transient`` lets a caller retry."""
+        t0 = time.perf_counter()
+        try:
+            result = self._process(doc)
+        except TooManyPagesError as exc:
+            result = DocResult(doc, DocState.FAILED, error=f"render: {exc}", page_count=exc.page_count)
+        except RenderError as exc:
+            result = DocResult(doc, DocState.FAILED, error=f"render: {exc}")
+        except TransientEngineError as exc:
+            if raise_transient:
+                raise
+            result = pending_result(doc, exc)
+        except EngineError as exc:
+            result = DocResult(doc, DocState.FAILED, error=f"engine: {exc}")
+        except Exception as exc:
+            log.exception("unexpected error on %s", doc.path)
+            result = DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}")
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    def _process(self, doc: DocumentRef) -> DocResult:
+        embedded = self._embedded_invoice(doc)
+        pages, first_image = self._read_pages(doc)
+        text = DocumentText(doc=doc, pages=tuple(pages),
+                            embedded_fields=embedded[0] if embedded else None,
+                            embedded_source=embedded[1] if embedded else "")
+        contract = self._choose_contract(text, embedded is not None)
+        if contract is None:
+            names = ", ".join(sorted(self.contracts))
+            return DocResult(doc, DocState.FAILED, pages=pages,
+                             error=f"no data contract matched the document text (known: {names}); "
+                                   "pass --contract NAME")
+        row = self._extract(text, contract, first_image)
+        return DocResult(doc, DocState.PENDING, pages=pages, row=row, contract=contract.name)
+
+    def _embedded_invoice(self, doc: DocumentRef) -> tuple[dict[str, Any], str] | None:
+        if doc.mime != "application/pdf" or not self.settings.use_embedded_xml:
+            return None
+        if "invoice" not in self.contracts:
+            return None
+        import pypdfium2 as pdfium
+
+        from ocrflow.einvoice import EInvoiceError, read_embedded_invoice
+
+        try:
+            found = read_embedded_invoice(doc.open_path)
+        except EInvoiceError as exc:
+            log.warning("%s: embedded e-invoice XML ignored: %s", doc.path, exc)
+            return None
+        except pdfium.PdfiumError:
+            return None  # the renderer reports why the PDF cannot be opened
+        return (found.fields, found.source) if found else None
+
+    def _read_pages(self, doc: DocumentRef) -> tuple[list[PageText], Image.Image | None]:
+        """Text-layer pages directly; the others through the engine, many in flight."""
+        pages: dict[int, PageText] = {}
+        ocr_meta: list[tuple[int, int, int, float]] = []
+        first_image: list[Image.Image] = []
+
+        def requests() -> Iterator[EngineRequest]:
+            for sp in self.renderer.pages(doc, max_pages=self.settings.max_pages):
+                if sp.text_lines is not None:
+                    pages[sp.page_no] = _text_layer_page(sp)
+                    continue
+                image, render_s = timed_render(sp)
+                if not first_image:
+                    first_image.append(image)
+                ocr_meta.append((sp.page_no, image.width, image.height, render_s))
+                yield EngineRequest(image=image, task=Task.SPOT)
+
+        outcomes = list(self.engine.run_many(requests()))
+        for (page_no, w, h, render_s), outcome in zip(ocr_meta, outcomes, strict=True):
+            if isinstance(outcome, EngineError):
+                raise outcome
+            pages[page_no] = _ocr_page(page_no, w, h, render_s, outcome)
+        if not pages:
+            raise RenderError("document has no pages")
+        return [pages[k] for k in sorted(pages)], (first_image[0] if first_image else None)
+
+    def _choose_contract(self, text: DocumentText, has_einvoice: bool) -> Contract | None:
+        wanted = self.settings.contract
+        if wanted != "auto":
+            if wanted not in self.contracts:
+                raise EngineError(f"unknown contract {wanted!r}; known: {', '.join(sorted(self.contracts))}")
+            return self.contracts[wanted]
+        if has_einvoice:
+            return self.contracts["invoice"]
+        return pick_contract(text.text, self.contracts)
+
+    def _extract(self, text: DocumentText, contract: Contract, first_image: Image.Image | None) -> RowOutcome:
+        raw: dict[str, Any] = {}
+        model = text.pages[0].model if text.pages else ""
+        engine = text.pages[0].engine if text.pages else ""
+        prompt_version = ""
+        if text.embedded_fields and contract.name == "invoice":
+            raw.update({k: v for k, v in text.embedded_fields.items() if v not in (None, "")})
+            engine, model = "einvoice", text.embedded_source
+        elif self.engine.supports_extraction and first_image is not None:
+            result = self.engine.run(EngineRequest(
+                image=first_image, task=Task.EXTRACT, fields=tuple(contract.field_names),
+                json_schema=contract.json_schema(), language=_language(text.text)))
+            raw.update({k: v for k, v in (result.fields or {}).items() if v not in (None, "", [])})
+            engine, model, prompt_version = result.engine, result.model, result.prompt_version
+        rules = extract_fields(text, contract, day_first=self.settings.day_first)
+        for name, value in rules.items():
+            if raw.get(name) in (None, "", []) and value not in (None, "", []):
+                raw[name] = value
+        values, failures = coerce_row(contract, raw, day_first=self.settings.day_first)
+        lineage = {
+            "page_numbers": [p.page_no for p in text.pages], "engine": engine, "model": model,
+            "prompt_version": prompt_version or _prompt_versions(text.pages), "flow_run_id": self.flow_run_id,
+            "extracted_at": datetime.now(UTC).replace(tzinfo=None),
+        }
+        return RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version,
+                          values=values, raw=raw, lineage=lineage, failures=list(failures))
+
+
+def _language(text: str) -> str:
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return "zh" if cjk > max(10, len(text) * 0.1) else "en"
+
+
+def _prompt_versions(pages: Iterable[PageText]) -> str:
+    return ",".join(sorted({p.prompt_version for p in pages if p.prompt_version}))
+
+
+def _text_layer_page(sp: SourcePage) -> PageText:
+    return PageText(page_no=sp.page_no, width=sp.width, height=sp.height, lines=tuple(sp.text_lines or ()),
+                    path=PagePath.TEXT_LAYER, engine="pdfium", model="text-layer")
+
+
+def _ocr_page(page_no: int, w: int, h: int, render_s: float, r: EngineResult) -> PageText:
+    return PageText(page_no=page_no, width=w, height=h, lines=r.lines, path=PagePath.OCR, engine=r.engine,
+                    model=r.model, prompt_version=r.prompt_version, latency_s=r.latency_s, render_s=render_s,
+                    prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
+                    is_fallback=r.is_fallback, note=",".join(r.flags))

@@ -1,0 +1,237 @@
+"""The run lifecycle, one driver for ``ocrflow run``, the Prefect flows, reprocessing and eval.
+
+``DocumentRun.execute`` owns the stage order (as docling's ``BasePipeline.execute`` does):
+
+    open      load the contracts, check the run's configuration, create the tables, preflight the
+              engine (nothing is registered if any of this fails), put the result cache in front of
+              it, open the run's ledger row
+    plan      what the work covers (files discovered and hashed, or quarantined records), minus what
+              already reached a final state
+    register  every document of the plan in ``documents`` (pending, or failed for rejected inputs)
+    batches   claim, process, validate and write, release, batch by batch (ocrflow.batches)
+    summarize counts, problems, latencies, the run's Data Docs
+    close     check the stored keys and close the ledger row; a run that stops early (a store that
+              died, a missing input) closes it FAILED with the reason instead
+
+What differs between callers comes in through two narrow objects. ``Work`` says what is processed
+(files, or quarantined records rebuilt from their stored pages). ``RunHooks`` says what the caller
+adds: how a stage is called (the flow wraps it in a Prefect task), how documents are submitted (a
+thread pool here, task runs through a window in the flow), and how progress is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from ocrflow.batches import BatchReport, LoopResult, StartFn, run_batches
+from ocrflow.claims import worker_id
+from ocrflow.contracts import Contract, load_contracts
+from ocrflow.engines.base import Engine
+from ocrflow.engines.cache import with_cache
+from ocrflow.models import DocumentRef
+from ocrflow.planning import Plan
+from ocrflow.results import DocResult
+from ocrflow.settings import ConfigError, Settings
+from ocrflow.store.base import Batch, RunRecord, Store
+from ocrflow.summary import RunSummary, effective_plan, new_run_id, summarize
+from ocrflow.validate import ValidationReport
+
+log = logging.getLogger("ocrflow")
+T = TypeVar("T")
+
+
+class DocumentProcessor(Protocol):
+    """Turns one document into a result; never raises for one document, except a transient error
+    when ``raise_transient`` asks for it (the caller retries)."""
+
+    def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult: ...
+
+
+class Work(Protocol):
+    """What a run processes."""
+
+    label: str
+    """What the ledger's ``contract`` column says about the run (a contract name, auto, quarantined)."""
+    inputs: list[str]
+    engine_label: str
+    """The ledger's ``engine`` when the run has no engine (reprocessing from stored pages)."""
+    claims: bool
+    """Claim documents before processing them (a store shared by several workers)."""
+
+    def plan(self, store: Store) -> Plan: ...
+
+    def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
+                    reports: list[ValidationReport]) -> Batch:
+        """Validate one batch and build its write (ocrflow.loading.validate_and_build_batch)."""
+        ...
+
+    def register(self, store: Store, plan: Plan, run_id: str) -> None: ...
+
+    def processor(self, engine: Engine | None, contracts: dict[str, Contract], flow_run_id: str) \
+            -> DocumentProcessor: ...
+
+
+class RunHooks:
+    """What a caller adds around the core run. The defaults run everything in this process."""
+
+    def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """Call one stage (``discover``, ``load``); the Prefect flow runs it as a task."""
+        return fn(*args)
+
+    @contextmanager
+    def documents(self, processor: DocumentProcessor, in_flight: int) -> Iterator[StartFn]:
+        """How a batch's documents are started: ``in_flight`` at a time on a thread pool."""
+        if in_flight <= 1:
+            yield lambda docs: (lambda: [self._one(processor, d) for d in docs])
+            return
+        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ocrflow-doc") as pool:
+            def start(docs: list[DocumentRef]) -> Callable[[], list[DocResult]]:
+                futures = [pool.submit(self._one, processor, d) for d in docs]
+                return lambda: [f.result() for f in futures]
+
+            yield start
+
+    def _one(self, processor: DocumentProcessor, doc: DocumentRef) -> DocResult:
+        result = processor.process(doc)
+        self.on_document(result)
+        return result
+
+    def on_plan(self, plan: Plan) -> None:
+        """The plan is registered; processing starts."""
+
+    def on_document(self, result: DocResult) -> None:
+        """One document was processed (not yet written); called from worker threads."""
+
+    def on_batch(self, report: BatchReport) -> None:
+        """One batch was written (or failed to be; its documents stay pending)."""
+
+
+@dataclass(slots=True)
+class RunOptions:
+    flow_run_id: str = ""
+    batch_size: int | None = None
+    worker: str = ""
+    claim_ttl_s: float = 900.0
+    data_docs: bool = True
+
+
+class DocumentRun:
+    """One run of ``work`` into ``store``: ``execute()`` goes open -> plan -> register -> batches ->
+    summarize -> close."""
+
+    def __init__(self, settings: Settings, store: Store, engine: Engine | None, work: Work,
+                 hooks: RunHooks | None = None, options: RunOptions | None = None) -> None:
+        self.settings, self.store, self.engine, self.work = settings, store, engine, work
+        self.hooks = hooks or RunHooks()
+        self.options = options or RunOptions()
+        self.contracts: dict[str, Contract] = {}
+        self.reports: list[ValidationReport] = []
+        self.record: RunRecord | None = None
+
+    def execute(self) -> RunSummary:
+        started = time.perf_counter()
+        record = self.open()
+        try:
+            plan = self.hooks.stage("discover", self.work.plan, self.store)
+            self.work.register(self.store, plan, record.run_id)
+            self.hooks.on_plan(plan)
+            loop = self.run_batches(plan, record)
+        except Exception as exc:
+            abandon(self.store, record, f"{type(exc).__name__}: {exc}")
+            raise
+        summary = summarize(record.run_id, record.flow_run_id, loop.results,
+                            effective_plan(plan, loop.mine, loop.elsewhere), started)
+        if self.options.data_docs:
+            summary.data_docs = build_run_data_docs(self.reports, self.settings.store, record.run_id)
+        finish(self.store, record, summary)
+        return summary
+
+    def open(self) -> RunRecord:
+        """Contracts, configuration, tables, engine preflight, then the ledger row."""
+        self.contracts = load_contracts(self.settings.contracts_dir)
+        check_contract_setting(self.settings.contract, self.contracts)
+        self.store.init_schema(list(self.contracts.values()))
+        if self.engine is not None:
+            self.engine = prepare_engine(self.engine, self.store, self.settings)
+        run_id = new_run_id()
+        self.record = RunRecord(run_id=run_id, flow_run_id=self.options.flow_run_id or run_id,
+                                started_at=datetime.now(UTC),
+                                engine=self.engine.name if self.engine else self.work.engine_label,
+                                contract=self.work.label, inputs=list(self.work.inputs))
+        self.store.start_run(self.record)
+        return self.record
+
+    def run_batches(self, plan: Plan, record: RunRecord) -> LoopResult:
+        processor = self.work.processor(self.engine, self.contracts, record.flow_run_id)
+
+        def load(done: list[DocResult]) -> list[DocResult]:
+            return self.hooks.stage("load", self.write, done, record.run_id)
+
+        in_flight = self.settings.resolved_documents_in_flight()
+        with self.hooks.documents(processor, in_flight) as start:
+            return run_batches(
+                self.store, plan.todo, start=start, load=load, claims=self.work.claims,
+                worker=self.options.worker or worker_id(record.flow_run_id), ttl_s=self.options.claim_ttl_s,
+                batch_size=self.settings.resolved_batch_size(self.options.batch_size),
+                store_name=self.settings.store, on_batch=self.hooks.on_batch)
+
+    def write(self, done: list[DocResult], run_id: str) -> list[DocResult]:
+        """Validate one batch and write it in one transaction."""
+        batch = self.work.build_batch(done, self.contracts, run_id, self.reports)
+        self.store.write_batch(batch, self.contracts)
+        return done
+
+
+def check_contract_setting(name: str, contracts: dict[str, Contract]) -> None:
+    """A contract named in the settings must exist: a typo stops the run before any document is touched."""
+    if name != "auto" and name not in contracts:
+        raise ConfigError(f"unknown contract {name!r}; known: {', '.join(sorted(contracts))} (or auto)")
+
+
+def prepare_engine(engine: Engine, store: Store, settings: Settings) -> Engine:
+    """Preflight the engine (before any document is touched), then put the store's result cache in front."""
+    engine.preflight()
+    return with_cache(engine, store if settings.vllm_cache else None)
+
+
+def build_run_data_docs(reports: list[ValidationReport], store_url: str, run_id: str) -> str:
+    """Great Expectations Data Docs for a run's validations; never fails the run."""
+    from ocrflow.datadocs import data_docs_for_run
+
+    try:
+        index = data_docs_for_run(reports, store_url, run_id)
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.warning("data docs for run %s not built: %s", run_id, exc)
+        return ""
+    return str(index or "")
+
+
+def abandon(store: Store, run: RunRecord, message: str) -> None:
+    """Mark a run that stopped early FAILED in the ledger, if the store still takes that write."""
+    run.finished_at, run.status, run.message = datetime.now(UTC), "FAILED", message
+    try:
+        store.finish_run(run)
+    except Exception as exc:  # the store is what failed: say so, keep the original error
+        log.warning("run %s could not be marked FAILED in the store: %s", run.run_id, exc, exc_info=True)
+
+
+def finish(store: Store, run: RunRecord, summary: RunSummary) -> None:
+    """Check the stored keys, then close the run in the ledger with the summary's status and counts.
+
+    A key stored twice (possible only where the store keeps keys unique itself, DuckDB) fails the
+    run with the tables named: the rows stay, for a person to look at."""
+    problems = store.key_problems()
+    if problems:
+        summary.status = "FAILED"
+        note = "key check failed: " + "; ".join(problems)
+        summary.message = f"{summary.message}; {note}" if summary.message else note
+    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
+    run.seconds, run.message, run.data_docs = summary.seconds, summary.message, summary.data_docs
+    store.finish_run(run)
