@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from ocrflow.contracts import keyword_regex
+from ocrflow.keywords import label_pattern
 from ocrflow.models import DocumentText, Line
 
 SEPARATORS = " \t:：#.-–—=|*"
@@ -60,12 +59,6 @@ def document_lines(doc: DocumentText) -> list[PageLine]:
             row += 1
             out.extend(PageLine(page.page_no, row, ln) for ln in sorted(members, key=lambda m: m.x0))
     return out
-
-
-def label_pattern(label: str) -> re.Pattern[str]:
-    """Whole-word label regex that tolerates any white space (or none) between its words."""
-    words = [keyword_regex(w) for w in label.lower().split()]
-    return re.compile(r"\s*".join(words) if len(words) > 1 else words[0])
 
 
 def find_labels(lines: list[PageLine], labels: dict[str, list[str]]) -> dict[str, list[LabelHit]]:

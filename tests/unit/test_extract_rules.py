@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 
 from ocrflow.coerce import coerce_row
-from ocrflow.contracts import Contract, load_contracts
+from ocrflow.contracts import HEURISTIC_NAMES, Contract, load_contracts
 from ocrflow.extract import extract_fields
+from ocrflow.extract.heuristics import HEURISTICS, PRIMARY
 from ocrflow.models import DocumentRef, DocumentText, Line, PagePath, PageText
 
 
@@ -19,6 +20,11 @@ def _doc(rows: list[list[tuple[str, float]]], width: int = 1000) -> DocumentText
     page = PageText(page_no=1, width=width, height=50 + 40 * len(rows) + 50, lines=tuple(lines),
                     path=PagePath.OCR, engine="test", model="test")
     return DocumentText(doc=DocumentRef(path="x", sha256="0", mime="image/png", size_bytes=0), pages=(page,))
+
+
+def test_heuristics_implement_exactly_the_names_contracts_may_use() -> None:
+    assert set(HEURISTICS) == set(HEURISTIC_NAMES)
+    assert PRIMARY <= set(HEURISTICS)
 
 
 @pytest.fixture(scope="module")
