@@ -6,7 +6,7 @@ for vLLM, the fleet-wide limit. This script starts a real Prefect server on loop
 ``prefect server start``), creates the limit ``vllm`` with 64 slots, and runs the flow over the same
 scanned receipts three ways:
   * ``per request``: one slot occupied and given back around every request (what the engine did
-    before ocrflow.engines.vllm_gcl: that code, patched in),
+    before ocrflow.engines.vllm.gcl: that code, patched in),
   * ``chunked``: the engine's ChunkedLimit (chunks of 8 held while busy),
   * ``no limit``: no fleet-wide limit at all (the ceiling).
 

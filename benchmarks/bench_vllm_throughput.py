@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ocrflow.engines.base import EngineRequest, EngineResult, Task  # noqa: E402
-from ocrflow.engines.vllm import RetryPolicy, VllmEngine  # noqa: E402
+from ocrflow.engines.vllm import RetryPolicy, VllmEngine, VllmOptions  # noqa: E402
 
 MARK_BEGIN = "<!-- bench_vllm_throughput:begin -->"
 MARK_END = "<!-- bench_vllm_throughput:end -->"
@@ -128,8 +128,8 @@ def main() -> int:
     ideal = args.capacity / args.latency
     proc, url = start_fake(args.capacity, args.latency)
     try:
-        retry = RetryPolicy(max_attempts=2)
-        with VllmEngine(url, max_in_flight=args.max_in_flight, retry=retry) as engine:
+        options = VllmOptions(urls=(url,), max_in_flight=args.max_in_flight, retry=RetryPolicy(max_attempts=2))
+        with VllmEngine(options) as engine:
             engine.preflight()
             list(engine.run_many(pages(args.max_in_flight)))  # warm-up: open the connection pool
             runs = [measure(f"run_many, max_in_flight={args.max_in_flight}", engine, n, True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -63,23 +63,34 @@ class TerminalEngineError(EngineError):
 
 
 class Engine(Protocol):
-    """What the pipeline needs from an engine.
+    """What the pipeline needs from an engine (a new engine implements all of it; docs/engines.md).
 
-    ``run_many`` yields one outcome per request, in input order, and may keep many
-    requests in flight (the vLLM engine does; the embedded engine runs them one by one).
-    An outcome is the result or the EngineError that ended that request: one bad
-    page never stops the others.
+    ``preflight`` checks, before any document is touched, that the engine can work at all (the vLLM
+    engine: every replica serves the model; the embedded engine: its models are installed) and raises
+    an EngineError when not. ``run_many`` yields one outcome per request, in input order, and may keep
+    many requests in flight (the vLLM engine does; the embedded engine runs them one by one). An
+    outcome is the result or the EngineError that ended that request: one bad page never stops the
+    others. ``close`` releases what the engine holds (connections, threads, models); it is idempotent.
     """
 
     name: str
     model: str
     supports_extraction: bool
 
+    def preflight(self) -> None: ...
+
     def run(self, request: EngineRequest) -> EngineResult: ...
 
     def run_many(self, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class VersionedEngine(Engine, Protocol):
+    """An engine whose answers depend only on the page and a versioned prompt: its results can be cached."""
+
+    def prompt_version(self, request: EngineRequest) -> str: ...
 
 
 def run_sequential(engine: Engine, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]:

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult
+from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, VersionedEngine
 from ocrflow.models import Line
 
 
@@ -54,7 +54,7 @@ def result_from_dict(d: dict[str, Any]) -> EngineResult:
 class CachingEngine:
     """Wraps an engine that has ``prompt_version(request)``; answers repeated questions from the store."""
 
-    def __init__(self, inner: Any, backend: CacheBackend) -> None:
+    def __init__(self, inner: VersionedEngine, backend: CacheBackend) -> None:
         self.inner = inner
         self.backend = backend
         self.name = inner.name
@@ -127,11 +127,14 @@ class CachingEngine:
                 self._put(key, outcome)
             yield outcome
 
+    def preflight(self) -> None:
+        self.inner.preflight()
+
     def close(self) -> None:
         self.inner.close()
 
 
 def with_cache(engine: Engine, backend: CacheBackend | None) -> Engine:
-    if backend is None or not hasattr(engine, "prompt_version"):
+    if backend is None or not isinstance(engine, VersionedEngine):
         return engine
     return CachingEngine(engine, backend)

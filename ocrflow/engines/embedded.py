@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from ocrflow.engines.base import (
     EngineError,
@@ -20,13 +22,32 @@ from ocrflow.engines.base import (
 )
 from ocrflow.models import Line, reading_order
 
+if TYPE_CHECKING:
+    from ocrflow.settings import Settings
+
 ENGINE_NAME = "embedded"
 
 
-def _models_dir() -> Path:
-    import rapidocr
+class EmbeddedOptions(BaseModel):
+    """RapidOCR's own parameters (e.g. ``{"Det.model_path": ...}``); empty: the models shipped in the wheel."""
 
-    return Path(rapidocr.__file__).resolve().parent / "models"
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmbeddedOptions:
+        """No setting configures RapidOCR yet: the shipped models, RapidOCR's defaults."""
+        del settings
+        return cls()
+
+
+def _models_dir() -> Path:
+    """The wheel's model folder, found without importing rapidocr (which loads onnxruntime and OpenCV)."""
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or spec.origin is None:
+        raise TerminalEngineError("the 'rapidocr' package is not installed: the embedded engine needs it")
+    return Path(spec.origin).resolve().parent / "models"
 
 
 def check_models_present(params: dict[str, Any] | None = None) -> Path:
@@ -63,8 +84,9 @@ class EmbeddedEngine:
     name = ENGINE_NAME
     supports_extraction = False
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
-        self._params = dict(params or {})
+    def __init__(self, options: EmbeddedOptions | None = None) -> None:
+        self.options = options or EmbeddedOptions()
+        self._params = dict(self.options.params)
         self._ocr: Any = None
         self._lock = threading.Lock()
         self.model = "rapidocr-ppocr"
@@ -84,6 +106,10 @@ class EmbeddedEngine:
         det = next((n for n in names if "_det" in n), "det")
         rec = next((n for n in names if "_rec" in n), "rec")
         return f"rapidocr:{det}+{rec}"
+
+    def preflight(self) -> None:
+        """The configured model files are on disk (a glob, no model is loaded); TerminalEngineError if not."""
+        check_models_present(self._params)
 
     def run(self, request: EngineRequest) -> EngineResult:
         arr = np.asarray(request.image.convert("RGB"))

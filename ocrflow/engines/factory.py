@@ -14,6 +14,6 @@ def make_engine(settings: Settings) -> Engine:
         from ocrflow.engines.vllm import make_vllm_engine
 
         return make_vllm_engine(settings)
-    from ocrflow.engines.embedded import EmbeddedEngine
+    from ocrflow.engines.embedded import EmbeddedEngine, EmbeddedOptions
 
-    return EmbeddedEngine()
+    return EmbeddedEngine(EmbeddedOptions.from_settings(settings))

@@ -40,7 +40,8 @@ def eng(fake: FakeVllm) -> Iterator[VllmEngine]:
 
 
 def test_preflight_and_server_endpoints(eng: VllmEngine, fake: FakeVllm) -> None:
-    assert eng.preflight() == {fake.url: ["tencent/HunyuanOCR"]}
+    eng.preflight()
+    assert eng.served_models == {fake.url: ["tencent/HunyuanOCR"]}
     assert httpx.get(f"{fake.url}/health", timeout=5).status_code == 200
     fake.healthy = False
     assert httpx.get(f"{fake.url}/health", timeout=5).status_code == 503

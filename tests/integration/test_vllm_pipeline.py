@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.engines.vllm import make_vllm_engine
-from ocrflow.engines.vllm_resilience import CircuitBreaker, RetryPolicy
+from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, make_vllm_engine
 from ocrflow.files_run import run_files
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore

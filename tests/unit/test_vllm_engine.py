@@ -11,10 +11,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from ocrflow.engines import vllm_gcl
 from ocrflow.engines.base import EngineRequest, EngineResult, Task, TerminalEngineError, TransientEngineError
-from ocrflow.engines.vllm import CircuitOpenError, RetryPolicy, VllmEngine
-from ocrflow.engines.vllm_resilience import CircuitBreaker
+from ocrflow.engines.vllm import CircuitBreaker, CircuitOpenError, RetryPolicy, VllmEngine, VllmOptions
+from ocrflow.engines.vllm import gcl as vllm_gcl
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
@@ -35,9 +34,14 @@ def fake() -> Iterator[FakeVllm]:
         yield f
 
 
-def engine(fake: FakeVllm, model: str = "tencent/HunyuanOCR", **kw: Any) -> VllmEngine:
+def vllm(urls: str | list[str], breaker: CircuitBreaker | None = None, **options: Any) -> VllmEngine:
+    return VllmEngine(VllmOptions(urls=urls, **options), breaker=breaker)
+
+
+def engine(fake: FakeVllm, model: str = "tencent/HunyuanOCR", breaker: CircuitBreaker | None = None,
+           **kw: Any) -> VllmEngine:
     opts: dict[str, Any] = {"api_key": "secret", "retry": FAST, **kw}
-    return VllmEngine(fake.url, model, **opts)
+    return vllm(fake.url, breaker, model=model, **opts)
 
 
 def test_request_shape_hunyuanocr_1_5_extraction(fake: FakeVllm) -> None:
@@ -130,7 +134,7 @@ def test_no_retry_on_400_and_server_message_kept(fake: FakeVllm) -> None:
 
 
 def test_image_over_server_cap_is_terminal_400() -> None:
-    with FakeVllm(mode="sleep", max_image_bytes=500) as f, VllmEngine(f.url, retry=FAST) as eng, \
+    with FakeVllm(mode="sleep", max_image_bytes=500) as f, vllm(f.url, retry=FAST) as eng, \
             pytest.raises(TerminalEngineError, match="over the 500-byte limit"):
         eng.run(EngineRequest(image=Image.effect_noise((300, 300), 100).convert("RGB")))
 
@@ -185,8 +189,8 @@ def test_truncated_output_marked(fake: FakeVllm) -> None:
 def test_circuit_breaker_opens_on_down_server() -> None:
     breaker = CircuitBreaker(threshold=3, cooldown_s=60)
     down = closed_port_url()
-    with VllmEngine(down, retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01),
-                    breaker=breaker, max_in_flight=1) as eng:
+    with vllm(down, breaker, retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01),
+              max_in_flight=1) as eng:
         outcomes = list(eng.run_many(EngineRequest(image=img()) for _ in range(5)))
     assert all(isinstance(o, TransientEngineError) for o in outcomes)
     assert "unreachable" in str(outcomes[0])
@@ -199,7 +203,7 @@ def test_circuit_breaker_closes_again_when_the_deployment_comes_back() -> None:
     url = closed_port_url()
     port = int(url.rsplit(":", 1)[1])
     breaker = CircuitBreaker(threshold=2, cooldown_s=0.2)
-    with VllmEngine(url, retry=RetryPolicy(max_attempts=1), breaker=breaker, max_in_flight=1) as eng:
+    with vllm(url, breaker, retry=RetryPolicy(max_attempts=1), max_in_flight=1) as eng:
         first = list(eng.run_many(EngineRequest(image=img()) for _ in range(3)))
         assert isinstance(first[-1], CircuitOpenError)
         with FakeVllm(mode="sleep", port=port):
@@ -211,9 +215,10 @@ def test_circuit_breaker_closes_again_when_the_deployment_comes_back() -> None:
 
 def test_preflight_lists_models_and_fails_clearly_for_unknown_model(fake: FakeVllm) -> None:
     with engine(fake) as eng:
-        assert "tencent/HunyuanOCR" in eng.preflight()[fake.url]
+        eng.preflight()
+        assert "tencent/HunyuanOCR" in eng.served_models[fake.url]
     with FakeVllm(mode="sleep", models=["other/model"]) as other, \
-            VllmEngine([fake.url, other.url], api_key="secret") as eng2, \
+            vllm([fake.url, other.url], api_key="secret") as eng2, \
             pytest.raises(TerminalEngineError) as info:
         eng2.preflight()
     assert other.url in str(info.value) and "other/model" in str(info.value)
@@ -223,13 +228,13 @@ def test_preflight_lists_models_and_fails_clearly_for_unknown_model(fake: FakeVl
 
 def test_preflight_unreachable_is_transient() -> None:
     url = closed_port_url()
-    with VllmEngine(url) as eng, pytest.raises(TransientEngineError, match="unreachable"):
+    with vllm(url) as eng, pytest.raises(TransientEngineError, match="unreachable"):
         eng.preflight()
 
 
 def test_replica_balancing_spreads_requests() -> None:
     with FakeVllm(mode="sleep", latency_s=0.05) as a, FakeVllm(mode="sleep", latency_s=0.05) as b, \
-            VllmEngine(f"{a.url},{b.url}", max_in_flight=8, retry=FAST) as eng:
+            vllm(f"{a.url},{b.url}", max_in_flight=8, retry=FAST) as eng:
         results = list(eng.run_many(EngineRequest(image=img()) for _ in range(20)))
     assert all(isinstance(r, EngineResult) for r in results)
     assert a.counters.completed + b.counters.completed == 20
@@ -246,7 +251,7 @@ def test_run_many_preserves_order_bounds_in_flight_and_pulls_lazily() -> None:
             yield EngineRequest(image=img(100 + 10 * i, 100))
 
     with FakeVllm(mode="sleep", capacity=100, latency_s=0.05) as f, \
-            VllmEngine(f.url, max_in_flight=4, retry=FAST) as eng:
+            vllm(f.url, max_in_flight=4, retry=FAST) as eng:
         f.inject("slow", times=1, delay_s=0.3)  # the head is slowest: later ones finish first
         outcomes = list(eng.run_many(requests(24)))
         assert f.counters.peak_running <= 4 and eng.peak_in_flight <= 4

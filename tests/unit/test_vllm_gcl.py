@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ocrflow.engines.base import TransientEngineError
-from ocrflow.engines.vllm_gcl import ChunkedLimit
+from ocrflow.engines.vllm.gcl import ChunkedLimit
 
 
 class Limit:

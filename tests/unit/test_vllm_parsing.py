@@ -10,25 +10,19 @@ import pytest
 from PIL import Image
 
 from ocrflow.engines.base import Task, TerminalEngineError, TransientEngineError
-from ocrflow.engines.vllm_image import encode_image
-from ocrflow.engines.vllm_output import (
+from ocrflow.engines.vllm.errors import CircuitOpenError, VllmTransientError, parse_retry_after, server_message
+from ocrflow.engines.vllm.image import encode_image
+from ocrflow.engines.vllm.output import (
     detect_loop,
     markdown_lines,
     parse_json_object,
     parse_spotting,
     schema_violations,
 )
-from ocrflow.engines.vllm_profiles import profile_for
-from ocrflow.engines.vllm_prompts import format_fields, load_prompt_library
-from ocrflow.engines.vllm_replicas import normalize_base_url, split_urls
-from ocrflow.engines.vllm_resilience import (
-    CircuitBreaker,
-    CircuitOpenError,
-    RetryPolicy,
-    VllmTransientError,
-    parse_retry_after,
-    server_message,
-)
+from ocrflow.engines.vllm.profiles import profile_for
+from ocrflow.engines.vllm.prompts import format_fields, load_prompt_library
+from ocrflow.engines.vllm.replicas import normalize_base_url, split_urls
+from ocrflow.engines.vllm.resilience import CircuitBreaker, RetryPolicy
 
 SPOT_EN = "Detect and recognize text in the image, and output the text coordinates in a formatted manner."
 

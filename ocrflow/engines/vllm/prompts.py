@@ -24,7 +24,7 @@ TEMPLATE_TASKS: dict[Task, str] = {
 
 def default_prompts_dir() -> Path:
     """``prompts/`` at the repository root (next to the ``ocrflow`` package)."""
-    return Path(__file__).resolve().parents[2] / "prompts"
+    return Path(__file__).resolve().parents[3] / "prompts"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,29 +11,24 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import openai
 from openai.types.chat import ChatCompletion
 
-from ocrflow.engines.base import (
-    EngineError,
-    EngineRequest,
-    EngineResult,
-    TerminalEngineError,
-    TransientEngineError,
-)
-from ocrflow.engines.vllm_gcl import ChunkedLimit
-from ocrflow.engines.vllm_image import encode_image
-from ocrflow.engines.vllm_loop import LoopThread
-from ocrflow.engines.vllm_profiles import ModelProfile, profile_for
-from ocrflow.engines.vllm_prompts import PromptLibrary, load_prompt_library
-from ocrflow.engines.vllm_replicas import Replica, ReplicaPool, make_client, shard_count, split_urls
-from ocrflow.engines.vllm_request import (
+from ocrflow.engines.base import EngineError, EngineRequest, EngineResult, TerminalEngineError, TransientEngineError
+from ocrflow.engines.vllm.errors import VllmTerminalError, VllmTransientError, server_message, status_error
+from ocrflow.engines.vllm.gcl import ChunkedLimit
+from ocrflow.engines.vllm.image import encode_image
+from ocrflow.engines.vllm.loop import LoopThread
+from ocrflow.engines.vllm.options import VllmOptions
+from ocrflow.engines.vllm.profiles import profile_for
+from ocrflow.engines.vllm.prompts import PromptLibrary, load_prompt_library
+from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, make_client, shard_count
+from ocrflow.engines.vllm.request import (
     ENGINE_NAME,
     FLAG_RETRIED,
     Completion,
@@ -41,83 +36,41 @@ from ocrflow.engines.vllm_request import (
     ResultMeta,
     build_messages,
     build_result,
+    completion_from,
     output_problem,
     response_format_for,
 )
-from ocrflow.engines.vllm_resilience import (
-    RETRYABLE_STATUS,
-    CircuitBreaker,
-    CircuitOpenError,
-    RetryPolicy,
-    VllmTerminalError,
-    VllmTransientError,
-    parse_retry_after,
-    server_message,
-)
+from ocrflow.engines.vllm.resilience import CircuitBreaker, call_with_retries
 from ocrflow.metrics import in_flight, observe_error
 
 if TYPE_CHECKING:
     from ocrflow.settings import Settings
 
-__all__ = ["CircuitOpenError", "RetryPolicy", "VllmEngine", "make_vllm_engine"]
-
-
-def _status_error(exc: openai.APIStatusError, replica: str) -> EngineError:
-    status = exc.status_code
-    message = server_message(exc.body, exc.message)
-    text = f"vLLM {replica} answered HTTP {status}: {message}"
-    if status in RETRYABLE_STATUS:
-        retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
-        return VllmTransientError(text, status=status, retry_after=retry_after, replica=replica,
-                                  counts_for_breaker=status != 429)
-    return VllmTerminalError(text, status=status, server_message=message, replica=replica)
-
-
-def _completion_from(response: Any, replica: str) -> Completion:
-    """The first choice of a chat completion; anything else (a proxy's HTML page...) is terminal."""
-    try:
-        choice = response.choices[0]
-        usage = response.usage
-        return Completion(
-            text=choice.message.content or "", finish_reason=str(choice.finish_reason or ""),
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0), replica=replica)
-    except (AttributeError, IndexError, TypeError, ValueError) as exc:
-        raise VllmTerminalError(f"vLLM {replica} returned no usable chat completion: {str(response)[:200]!r}",
-                                replica=replica) from exc
-
 
 class VllmEngine:
-    """The Engine protocol over one or more vLLM replicas (see module docstring)."""
+    """The Engine protocol over one or more vLLM replicas (see module docstring).
+
+    ``breaker`` is shared state (pass one to watch or tune it); ``prompts`` replaces the prompt files.
+    """
 
     name = ENGINE_NAME
     supports_extraction = True
 
-    def __init__(self, urls: Sequence[str] | str, model: str = "tencent/HunyuanOCR", *,
-                 api_key: str | None = None, profile: ModelProfile | str | None = None,
-                 max_in_flight: int = 64, timeout_s: float = 120.0, verify_tls: bool = True,
-                 max_long_side: int = 2048, max_image_bytes: int = 4 * 1024 * 1024, jpeg_quality: int = 90,
-                 retry: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-                 concurrency_limit: str | None = None, prompts: PromptLibrary | Path | None = None) -> None:
-        self.urls = split_urls(urls) if isinstance(urls, str) else split_urls(",".join(urls))
-        if not self.urls:
-            raise TerminalEngineError("no vLLM URL configured (set OCRFLOW_VLLM_URL)")
-        if max_in_flight < 1:
-            raise ValueError("max_in_flight must be >= 1")
-        self.model = model
-        self.profile = profile if isinstance(profile, ModelProfile) else profile_for(model, profile or "")
-        self.max_in_flight = max_in_flight
-        self.concurrency_limit = concurrency_limit
-        self._fleet: ChunkedLimit | None = None
-        self.retry = retry or RetryPolicy()
+    def __init__(self, options: VllmOptions, *, breaker: CircuitBreaker | None = None,
+                 prompts: PromptLibrary | None = None) -> None:
+        self.options = options
+        self.urls = list(options.urls)
+        self.model = options.model
+        self.profile = profile_for(options.model, options.profile)
+        self.max_in_flight = options.max_in_flight
+        self.concurrency_limit = options.concurrency_limit
+        self.retry = options.retry
         self.breaker = breaker or CircuitBreaker()
         self.breaker.target = self.breaker.target or ", ".join(u.removesuffix("/v1") for u in self.urls)
         self.peak_in_flight = 0
-        self._max_long_side, self._max_image_bytes = max_long_side, max_image_bytes
-        self._jpeg_quality = jpeg_quality
-        self._api_key, self._timeout_s, self._verify_tls = api_key, timeout_s, verify_tls
-        self._prompts_arg = prompts
-        self._prompts: PromptLibrary | None = prompts if isinstance(prompts, PromptLibrary) else None
+        self.served_models: dict[str, list[str]] = {}
+        self._fleet: ChunkedLimit | None = None
+        self._prompts = prompts
         self._loop = LoopThread()
         self._pool: ReplicaPool | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -126,8 +79,7 @@ class VllmEngine:
     # ----------------------------------------------------------------- set-up (loop thread)
     def _library(self) -> PromptLibrary:
         if self._prompts is None:
-            root = self._prompts_arg if isinstance(self._prompts_arg, Path) else None
-            self._prompts = load_prompt_library(root)
+            self._prompts = load_prompt_library(self.options.prompts_dir)
         return self._prompts
 
     async def _ready(self) -> tuple[ReplicaPool, asyncio.Semaphore]:
@@ -138,13 +90,14 @@ class VllmEngine:
         return self._pool, self._slots
 
     def _client(self, url: str, shards: int) -> openai.AsyncOpenAI:
-        return make_client(url, api_key=self._api_key, timeout_s=self._timeout_s, verify_tls=self._verify_tls,
+        opts = self.options
+        return make_client(url, api_key=opts.api_key_value, timeout_s=opts.timeout_s, verify_tls=opts.verify_tls,
                            max_connections=-(-(self.max_in_flight + 8) // shards))
 
     # ----------------------------------------------------------------- preflight
-    def preflight(self) -> dict[str, list[str]]:
-        """GET /v1/models on every replica; each must serve ``self.model``. Returns url -> models."""
-        return self._loop.run(self._preflight())
+    def preflight(self) -> None:
+        """GET /v1/models on every replica; each must serve ``self.model`` (``served_models``: url -> models)."""
+        self.served_models = self._loop.run(self._preflight())
 
     async def _preflight(self) -> dict[str, list[str]]:
         pool, _ = await self._ready()
@@ -179,15 +132,16 @@ class VllmEngine:
 
     # ----------------------------------------------------------------- one request
     def _prepare(self, request: EngineRequest) -> PreparedRequest:
+        opts = self.options
         prompt = self._library().render(self.profile.prompt_set, request.task, request.language,
                                         request.fields)
-        image = encode_image(request.image, max_long_side=self._max_long_side,
-                             max_bytes=self._max_image_bytes, quality=self._jpeg_quality)
+        image = encode_image(request.image, max_long_side=opts.max_long_side,
+                             max_bytes=opts.max_image_bytes, quality=opts.jpeg_quality)
         messages = build_messages(self.profile.system_prompt, image.data_url, prompt.text)
         return PreparedRequest(request, prompt, image, messages, response_format_for(request, self.profile))
 
     def _gcl(self) -> AbstractAsyncContextManager[Any]:
-        """A slot of the fleet-wide limit, leased in chunks (see ocrflow.engines.vllm_gcl)."""
+        """A slot of the fleet-wide limit, leased in chunks (see ocrflow.engines.vllm.gcl)."""
         if not self.concurrency_limit:
             return contextlib.nullcontext()
         if self._fleet is None:
@@ -217,7 +171,7 @@ class VllmEngine:
                     response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, body=body)
             except openai.APIStatusError as exc:
                 observe_error(f"http_{exc.status_code}")
-                raise _status_error(exc, root) from exc
+                raise status_error(exc, root) from exc
             except openai.APIConnectionError as exc:
                 observe_error(type(exc).__name__)
                 raise VllmTransientError(f"vLLM {root} unreachable: {exc!r}", replica=root) from exc
@@ -227,28 +181,10 @@ class VllmEngine:
             finally:
                 self._in_flight -= 1
                 pool.release(lease)
-        return _completion_from(response, root)
+        return completion_from(response, root)
 
     async def _call_with_retries(self, prep: PreparedRequest, max_tokens: int) -> Completion:
-        attempts = self.retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            self.breaker.check()
-            try:
-                completion = await self._call(prep, max_tokens)
-            except VllmTerminalError:
-                self.breaker.record_success()  # the deployment answered: it is up, the request was bad
-                raise
-            except VllmTransientError as exc:
-                if exc.counts_for_breaker:
-                    self.breaker.record_failure(exc)
-                if attempt >= attempts:
-                    raise VllmTransientError(f"{exc} (gave up after {attempt} attempts)", status=exc.status,
-                                             replica=exc.replica) from exc
-                await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
-                continue
-            self.breaker.record_success()
-            return completion
-        raise TransientEngineError("retry policy allows no attempt")  # max_attempts < 1
+        return await call_with_retries(self.retry, self.breaker, lambda: self._call(prep, max_tokens))
 
     async def _run_one(self, request: EngineRequest) -> EngineResult:
         t0 = time.perf_counter()
@@ -320,15 +256,7 @@ def _outcome(future: Future[EngineResult]) -> EngineResult | EngineError:
         return exc
 
 
-def make_vllm_engine(settings: Settings, **overrides: Any) -> VllmEngine:
-    """The engine the pipeline uses, configured from settings (``overrides`` win)."""
-    key = settings.vllm_api_key.get_secret_value() if settings.vllm_api_key else None
-    options: dict[str, Any] = {
-        "api_key": key, "profile": settings.vllm_profile or None,
-        "max_in_flight": settings.vllm_max_in_flight, "timeout_s": settings.vllm_timeout_s,
-        "verify_tls": settings.vllm_verify_tls, "max_long_side": settings.max_long_side,
-        "max_image_bytes": settings.max_image_bytes, "jpeg_quality": settings.jpeg_quality,
-        "prompts": settings.prompts_dir,
-    }
-    options.update(overrides)
-    return VllmEngine(settings.vllm_url, settings.vllm_model, **options)
+def make_vllm_engine(settings: Settings, *, breaker: CircuitBreaker | None = None,
+                     **overrides: object) -> VllmEngine:
+    """The engine the pipeline uses, configured from settings (``overrides``: VllmOptions fields that win)."""
+    return VllmEngine(VllmOptions.from_settings(settings, **overrides), breaker=breaker)

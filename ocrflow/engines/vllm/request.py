@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocrflow.engines.base import EngineRequest, EngineResult, Task
-from ocrflow.engines.vllm_image import EncodedImage
-from ocrflow.engines.vllm_output import (
+from ocrflow.engines.vllm.errors import VllmTerminalError
+from ocrflow.engines.vllm.image import EncodedImage
+from ocrflow.engines.vllm.output import (
     detect_loop,
     markdown_lines,
     parse_json_object,
     parse_spotting,
     schema_violations,
 )
-from ocrflow.engines.vllm_profiles import ModelProfile
-from ocrflow.engines.vllm_prompts import RenderedPrompt
+from ocrflow.engines.vllm.profiles import ModelProfile
+from ocrflow.engines.vllm.prompts import RenderedPrompt
 
 ENGINE_NAME = "vllm"
 FLAG_LOOP = "looping_output"
@@ -41,6 +42,20 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     replica: str
+
+
+def completion_from(response: Any, replica: str) -> Completion:
+    """The first choice of a chat completion; anything else (a proxy's HTML page...) is terminal."""
+    try:
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or "", finish_reason=str(choice.finish_reason or ""),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0), replica=replica)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise VllmTerminalError(f"vLLM {replica} returned no usable chat completion: {str(response)[:200]!r}",
+                                replica=replica) from exc
 
 
 def build_messages(system_prompt: str, image_url: str, prompt: str) -> list[dict[str, Any]]:
