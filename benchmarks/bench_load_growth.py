@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.bench_load import make_batch
 from ocrflow.contracts import load_contracts
-from ocrflow.store import base
+from ocrflow.store import schema
 from ocrflow.store.duckdb_store import DuckDBStore
 
 SEGMENT = 100_000
@@ -32,7 +32,7 @@ def main() -> None:
     args = ap.parse_args()
     import pandas  # noqa: F401  (as in the pipeline; pyarrow's first conversion would import it)
 
-    base.KEYS_BY_CONSTRAINT["duckdb"] = args.keyed
+    schema.KEYS_BY_CONSTRAINT["duckdb"] = args.keyed
     contracts = load_contracts()
     inv = contracts["invoice"]
     before = os.getloadavg()[0]

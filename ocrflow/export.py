@@ -19,12 +19,15 @@ from typing import Any
 import duckdb
 
 from ocrflow.contracts import Contract
-from ocrflow.store.base import StoreError, contract_columns, contract_ddl, date_field, table_name
+from ocrflow.store.base import Store, StoreError
+from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.store.schema import contract_columns, contract_ddl, date_field, table_name
+from ocrflow.store.staging import arrow_table
 
 MONTH_COLUMN = "month"
 
 
-def export_parquet(store: Any, out_dir: Path, contracts: Iterable[Contract]) -> list[Path]:
+def export_parquet(store: Store, out_dir: Path, contracts: Iterable[Contract]) -> list[Path]:
     """Write each contract's clean table under ``out_dir/<table>/``; return the Parquet files written.
 
     A contract whose table does not exist yet is skipped. Existing files of an exported table are
@@ -37,10 +40,10 @@ def export_parquet(store: Any, out_dir: Path, contracts: Iterable[Contract]) -> 
         if not _has_table(store, table_name(contract)):
             continue
         target = out_dir / table_name(contract)
-        if getattr(store, "dialect", "") == "postgres":
-            _export_postgres(store, contract, target)
-        else:
+        if isinstance(store, DuckDBStore):
             _copy_partitioned(store.con, contract, table_name(contract), target)
+        else:
+            _export_mirrored(store, contract, target)
         written.extend(sorted(target.rglob("*.parquet")))
     return written
 
@@ -53,9 +56,9 @@ def month_expr(contract: Contract) -> str:
     return f"""coalesce(strftime("{field}", '%Y-%m'), 'unknown')"""
 
 
-def _has_table(store: Any, table: str) -> bool:
+def _has_table(store: Store, table: str) -> bool:
     _, rows = store.query("SELECT count(*) FROM information_schema.tables WHERE table_name = "
-                          + ("%s" if getattr(store, "dialect", "") == "postgres" else "?")
+                          + ("%s" if store.dialect == "postgres" else "?")
                           + " AND table_schema = current_schema()", [table])
     return bool(rows and rows[0][0])
 
@@ -69,11 +72,8 @@ def _copy_partitioned(con: duckdb.DuckDBPyConnection, contract: Contract, source
                 f"(FORMAT parquet, PARTITION_BY ({MONTH_COLUMN}), OVERWRITE)")
 
 
-def _export_postgres(store: Any, contract: Contract, target: Path) -> None:
-    """Stream the PostgreSQL table into an in-memory DuckDB table of the same DDL, then COPY it out."""
-    from ocrflow.store.duckdb_store import DuckDBStore
-    from ocrflow.store.staging import arrow_table
-
+def _export_mirrored(store: Store, contract: Contract, target: Path) -> None:
+    """Stream the (PostgreSQL) table into an in-memory DuckDB table of the same DDL, then COPY it out."""
     mirror = DuckDBStore(":memory:")
     try:
         mirror.con.execute(contract_ddl(contract, "duckdb"))

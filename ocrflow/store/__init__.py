@@ -1,8 +1,11 @@
-"""Stores: DuckDB (default) and PostgreSQL behind one protocol."""
+"""Stores: DuckDB (default) and PostgreSQL behind one protocol, ``Store``.
+
+Modules: ``base`` (the protocol and its records), ``schema`` (DDL and schema evolution), ``rows``
+(row shapes), ``documents`` (the documents table's shared SQL), ``duckdb_store`` + ``staging``,
+``postgres_store`` + ``postgres_load``/``postgres_copy``/``postgres_claims``.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from ocrflow.store.base import Batch, DocumentUpdate, RunRecord, SchemaChangeError, Store, StoreError
 
@@ -13,8 +16,8 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
 
-def open_store(url: str, *, read_only: bool = False) -> Any:
-    """A store for a DuckDB path or a postgresql:// URL."""
+def open_store(url: str, *, read_only: bool = False) -> Store:
+    """A store for a DuckDB path or a postgresql:// URL (each driver is imported only when used)."""
     if is_postgres_url(url):
         from ocrflow.store.postgres_store import PostgresStore
 

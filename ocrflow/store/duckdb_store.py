@@ -9,38 +9,27 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from ocrflow.contracts import Contract
 from ocrflow.models import RowOutcome
-from ocrflow.store.base import (
-    CLEAR_FINAL_CLAIMS_SET,
+from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
+from ocrflow.store.locking import serialized
+from ocrflow.store.rows import (
     DOCUMENT_COLUMNS,
-    DOCUMENT_UPSERT_SET,
-    FINAL_STATES,
     PAGE_COLUMNS,
     QUARANTINE_COLUMNS,
-    Batch,
-    DocumentUpdate,
-    RunRecord,
-    StoreError,
-    base_ddl,
-    claim_sql,
-    columns_to_add,
-    contract_columns,
-    contract_ddl,
     document_columns,
     page_params,
     quarantine_params,
-    register_guard,
     row_columns,
     row_params,
-    serialized,
     split_rows,
-    table_name,
 )
+from ocrflow.store.schema import ColumnTypes, contract_columns, schema_ddl, table_name
 from ocrflow.store.staging import staging_table
 
 
@@ -70,7 +59,9 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 class DuckDBStore:
-    dialect = "duckdb"
+    """The default store (a ``Store``): one DuckDB file, one writer process, one transaction per batch."""
+
+    dialect: Dialect = "duckdb"
     bulk_threshold = 8
     """Row groups at least this large take the bulk path (an Arrow staging scan + one INSERT ... SELECT).
 
@@ -91,33 +82,26 @@ class DuckDBStore:
         self.lock = threading.RLock()
         self.read_only = read_only
         self.con = connect(path, read_only=read_only)
-        self._types: dict[str, dict[str, str]] = {}
+        self._types = ColumnTypes(self._existing_columns)
         if not read_only:
             self.con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+
+    def shares_writes(self) -> bool:
+        """Never: DuckDB allows one writer per file (its lock), so a claim found here belongs to a dead run."""
+        return False
 
     # -- schema -----------------------------------------------------------------
     @serialized
     def init_schema(self, contracts: list[Contract]) -> None:
         self._types.clear()
-        for ddl in base_ddl("duckdb"):
+        for ddl in schema_ddl(contracts, "duckdb", self._existing_columns):
             self.con.execute(ddl)
-        for c in contracts:
-            self._ensure_contract_table(c)
 
     def _existing_columns(self, table: str) -> dict[str, str]:
         rows = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
             "AND table_schema = current_schema()", [table]).fetchall()
         return {str(n): str(t) for n, t in rows}
-
-    def _ensure_contract_table(self, contract: Contract) -> None:
-        table = table_name(contract)
-        existing = self._existing_columns(table)
-        if not existing:
-            self.con.execute(contract_ddl(contract, "duckdb"))
-            return
-        for name, typ in columns_to_add(contract, existing, "duckdb", _norm_type):
-            self.con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {typ}')
 
     # -- documents -------------------------------------------------------------
     @serialized
@@ -154,7 +138,7 @@ class DuckDBStore:
         sets = f"{DOCUMENT_UPSERT_SET}{', ' + set_extra if set_extra else ''}"
         guard = f" AND {where}" if where else ""
         data = document_columns(docs, run_id, now)
-        types = self._column_types("documents", DOCUMENT_COLUMNS)
+        types = self._types.of("documents", DOCUMENT_COLUMNS)
         cols = ", ".join(f'"{c}"' for c in DOCUMENT_COLUMNS)
         absent = " WHERE NOT EXISTS (SELECT 1 FROM documents AS d WHERE d.sha256 = excluded.sha256)"
         update = "UPDATE documents SET {sets} FROM {src} WHERE documents.sha256 = excluded.sha256{guard}"
@@ -253,7 +237,7 @@ class DuckDBStore:
         idx = [list(columns).index(k) for k in key]
         rows = list({tuple(r[i] for i in idx): r for r in rows}.values())
         if len(rows) >= self.bulk_threshold:
-            col_types = list(types) if types is not None else self._column_types(table, columns)
+            col_types = list(types) if types is not None else self._types.of(table, columns)
             data = [list(c) for c in zip(*rows, strict=True)]
             with self._staged(table, columns, col_types, data, key=key) as (view, select, params):
                 self._replace_staged(table, columns, key, view, select, params)
@@ -291,16 +275,6 @@ class DuckDBStore:
             yield view, select, params
         finally:
             self.con.unregister(view)
-
-    def _table_columns(self, table: str) -> dict[str, str]:
-        """A table's columns and types, cached until the next ``init_schema`` (the only place that alters)."""
-        if table not in self._types:
-            self._types[table] = self._existing_columns(table)
-        return self._types[table]
-
-    def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
-        have = self._table_columns(table)
-        return [have[c] for c in columns]
 
     # -- integrity -------------------------------------------------------------
     @serialized
@@ -351,10 +325,22 @@ class DuckDBStore:
 
     # -- reads -----------------------------------------------------------------
     @serialized
-    def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cur = self.con.execute(sql, params or [])
+    def query(self, sql_text: str, params: list[Any] | None = None) -> tuple[Columns, Rows]:
+        cur = self.con.execute(sql_text, params or [])
         cols = [d[0] for d in (cur.description or [])]
         return cols, cur.fetchall()
+
+    def iter_rows(self, sql_text: str, size: int = 10_000) -> Iterator[tuple[Columns, Rows]]:
+        """A large result in chunks of at most ``size`` rows, on a cursor of its own."""
+        with self.lock:
+            cur = self.con.cursor()
+        try:
+            cur.execute(sql_text)
+            cols = [d[0] for d in (cur.description or [])]
+            while chunk := cur.fetchmany(size):
+                yield cols, chunk
+        finally:
+            cur.close()
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (DuckDB would do it at close anyway; explicit, it is timed)."""
@@ -374,6 +360,5 @@ def _ts_literal(ts: datetime) -> str:
     return f"TIMESTAMP '{ts.isoformat(sep=' ')}'"
 
 
-def _norm_type(t: str) -> str:
-    t = t.upper().replace(" ", "")
-    return {"TEXT": "VARCHAR", "STRING": "VARCHAR", "INT8": "BIGINT", "FLOAT8": "DOUBLE"}.get(t, t)
+if TYPE_CHECKING:  # mypy proves here that DuckDBStore implements every Store method, signatures included
+    _is_a_store: type[Store] = DuckDBStore

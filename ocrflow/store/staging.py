@@ -16,7 +16,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from ocrflow.store.base import is_constant
+from ocrflow.store.rows import is_constant
 
 if TYPE_CHECKING:
     import pyarrow as pa

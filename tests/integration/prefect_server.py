@@ -117,7 +117,7 @@ def make_pdf_inbox(dst: Path, demo_dir: Path, copies: int = 1) -> list[Path]:
     by the demo generator with other seeds (other numbers, parties and amounts: not duplicates)."""
     import random
 
-    from ocrflow.demo import _make_fapiao, _make_invoices
+    from ocrflow.demo import make_fapiao, make_invoices
 
     dst.mkdir(parents=True, exist_ok=True)
     out = []
@@ -128,8 +128,8 @@ def make_pdf_inbox(dst: Path, demo_dir: Path, copies: int = 1) -> list[Path]:
         sub = dst / f"set{seed:03d}"
         sub.mkdir()
         rng = random.Random(1000 + seed)
-        _make_invoices(sub, rng)
-        _make_fapiao(sub, rng)
+        make_invoices(sub, rng)
+        make_fapiao(sub, rng)
         out += sorted(sub.glob("*.pdf"))
     return out
 

@@ -32,6 +32,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> tuple[Pa
     inbox = tmp_path_factory.mktemp("inbox")
     shutil.copytree(demo_dir, inbox, dirs_exist_ok=True)
     (inbox / "gold.jsonl").unlink()
+    shutil.rmtree(inbox / "truth")  # the demo's drawn-text sidecars are not documents
     (inbox / "notes.pdf").write_text("not a pdf at all")
     (inbox / "broken.pdf").write_bytes(b"%PDF-1.4\ngarbage that pdfium cannot open")
     db = tmp_path_factory.mktemp("db") / "ocrflow.duckdb"

@@ -31,12 +31,10 @@ from ocrflow.store.base import (
     RunRecord,
     SchemaChangeError,
     StoreError,
-    base_ddl,
-    contract_ddl,
-    table_name,
 )
 from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.store.postgres_store import PostgresStore, pg_norm_type, split_url
+from ocrflow.store.postgres_store import PostgresStore, split_url
+from ocrflow.store.schema import base_ddl, contract_ddl, pg_norm_type, table_name
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -555,3 +553,14 @@ def test_a_duckdb_file_made_with_primary_keys_still_loads(tmp_path: Path, contra
     store.write_batch(make_batch([make_outcome(contracts["invoice"], 1, clean=False)]), contracts)
     assert store.query(UNIQUE_KEYS)[1] == [(0, 0, 10, 9)]
     store.close()
+
+
+def test_shares_writes_and_iter_rows_chunks(any_store: Any, contracts: dict[str, Contract]) -> None:
+    assert any_store.shares_writes() is (any_store.dialect == "postgres")
+    outcomes = [make_outcome(contracts["invoice"], i) for i in range(5)]
+    any_store.write_batch(make_batch(outcomes), contracts)
+    sql = "SELECT doc_sha256 FROM invoice ORDER BY doc_sha256"
+    chunks = list(any_store.iter_rows(sql, size=2))
+    assert [len(rows) for _, rows in chunks] == [2, 2, 1]
+    assert {tuple(cols) for cols, _ in chunks} == {("doc_sha256",)}
+    assert [r for _, rows in chunks for r in rows] == any_store.query(sql)[1]

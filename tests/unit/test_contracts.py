@@ -27,7 +27,7 @@ from ocrflow.contracts import (
     load_contracts,
     pick_contract,
 )
-from ocrflow.store.base import contract_ddl
+from ocrflow.store.schema import contract_ddl
 
 USCC = "^[0-9A-HJ-NPQRTUWXY]{2}\\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 

@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from ocrflow.demo import GOLD_FILE, DemoDoc, generate_demo, main, receipt_font_path, uscc
+from ocrflow.demo import GOLD_FILE, TRUTH_DIR, DemoDoc, generate_demo, load_truth, main, receipt_font_path, uscc
 from ocrflow.einvoice import read_embedded_invoice
 
 MAGIC = {".pdf": (b"%PDF-",), ".jpg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",),
@@ -142,6 +142,41 @@ def test_receipts_look_scanned(demo: tuple[Path, list[DemoDoc]]) -> None:
             if doc.path.endswith(".tif"):
                 assert frames == 2
         assert {"merchant_name", "receipt_date", "total_amount"} <= set(doc.fields)
+
+
+def test_truth_sidecar_holds_the_total_and_its_box(demo: tuple[Path, list[DemoDoc]]) -> None:
+    out, docs = demo
+    doc = next(d for d in docs if d.path == "docs/invoice_digital.pdf")
+    truth = load_truth(out / TRUTH_DIR / "invoice_digital.pdf.json")
+    assert truth == doc.truth
+    assert truth.file == "invoice_digital.pdf"
+    assert truth.unit == "pt"
+    assert len(truth.pages) == 1
+    page = truth.pages[0]
+    total = f"{doc.fields['currency']} {doc.fields['total_amount']:,.2f}"
+    line = next(ln for ln in page.lines if ln.text == total)
+    x0, y0, x1, y1 = line.box
+    assert 0 <= x0 < x1 <= page.width
+    assert 0 <= y0 < y1 <= page.height
+    assert y0 > page.height / 4  # top-left origin: the totals sit below the header
+
+
+def test_every_document_has_truth_outside_the_inbox(demo: tuple[Path, list[DemoDoc]]) -> None:
+    out, docs = demo
+    assert not list((out / "docs").glob("*.json"))
+    for doc in docs:
+        truth = load_truth(out / TRUTH_DIR / f"{Path(doc.path).name}.json")
+        assert truth.pages and all(p.lines for p in truth.pages), doc.path
+        for page in truth.pages:
+            for ln in page.lines:
+                assert 0 <= ln.box[0] < ln.box[2] <= page.width and 0 <= ln.box[1] < ln.box[3] <= page.height
+    receipt = next(d for d in docs if d.path == "docs/receipt_scan_03.tif")
+    truth = load_truth(out / TRUTH_DIR / "receipt_scan_03.tif.json")
+    assert truth.unit == "px"
+    with Image.open(out / receipt.path) as img:
+        assert (truth.pages[0].width, truth.pages[0].height) == img.size
+    assert any(ln.text.startswith("TOTAL RM") and f"{receipt.fields['total_amount']:.2f}" in ln.text
+               for ln in truth.pages[-1].lines)
 
 
 def test_uscc_check_character_is_valid() -> None:

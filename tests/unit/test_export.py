@@ -9,8 +9,8 @@ import duckdb
 
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.export import export_parquet, month_expr
-from ocrflow.store.base import table_name
 from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.store.schema import table_name
 from tests.integration.test_postgres_store import make_batch, make_outcome
 
 

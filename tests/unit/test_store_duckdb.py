@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from ocrflow.contracts import default_contracts_dir, parse_contract
-from ocrflow.store.base import SchemaChangeError, StoreError, contract_ddl
+from ocrflow.store.base import SchemaChangeError, StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.store.schema import contract_columns, contract_ddl, schema_ddl
 
 
 def _contract(mutate=None):  # type: ignore[no-untyped-def]
@@ -137,3 +138,19 @@ def test_writer_checkpoints_at_close_not_mid_load(tmp_path: Path) -> None:
     ro = DuckDBStore(str(db), read_only=True)
     assert ro.query("SELECT merchant_name FROM receipt")[1] == [("Shop",)]
     ro.close()
+
+
+def test_schema_ddl_creates_then_only_adds_columns() -> None:
+    tables: dict[str, dict[str, str]] = {}
+    fresh = list(schema_ddl([_contract()], "duckdb", lambda t: tables.get(t, {})))
+    assert fresh[-1].startswith("CREATE TABLE IF NOT EXISTS receipt")
+    tables["receipt"] = dict(contract_columns(_contract(), "duckdb"))
+
+    def add_field(doc: dict) -> None:
+        doc["version"] = "1.1.0"
+        doc["schema"][0]["properties"].append({"name": "cashier", "logicalType": "string",
+                                               "physicalType": "VARCHAR", "required": False})
+
+    evolved = list(schema_ddl([_contract(add_field)], "duckdb", lambda t: tables.get(t, {})))
+    assert evolved[-1] == 'ALTER TABLE "receipt" ADD COLUMN "cashier" VARCHAR'
+    assert not any(s.startswith("CREATE TABLE IF NOT EXISTS receipt") for s in evolved)
