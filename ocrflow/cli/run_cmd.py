@@ -13,6 +13,9 @@ from rich.table import Table
 from ocrflow.cli.common import DbOpt, app, console, err, fail, quiet_libraries, settings_or_exit
 
 if TYPE_CHECKING:
+    from ocrflow.engines.base import Engine
+    from ocrflow.settings import Settings
+    from ocrflow.store import Store
     from ocrflow.summary import RunSummary
 
 COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped")
@@ -57,7 +60,7 @@ def run(
     raise typer.Exit(0 if summary.status == "COMPLETED" else 1)
 
 
-def _run_here(paths: list[str], settings: Any, batch_size: int | None) -> RunSummary:
+def _run_here(paths: list[str], settings: Settings, batch_size: int | None) -> RunSummary:
     """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
     from ocrflow.engines.base import EngineError
     from ocrflow.engines.factory import make_engine
@@ -108,7 +111,8 @@ def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None
     raise typer.Exit(0 if state.is_completed() else 1)
 
 
-def _run_with_progress(paths: list[str], settings: Any, store: Any, eng: Any, batch_size: int | None) -> RunSummary:
+def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: Engine,
+                       batch_size: int | None) -> RunSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ocrflow.files_run import run_files

@@ -36,6 +36,9 @@ class _ClaimingStore:
         self.held = held_elsewhere
         self.released: list[str] = []
 
+    def shares_writes(self) -> bool:
+        return True
+
     def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
         return {h for h in hashes if h not in self.held}
 
