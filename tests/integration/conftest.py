@@ -1,12 +1,20 @@
-"""Integration fixtures: one real Prefect server on loopback for the whole session (started on demand)."""
+"""Integration fixtures: one real Prefect server on loopback for the whole session (started on demand), and a
+store of either kind (DuckDB file, PostgreSQL schema of its own) for the store tests."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ocrflow.contracts import Contract, load_contracts
+from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.store.postgres_store import PostgresStore
 from tests.integration.prefect_server import PrefectServer, start_server
+from tests.integration.store_support import drop_schema, require_pg
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +29,27 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
             yield server
     finally:
         server.close()
+
+
+@pytest.fixture()
+def pg_schema() -> Iterator[tuple[str, str]]:
+    url = require_pg()
+    schema = f"ocrflow_test_{uuid.uuid4().hex[:10]}"
+    yield url, schema
+    drop_schema(url, schema)
+
+
+@pytest.fixture()
+def contracts() -> dict[str, Contract]:
+    return load_contracts()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, pg_schema: tuple[str, str],
+              contracts: dict[str, Contract]) -> Iterator[Any]:
+    url, schema = pg_schema
+    store: Any = DuckDBStore(str(tmp_path / "s.duckdb")) if request.param == "duckdb" else \
+        PostgresStore(url, schema=schema)
+    store.init_schema(list(contracts.values()))
+    yield store
+    store.close()
