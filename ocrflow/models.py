@@ -158,6 +158,8 @@ class RowOutcome:
     raw: dict[str, Any]
     lineage: dict[str, Any]
     failures: list[Failure] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    """Coerced line items (the contract's line columns, ``line_no`` first; optional ``page_no``/``box``)."""
 
     @property
     def clean(self) -> bool:

@@ -24,7 +24,9 @@ from ocrflow.contracts.parse import (
     field_from_property,
     field_problems,
     parse_contract,
+    parse_lines,
     parse_rule,
+    schema_shape_problem,
 )
 
 
@@ -80,8 +82,9 @@ def lint_document(doc: dict[str, Any], where: str) -> list[str]:
     if missing:
         return [f"{where}: missing top-level key {m!r}" for m in missing]
     schema = doc["schema"]
-    if not isinstance(schema, list) or len(schema) != 1 or not isinstance(schema[0], dict):
-        return [f"{where}: 'schema' must hold exactly one object (the extracted record)"]
+    shape = schema_shape_problem(schema, where)
+    if shape:
+        return [shape]
     props = [p for p in (schema[0].get("properties") or []) if isinstance(p, dict)]
     problems = [m for p in props for m in field_problems(p, where)]
     names = [str(p.get("name")) for p in props]
@@ -93,7 +96,24 @@ def lint_document(doc: dict[str, Any], where: str) -> list[str]:
     fields = tuple(field_from_property(p, where) for p in props if not field_problems(p, where))
     broken = {str(p.get("name")) for p in props if field_problems(p, where)}
     problems.extend(_rule_problems(schema[0].get("quality"), fields, broken, where))
+    problems.extend(_line_problems(schema, where))
     return problems
+
+
+def _line_problems(schema: list[dict[str, Any]], where: str) -> list[str]:
+    """Every problem of the line-item object's properties (none without one)."""
+    if len(schema) < 2:
+        return []
+    at = f"{where}.{schema[1].get('name')}"
+    props = [p for p in (schema[1].get("properties") or []) if isinstance(p, dict)]
+    problems = [m for p in props for m in field_problems(p, at)]
+    if problems:
+        return problems
+    try:
+        parse_lines(schema, where)
+    except ContractError as exc:
+        return [str(exc)]
+    return []
 
 
 def _contract_level_problems(doc: dict[str, Any], names: list[str], where: str) -> list[str]:

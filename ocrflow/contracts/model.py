@@ -34,6 +34,11 @@ PHYSICAL_TYPE = re.compile(
 """physicalTypes the stores understand (DuckDB and PostgreSQL spellings)."""
 FIELD_CUSTOM_KEYS = ("ocrflowKind", "ocrflowLabels", "ocrflowHeuristic", "ocrflowAllowed")
 CONTRACT_CUSTOM_KEYS = ("ocrflowKeywords", "ocrflowBusinessKey")
+OBJECT_CUSTOM_KEYS = ("ocrflowRole",)
+LINES_ROLE = "lines"
+"""``ocrflowRole`` of the optional second schema object: the document's line items (one row per line)."""
+LINES_KEY = "line_items"
+"""Name of the line-item array in the extraction JSON Schema and in raw extracted values."""
 HEURISTIC_NAMES = ("top_lines", "address_block", "largest_amount", "first_date", "effective_date",
                    "governing_law", "term", "parties", "title_number", "title_date")
 """Values ``ocrflowHeuristic`` may take: the document-level heuristics of the embedded extractor
@@ -93,6 +98,10 @@ class Contract:
     business_key: tuple[str, ...]
     path: str
     rules: tuple[Rule, ...] = ()
+    lines: tuple[FieldSpec, ...] = ()
+    """Columns of one line item (the second schema object, ``ocrflowRole: lines``); empty: no line items."""
+    lines_table: str = ""
+    """That object's ``physicalName`` (``invoice_line``); the store adds ``_vN`` like the header table."""
 
     @property
     def major(self) -> int:
@@ -113,8 +122,22 @@ class Contract:
         props: dict[str, Any] = {}
         for f in self.fields:
             props[f.name] = _field_json_schema(f)
+        if self.lines:
+            props[LINES_KEY] = self.lines_json_schema()
         return {"type": "object", "title": self.name, "properties": props,
-                "required": [f.name for f in self.fields], "additionalProperties": False}
+                "required": list(props), "additionalProperties": False}
+
+    def lines_json_schema(self) -> dict[str, Any]:
+        """JSON Schema of the line-item array (every line an object of the line columns)."""
+        cols = [f for f in self.lines if f.name != "line_no"]
+        item = {"type": "object", "properties": {f.name: _field_json_schema(f) for f in cols},
+                "required": [f.name for f in cols], "additionalProperties": False}
+        return {"type": "array", "items": item,
+                "description": "Every line item of the document, in order, one object per row of the table."}
+
+    @property
+    def line_names(self) -> list[str]:
+        return [f.name for f in self.lines]
 
     def schema_hash(self) -> str:
         blob = json.dumps(self.json_schema(), sort_keys=True).encode()

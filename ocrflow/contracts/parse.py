@@ -14,8 +14,10 @@ from ocrflow.contracts.model import (
     CONTRACT_CUSTOM_KEYS,
     FIELD_CUSTOM_KEYS,
     KINDS,
+    LINES_ROLE,
     LOGICAL_TO_KIND,
     LOGICAL_TYPES,
+    OBJECT_CUSTOM_KEYS,
     PHYSICAL_TYPE,
     RULE_ENGINE,
     RULE_KINDS,
@@ -106,8 +108,9 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
         if top not in doc:
             raise ContractError(f"{where}: missing top-level key {top!r}")
     schema = doc["schema"]
-    if not isinstance(schema, list) or len(schema) != 1:
-        raise ContractError(f"{where}: 'schema' must hold exactly one object (the extracted record)")
+    problem = schema_shape_problem(schema, where)
+    if problem:
+        raise ContractError(problem)
     obj = schema[0]
     props = obj.get("properties") or []
     fields = tuple(field_from_property(p, where) for p in props)
@@ -132,7 +135,46 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
         description=str(desc.get("purpose", "")) if isinstance(desc, dict) else str(desc),
         fields=fields, keywords=_labels(custom.get("ocrflowKeywords"), where), business_key=key,
         path=str(path), rules=parse_rules(obj.get("quality"), fields, where),
+        lines=parse_lines(schema, where), lines_table=lines_table(schema),
     )
+
+
+def schema_shape_problem(schema: Any, where: str) -> str | None:
+    """``schema`` holds the record, optionally followed by its line items (``ocrflowRole: lines``)."""
+    if not isinstance(schema, list) or not 1 <= len(schema) <= 2 or not all(isinstance(o, dict) for o in schema):
+        return (f"{where}: 'schema' must hold the extracted record, optionally followed by one object "
+                f"with ocrflowRole: {LINES_ROLE} (its line items)")
+    roles = [custom_properties(o.get("customProperties")).get("ocrflowRole") for o in schema]
+    unknown = custom_key_problems(custom_properties(schema[-1].get("customProperties")), OBJECT_CUSTOM_KEYS,
+                                  f"{where}.{schema[-1].get('name')}")
+    if unknown:
+        return unknown[0]
+    if roles[0] is not None or (len(schema) == 2 and roles[1] != LINES_ROLE):
+        return (f"{where}: the second schema object must say ocrflowRole: {LINES_ROLE} "
+                "(the first one is the record and has no role)")
+    return None
+
+
+def parse_lines(schema: list[dict[str, Any]], where: str) -> tuple[FieldSpec, ...]:
+    """The line-item columns of the second schema object (empty without one); ``line_no`` comes first."""
+    if len(schema) < 2:
+        return ()
+    obj = schema[1]
+    at = f"{where}.{obj.get('name')}"
+    fields = tuple(field_from_property(p, at) for p in (obj.get("properties") or []))
+    names = [f.name for f in fields]
+    if not names or names[0] != "line_no" or fields[0].kind != "integer":
+        raise ContractError(f"{at}: the first line-item property must be line_no (integer, the row's position)")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ContractError(f"{at}: duplicate line-item names {dupes}")
+    return fields
+
+
+def lines_table(schema: list[dict[str, Any]]) -> str:
+    if len(schema) < 2:
+        return ""
+    return str(schema[1].get("physicalName") or schema[1].get("name") or "")
 
 
 def parse_rules(quality: Any, fields: tuple[FieldSpec, ...], where: str) -> tuple[Rule, ...]:

@@ -17,6 +17,7 @@ from ocrflow.contracts import Contract
 from ocrflow.models import RowOutcome
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
+from ocrflow.store.lines import lines_ddl, write_lines_duckdb
 from ocrflow.store.locking import serialized
 from ocrflow.store.rows import (
     DOCUMENT_COLUMNS,
@@ -95,6 +96,8 @@ class DuckDBStore:
     def init_schema(self, contracts: list[Contract]) -> None:
         self._types.clear()
         for ddl in schema_ddl(contracts, "duckdb", self._existing_columns):
+            self.con.execute(ddl)
+        for ddl in lines_ddl(contracts, "duckdb"):
             self.con.execute(ddl)
 
     def _existing_columns(self, table: str) -> dict[str, str]:
@@ -197,6 +200,7 @@ class DuckDBStore:
                 else:
                     self._quarantine_rows(outcomes, contracts[name], now)
             self._upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
+            write_lines_duckdb(self.con, batch, contracts)
             self.con.commit()
         except duckdb.Error:
             self.con.rollback()
@@ -284,6 +288,8 @@ class DuckDBStore:
         tables = [t for (t,) in self.con.execute(
             "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'doc_sha256' "
             "AND table_schema = current_schema() AND table_name NOT IN ('pages', 'quarantine') "
+            "AND table_name NOT IN (SELECT table_name FROM information_schema.table_constraints "
+            "WHERE constraint_type = 'PRIMARY KEY' AND table_schema = current_schema()) "
             "ORDER BY 1").fetchall()]
         problems = []
         for table, key in [("documents", "sha256"), *((str(t), "doc_sha256") for t in tables)]:

@@ -30,6 +30,7 @@ from psycopg import sql
 import ocrflow.store.postgres_claims as postgres_claims
 from ocrflow.contracts import Contract
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.lines import lines_ddl
 from ocrflow.store.locking import serialized
 from ocrflow.store.postgres_load import PgLoad
 from ocrflow.store.schema import ColumnTypes, schema_ddl
@@ -109,6 +110,8 @@ class PostgresStore:
         with self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
             for ddl in schema_ddl(contracts, "postgres", self._existing_columns):
+                self.conn.execute(ddl)
+            for ddl in lines_ddl(contracts, "postgres"):
                 self.conn.execute(ddl)
 
     def _existing_columns(self, table: str) -> dict[str, str]:
