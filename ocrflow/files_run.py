@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ocrflow.contracts import Contract
 from ocrflow.engines.base import Engine
 from ocrflow.loading import validate_and_build_batch
-from ocrflow.planning import Plan, plan, register_plan
+from ocrflow.planning import Plan, input_limits, plan, register_plan
 from ocrflow.processor import Processor
 from ocrflow.results import DocResult
 from ocrflow.run import DocumentRun, RunHooks, RunOptions
@@ -31,7 +31,8 @@ class FilesWork:
         self.label = self.settings.contract
 
     def plan(self, store: Store) -> Plan:
-        return plan(self.inputs, store, glob=self.settings.glob, force=self.settings.force)
+        return plan(self.inputs, store, glob=self.settings.glob, force=self.settings.force,
+                    limits=input_limits(self.settings))
 
     def register(self, store: Store, plan_: Plan, run_id: str) -> None:
         register_plan(store, plan_, run_id, force=self.settings.force)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ocrflow.contracts import Contract
+from ocrflow.discover import raw_path
 from ocrflow.models import DocState, RowOutcome
 from ocrflow.results import DocResult
 from ocrflow.store.base import Batch, DocumentUpdate
@@ -37,5 +38,9 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
             batch.pages.extend((r.doc.sha256, p) for p in r.pages)
         batch.documents.append(DocumentUpdate(r.doc.sha256, r.doc.path, r.doc.mime, r.doc.size_bytes, r.state,
                                               pages=r.page_count or len(r.pages), contract=r.contract,
-                                              error=r.error))
+                                              error=r.error, error_code=r.error_code,
+                                              pages_read=len(r.pages) if r.pages_read is None else r.pages_read,
+                                              path_raw=raw_path(r.doc.fs_path),
+                                              einvoice_syntax=r.einvoice_syntax,
+                                              einvoice_profile=r.einvoice_profile))
     return batch

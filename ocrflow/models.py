@@ -20,6 +20,8 @@ class DocState(StrEnum):
     QUARANTINED = "quarantined"
     FAILED = "failed"
     SKIPPED = "skipped"
+    UNMATCHED = "unmatched"
+    """No contract matched: skipped by ordinary runs, taken by ``ocrflow reprocess --unmatched``."""
 
 
 class PagePath(StrEnum):
@@ -44,6 +46,9 @@ class DocumentRef:
     mime: str
     size_bytes: int
     fs_path: str = ""
+    mtime_ns: int = 0
+    """The file's modification time when it was discovered (0: not from a file); the processor re-checks
+    size and mtime to tell a file that changed or vanished during the run."""
 
     @property
     def open_path(self) -> str:

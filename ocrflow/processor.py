@@ -18,9 +18,11 @@ from PIL import Image
 from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract, load_contracts, pick_contract
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, Task, TransientEngineError
+from ocrflow.errors import AuthEngineError, ErrorCode
 from ocrflow.extract.rules import extract_fields
+from ocrflow.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
-from ocrflow.render import RenderError, RenderOptions, SourcePage, TooManyPagesError, make_renderer, timed_render
+from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
 from ocrflow.results import DocResult, pending_result
 from ocrflow.settings import Settings
 
@@ -37,26 +39,30 @@ class Processor:
         self.contracts = contracts if contracts is not None else load_contracts(settings.contracts_dir)
         self.flow_run_id = flow_run_id
         self.renderer = make_renderer(settings.renderer, RenderOptions(
-            dpi=settings.dpi, max_long_side=settings.max_long_side, use_text_layer=settings.use_text_layer))
+            dpi=settings.dpi, max_long_side=settings.max_long_side, use_text_layer=settings.use_text_layer,
+            max_page_pixels=settings.max_page_pixels,
+            pdf_password=settings.pdf_password.get_secret_value() if settings.pdf_password else None))
+        self.auth_error: AuthEngineError | None = None
 
     def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
         """Process one document; errors become a state. ``raise_transient`` lets a caller retry."""
         t0 = time.perf_counter()
-        try:
-            result = self._process(doc)
-        except TooManyPagesError as exc:
-            result = DocResult(doc, DocState.FAILED, error=f"render: {exc}", page_count=exc.page_count)
-        except RenderError as exc:
-            result = DocResult(doc, DocState.FAILED, error=f"render: {exc}")
-        except TransientEngineError as exc:
-            if raise_transient:
-                raise
-            result = pending_result(doc, exc)
-        except EngineError as exc:
-            result = DocResult(doc, DocState.FAILED, error=f"engine: {exc}")
-        except Exception as exc:
-            log.exception("unexpected error on %s", doc.path)
-            result = DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}")
+        if self.auth_error is not None:  # the deployment refused the key: stop sending, leave it pending
+            result = auth_pending(doc, self.auth_error)
+        else:
+            try:
+                check_unchanged(doc)
+                result = self._process(doc)
+                check_unchanged(doc)
+            except AuthEngineError as exc:
+                self.auth_error = exc
+                result = auth_pending(doc, exc)
+            except TransientEngineError as exc:
+                if raise_transient:
+                    raise
+                result = pending_result(doc, exc)
+            except Exception as exc:  # noqa: BLE001 - input, terminal engine, bug: one document; logged
+                result = failure_result(doc, exc)
         result.seconds = time.perf_counter() - t0
         return result
 
@@ -69,9 +75,9 @@ class Processor:
         contract = self._choose_contract(text, embedded is not None)
         if contract is None:
             names = ", ".join(sorted(self.contracts))
-            return DocResult(doc, DocState.FAILED, pages=pages,
-                             error=f"no data contract matched the document text (known: {names}); "
-                                   "pass --contract NAME")
+            return DocResult(doc, DocState.UNMATCHED, pages=pages, error_code=ErrorCode.NO_CONTRACT.value,
+                             error=f"no data contract matched the document text (known: {names}); add a "
+                                   "contract and run `ocrflow reprocess --unmatched`, or pass --contract NAME")
         row = self._extract(text, contract, first_image)
         return DocResult(doc, DocState.PENDING, pages=pages, row=row, contract=contract.name)
 
@@ -116,7 +122,7 @@ class Processor:
                 raise outcome
             pages[page_no] = _ocr_page(page_no, w, h, render_s, outcome)
         if not pages:
-            raise RenderError("document has no pages")
+            raise RenderError("document has no pages", ErrorCode.NO_PAGES)
         return [pages[k] for k in sorted(pages)], (first_image[0] if first_image else None)
 
     def _choose_contract(self, text: DocumentText, has_einvoice: bool) -> Contract | None:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image, ImageOps
 
+from ocrflow.errors import ErrorCode, InputError
+from ocrflow.filetypes import MIME_HEIF, MULTI_PAGE_FORMATS
 from ocrflow.models import DocumentRef, Line
 from ocrflow.pdfium_lock import PDFIUM_LOCK
 
@@ -24,11 +26,19 @@ if TYPE_CHECKING:
 from ocrflow.textlayer import is_usable, page_lines
 
 MAX_IMAGE_PIXELS = 200_000_000
-"""Decompression-bomb guard for input images: allows 600-dpi A3 scans, refuses far larger ones."""
+"""Default decompression-bomb guard for input images (``max_page_pixels``): allows 600-dpi A3 scans,
+refuses far larger ones."""
+MIN_SIDE = 16
+"""A page image whose short side is below this (pixels) cannot hold readable text."""
+MAX_ASPECT = 50.0
+"""A page image longer than this many times its width (or the reverse) cannot be read as a page."""
 
 
-class RenderError(ValueError):
-    """A document cannot be opened or a page cannot be rendered; the message says why."""
+class RenderError(InputError):
+    """A document cannot be opened or a page cannot be rendered; the message says why, the code what."""
+
+    def __init__(self, message: str, code: ErrorCode = ErrorCode.UNREADABLE) -> None:
+        super().__init__(message, code)
 
 
 class TooManyPagesError(RenderError):
@@ -36,8 +46,19 @@ class TooManyPagesError(RenderError):
 
     def __init__(self, page_count: int, limit: int) -> None:
         super().__init__(f"document has {page_count} pages, more than the limit of {limit} (OCRFLOW_MAX_PAGES); "
-                         "not read. Raise the limit (0 = no limit) to process it whole")
+                         "not read. Raise the limit (0 = no limit) to process it whole", ErrorCode.TOO_MANY_PAGES)
         self.page_count, self.limit = page_count, limit
+
+
+def check_shape(width: int, height: int) -> None:
+    """Refuse a page image too elongated or too small to hold readable text (before any engine sees it)."""
+    short, long_ = min(width, height), max(width, height)
+    if short and long_ / short > MAX_ASPECT:
+        raise RenderError(f"image is {width} x {height} pixels: too elongated to read as a page (more than "
+                          f"{MAX_ASPECT:.0f}:1)", ErrorCode.IMAGE_TOO_ELONGATED)
+    if short < MIN_SIDE:
+        raise RenderError(f"image is {width} x {height} pixels: too small to read (the short side must be at "
+                          f"least {MIN_SIDE} pixels)", ErrorCode.IMAGE_TOO_SMALL)
 
 
 def check_page_count(count: int, max_pages: int) -> None:
@@ -70,6 +91,8 @@ class RenderOptions:
     dpi: int = 150
     max_long_side: int = 2048
     use_text_layer: bool = True
+    max_page_pixels: int = MAX_IMAGE_PIXELS
+    pdf_password: str | None = None
 
 
 def normalize(img: Image.Image, max_long_side: int) -> Image.Image:
@@ -121,9 +144,11 @@ class PdfiumRenderer:
             yield from ImageRenderer(self.options).pages(doc, max_pages=max_pages)
             return
         with PDFIUM_LOCK:
-            pdf = open_pdf(doc.open_path)
+            pdf = open_pdf(doc.open_path, self.options.pdf_password)
             count = len(pdf)
         try:
+            if count == 0:
+                raise RenderError("PDF has no pages", ErrorCode.NO_PAGES)
             check_page_count(count, max_pages)
             for index in range(count):
                 with PDFIUM_LOCK:
@@ -135,13 +160,14 @@ class PdfiumRenderer:
 
     def _page(self, pdf: pdfium.PdfDocument, index: int) -> SourcePage:
         page = pdf[index]
-        scale = self.options.dpi / 72
+        scale = pdf_scale(page.get_width(), page.get_height(), self.options)
         width, height = round(page.get_width() * scale), round(page.get_height() * scale)
         lines = page_lines(page, scale) if self.options.use_text_layer else None
         text_lines = lines if lines is not None and is_usable(lines) else None
         max_side = self.options.max_long_side
 
         def render() -> Image.Image:
+            check_shape(width, height)
             with PDFIUM_LOCK:
                 bitmap = page.render(scale=scale, rotation=0)
                 try:
@@ -194,21 +220,22 @@ class ImageRenderer:
         self.options = options
 
     def pages(self, doc: DocumentRef, *, max_pages: int = 0) -> Iterator[SourcePage]:
-        Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-        try:
-            img = Image.open(doc.open_path)
-        except (OSError, Image.DecompressionBombError) as exc:
-            raise RenderError(f"cannot open image: {exc}") from exc
+        img = open_image(doc, self.options.max_page_pixels)
         with img:
-            frames = getattr(img, "n_frames", 1)
+            frames = getattr(img, "n_frames", 1) if img.format in MULTI_PAGE_FORMATS else 1
             check_page_count(frames, max_pages)
             for index in range(frames):
                 try:
                     img.seek(index)
+                except (OSError, EOFError, ValueError) as exc:
+                    raise _decode_error(exc, index) from exc
+                check_pixels(img.width, img.height, self.options.max_page_pixels)
+                check_shape(img.width, img.height)
+                try:
                     img.load()
                     frame = normalize(img.copy(), self.options.max_long_side)
-                except (OSError, EOFError, ValueError) as exc:
-                    raise RenderError(f"cannot decode image frame {index + 1}: {exc}") from exc
+                except (OSError, EOFError, ValueError, SyntaxError) as exc:
+                    raise _decode_error(exc, index) from exc
                 yield SourcePage(index + 1, frame.width, frame.height, None, _const(frame))
 
 
@@ -216,16 +243,92 @@ def _const(frame: Image.Image) -> Callable[[], Image.Image]:
     return lambda: frame
 
 
-def open_pdf(path: str) -> pdfium.PdfDocument:
+def open_pdf(path: str, password: str | None = None) -> pdfium.PdfDocument:
+    """Open a PDF (an empty user password opens without one); a failure says why, with its code."""
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(path)
+        return pdfium.PdfDocument(path, password=password or None)
     except pdfium.PdfiumError as exc:
-        msg = str(exc)
-        if "password" in msg.lower():
-            raise RenderError("PDF is password-protected; supply an unencrypted copy") from exc
-        raise RenderError(f"cannot open PDF: {msg}") from exc
+        raise pdf_open_error(path, str(exc), password is not None) from exc
+    except OSError as exc:
+        raise RenderError(f"cannot read PDF: {exc.strerror or type(exc).__name__}") from exc
+
+
+def pdf_open_error(path: str, message: str, had_password: bool) -> RenderError:
+    """Why pdfium refused a PDF: encrypted, truncated, without pages, or damaged."""
+    encrypted, has_eof = _pdf_markers(path)
+    if "password" in message.lower() and encrypted:
+        if had_password:
+            return RenderError("PDF is encrypted and the configured password (OCRFLOW_PDF_PASSWORD) does not "
+                               "open it", ErrorCode.ENCRYPTED)
+        return RenderError("PDF is encrypted with a user password; set OCRFLOW_PDF_PASSWORD or supply an "
+                           "unencrypted copy", ErrorCode.ENCRYPTED)
+    if not has_eof:
+        return RenderError("PDF is truncated (no end-of-file marker: the file was cut off, e.g. by an "
+                           "interrupted copy or download)", ErrorCode.TRUNCATED)
+    if "password" in message.lower():  # pdfium says "password" for a PDF without a page tree too
+        return RenderError("PDF has no pages (no readable page tree)", ErrorCode.NO_PAGES)
+    return RenderError(f"PDF is damaged and cannot be opened ({message.removeprefix('Failed to load document ')})",
+                       ErrorCode.UNREADABLE)
+
+
+def _pdf_markers(path: str) -> tuple[bool, bool]:
+    """(has an /Encrypt entry, ends with %%EOF), read in chunks (the file size is capped by discovery)."""
+    encrypted, tail = False, b""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            encrypted = encrypted or b"/Encrypt" in tail[-16:] + chunk
+            tail = (tail + chunk)[-2048:]
+    return encrypted, b"%%EOF" in tail
+
+
+def pdf_scale(width_pt: float, height_pt: float, options: RenderOptions) -> float:
+    """The render scale: the configured dpi, lowered for a page so large that it would exceed
+    ``max_page_pixels`` (a huge MediaBox is rendered smaller, never refused)."""
+    scale = options.dpi / 72
+    pixels = width_pt * height_pt * scale * scale
+    if pixels > options.max_page_pixels:
+        scale *= (options.max_page_pixels / pixels) ** 0.5
+    return scale
+
+
+def check_pixels(width: int, height: int, limit: int) -> None:
+    if width * height > limit:
+        raise RenderError(f"image is {width} x {height} = {width * height:,} pixels, more than the limit of "
+                          f"{limit:,} (OCRFLOW_MAX_PAGE_PIXELS): refused as a possible decompression bomb",
+                          ErrorCode.DECOMPRESSION_BOMB)
+
+
+def open_image(doc: DocumentRef, max_pixels: int) -> Image.Image:
+    """Open an image lazily (header only); HEIC/HEIF through pillow-heif."""
+    if doc.mime == MIME_HEIF:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    Image.MAX_IMAGE_PIXELS = None  # check_pixels applies the configured cap, with a message that says so
+    try:
+        img = Image.open(doc.open_path)
+    except Image.UnidentifiedImageError as exc:
+        raise RenderError("image data is corrupt: its header is not a readable image",
+                          ErrorCode.CORRUPT_IMAGE) from exc
+    except OSError as exc:
+        raise RenderError(f"cannot read image: {exc.strerror or exc}") from exc
+    try:
+        check_pixels(img.width, img.height, max_pixels)
+    except RenderError:
+        img.close()
+        raise
+    return img
+
+
+def _decode_error(exc: BaseException, index: int) -> RenderError:
+    text = str(exc)
+    if "truncated" in text.lower():
+        return RenderError(f"image is truncated (frame {index + 1} ends early: the file was cut off)",
+                           ErrorCode.TRUNCATED)
+    return RenderError(f"image data is corrupt (frame {index + 1}: {text or type(exc).__name__})",
+                       ErrorCode.CORRUPT_IMAGE)
 
 
 def make_renderer(name: str, options: RenderOptions) -> Renderer:

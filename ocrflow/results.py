@@ -21,16 +21,23 @@ class DocResult:
     seconds: float = 0.0
     page_count: int = 0
     """The document's page count when it is known without its pages (a document over the page limit)."""
+    error_code: str | None = None
+    """An ``ocrflow.errors.ErrorCode`` value when the document failed (or stayed pending) for a known reason."""
+    pages_read: int | None = None
+    """Pages actually read (None: all of them, or not known); 0 for a document refused before any page."""
+    einvoice_syntax: str | None = None
+    einvoice_profile: str | None = None
 
 
 def pending_result(doc: DocumentRef, exc: Exception) -> DocResult:
     """An engine outage: the document stays pending for the next run."""
-    return DocResult(doc, DocState.PENDING, error=f"engine unavailable, left pending for the next run: {exc}")
+    return DocResult(doc, DocState.PENDING, error=f"engine unavailable, left pending for the next run: {exc}",
+                     error_code="engine")
 
 
 def failed_result(doc: DocumentRef, exc: Exception) -> DocResult:
     """A bug on one document: that document fails, the others go on."""
-    return DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}")
+    return DocResult(doc, DocState.FAILED, error=f"{type(exc).__name__}: {exc}", error_code="internal")
 
 
 def state_counts(results: list[DocResult]) -> dict[str, int]:

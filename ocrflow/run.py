@@ -147,7 +147,7 @@ class DocumentRun:
             abandon(self.store, record, f"{type(exc).__name__}: {exc}")
             raise
         summary = summarize(record.run_id, record.flow_run_id, loop.results,
-                            effective_plan(plan, loop.mine, loop.elsewhere), started)
+                            effective_plan(plan, loop.mine, loop.elsewhere), started, self.settings.max_failed)
         if self.options.data_docs:
             summary.data_docs = build_run_data_docs(self.reports, self.settings.store, record.run_id)
         finish(self.store, record, summary)

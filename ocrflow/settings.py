@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     max_pages: int = Field(0, ge=0, description=(
         "hard limit on pages per document; 0 = none (read whole, page by page). A longer document is not "
         "read at all: it is failed with its page count, never loaded as if complete"))
+    max_file_bytes: int = Field(512 * 1024 * 1024, ge=0, description=(
+        "larger input files are refused unread (error_code file_too_large); 0 = no cap"))
+    max_page_pixels: int = Field(200_000_000, ge=1_000_000, description=(
+        "decompression-bomb guard: an image page with more pixels is refused (decompression_bomb); a PDF page "
+        "is rendered at a lower resolution instead"))
+    follow_symlinks_outside_root: bool = Field(False, description=(
+        "follow symbolic links that lead out of the input folder (default: refused, target never opened)"))
+    pdf_password: SecretStr | None = Field(None, description="password for encrypted PDFs (an empty user "
+                                                             "password opens without it)")
+    max_failed: str = Field("1%", pattern=r"^\s*(\d+|\d*\.\d+|\d+(\.\d+)?%)\s*$", description=(
+        "error budget: a run with at most this many failed documents (a count like 5, or a fraction of the "
+        "run's documents like 1% or 0.01) is COMPLETED, its failures listed; beyond it the run is FAILED"))
     glob: str = "**/*"
     force: bool = False
     documents_in_flight: int = Field(0, ge=0, le=256, description=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ class RunSummary:
     latencies: dict[str, list[float]]
     data_docs: str = ""
     message: str = ""
+    unmatched: list[tuple[str, str]] = field(default_factory=list)
+    """Documents no contract matched (state ``unmatched``; ``ocrflow reprocess --unmatched``)."""
+    budget: int = 0
+    """Failed + unmatched documents this run may have and still be COMPLETED (``max_failed``)."""
     results: list[DocResult] = field(default_factory=list, repr=False)
     """Every processed document's result (pages, row, final state), for callers that score or show them."""
 
@@ -34,7 +39,20 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Plan, started: float) -> RunSummary:
+def failure_budget(max_failed: str, documents: int) -> int:
+    """How many failed documents ``max_failed`` allows in a run of ``documents``: a count (``5``) as it is,
+    a fraction (``1%``, ``0.01``) of the documents rounded UP, so that one broken file in a small run does
+    not fail it (a fraction above 0 always allows at least one)."""
+    text = max_failed.strip()
+    if text.endswith("%"):
+        return math.ceil(float(text[:-1]) / 100 * documents - 1e-9)
+    if "." in text:
+        return math.ceil(float(text) * documents - 1e-9)
+    return int(text)
+
+
+def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Plan, started: float,
+              max_failed: str = "0") -> RunSummary:
     counts = {
         "documents": len(plan_.todo) + len(plan_.skipped) + len(plan_.rejected),
         "pages": sum(len(r.pages) for r in results),
@@ -43,6 +61,8 @@ def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Pl
         "failed": sum(r.state == DocState.FAILED for r in results) + len(plan_.rejected),
         "pending": sum(r.state == DocState.PENDING for r in results),
         "skipped": len(plan_.skipped),
+        "unmatched": sum(r.state == DocState.UNMATCHED for r in results),
+        "duplicates": plan_.duplicates,
     }
     latencies: dict[str, list[float]] = {}
     for r in results:
@@ -51,18 +71,22 @@ def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Pl
                 p.latency_s + p.render_s)
     failed = [(r.doc.path, r.error or "") for r in results if r.state == DocState.FAILED]
     failed += [(r.path, r.reason) for r in plan_.rejected]
-    status = "COMPLETED" if not counts["failed"] and not counts["pending"] else "FAILED"
-    message = "" if status == "COMPLETED" else (
-        f"{counts['failed']} failed, {counts['pending']} pending: "
-        + "; ".join(f"{Path(p).name}: {e}" for p, e in failed[:5]))
+    unmatched = [(r.doc.path, r.error or "") for r in results if r.state == DocState.UNMATCHED]
+    budget = failure_budget(max_failed, counts["documents"])
+    bad = counts["failed"] + counts["unmatched"]
+    status = "COMPLETED" if bad <= budget and not counts["pending"] else "FAILED"
+    message = "" if not bad and not counts["pending"] else (
+        f"{counts['failed']} failed, {counts['unmatched']} unmatched, {counts['pending']} pending "
+        f"(error budget {budget}): " + "; ".join(f"{Path(p).name}: {e}" for p, e in [*failed, *unmatched][:5]))
     return RunSummary(
         run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
         status=status, failed=failed,
         quarantined=[(r.doc.path, r.error or "") for r in results if r.state == DocState.QUARANTINED],
         pending=[(r.doc.path, r.error or "") for r in results if r.state == DocState.PENDING],
-        latencies=latencies, message=message, results=results)
+        latencies=latencies, message=message, results=results, unmatched=unmatched, budget=budget)
 
 
 def effective_plan(plan_: Plan, mine: list[DocumentRef], elsewhere: list[DocumentRef]) -> Plan:
     """The plan as this worker ran it: documents another worker held count as skipped here."""
-    return Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected)
+    return Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected, paths=plan_.paths,
+                duplicates=plan_.duplicates)

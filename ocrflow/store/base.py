@@ -18,8 +18,9 @@ from ocrflow.models import DocState, PageText, RowOutcome
 
 Dialect = Literal["duckdb", "postgres"]
 
-FINAL_STATES = (DocState.LOADED, DocState.QUARANTINED, DocState.FAILED)
-"""Document states a run does not redo (unless asked to reprocess)."""
+FINAL_STATES = (DocState.LOADED, DocState.QUARANTINED, DocState.FAILED, DocState.UNMATCHED)
+"""Document states a run does not redo (unless asked to reprocess: ``ocrflow reprocess --failed``,
+``--unmatched``, ``--quarantined``)."""
 
 
 class StoreError(RuntimeError):
@@ -40,6 +41,11 @@ class DocumentUpdate:
     pages: int = 0
     contract: str | None = None
     error: str | None = None
+    error_code: str | None = None
+    pages_read: int | None = None
+    path_raw: str | None = None
+    einvoice_syntax: str | None = None
+    einvoice_profile: str | None = None
 
 
 @dataclass(slots=True)
@@ -50,6 +56,8 @@ class Batch:
     documents: list[DocumentUpdate] = field(default_factory=list)
     pages: list[tuple[str, PageText]] = field(default_factory=list)
     rows: list[RowOutcome] = field(default_factory=list)
+    paths: list[tuple[str, str, str | None]] = field(default_factory=list)
+    """(sha256, shown path, raw path) of every path a document was found under (``document_paths``)."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,10 @@ DOCUMENT_UPSERT_SET = (
     "pages = greatest(excluded.pages, documents.pages), state = excluded.state, "
     "contract = coalesce(excluded.contract, documents.contract), error = excluded.error, "
     "updated_at = excluded.updated_at, run_id = excluded.run_id, "
-    "attempts = documents.attempts + CASE WHEN excluded.state = 'pending' THEN 0 ELSE 1 END")
+    "attempts = documents.attempts + CASE WHEN excluded.state = 'pending' THEN 0 ELSE 1 END, "
+    "error_code = excluded.error_code, pages_read = coalesce(excluded.pages_read, documents.pages_read), "
+    "path_raw = excluded.path_raw, einvoice_syntax = coalesce(excluded.einvoice_syntax, documents.einvoice_syntax), "
+    "einvoice_profile = coalesce(excluded.einvoice_profile, documents.einvoice_profile)")
 """The ON CONFLICT (sha256) DO UPDATE of ``documents``; valid SQL in both dialects."""
 
 CLEAR_FINAL_CLAIMS_SET = (

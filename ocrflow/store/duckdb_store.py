@@ -19,6 +19,7 @@ from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUp
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
 from ocrflow.store.lines import lines_ddl, write_lines_duckdb
 from ocrflow.store.locking import serialized
+from ocrflow.store.paths import write_paths_duckdb
 from ocrflow.store.rows import (
     DOCUMENT_COLUMNS,
     PAGE_COLUMNS,
@@ -200,6 +201,7 @@ class DuckDBStore:
                 else:
                     self._quarantine_rows(outcomes, contracts[name], now)
             self._upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
+            write_paths_duckdb(self.con, batch.paths, batch.run_id, now)
             write_lines_duckdb(self.con, batch, contracts)
             self.con.commit()
         except duckdb.Error:

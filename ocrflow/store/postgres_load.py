@@ -19,6 +19,7 @@ from ocrflow.models import RowOutcome
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET
 from ocrflow.store.lines import write_lines_postgres
+from ocrflow.store.paths import write_paths_postgres
 from ocrflow.store.postgres_copy import array_literal, copy_columns, escape_copy_text
 from ocrflow.store.rows import (
     DOCUMENT_COLUMNS,
@@ -60,6 +61,7 @@ class PgLoad:
             else:
                 self._quarantine_rows(outcomes, contracts[name], now)
         self.upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
+        write_paths_postgres(self.conn, batch.paths, batch.run_id, now)
         write_lines_postgres(self.conn, batch, contracts)
 
     def upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,

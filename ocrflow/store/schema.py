@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.store.base import Dialect, SchemaChangeError
+from ocrflow.store.paths import added_columns_ddl, document_paths_ddl
 
 LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # name, duckdb type, postgres type
@@ -94,7 +95,10 @@ def base_ddl(dialect: Dialect) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS documents (
   sha256 {txt} {key}, path {txt} NOT NULL, mime {txt}, size_bytes BIGINT, pages INTEGER,
   state {txt} NOT NULL, contract {txt}, error {txt}, attempts INTEGER DEFAULT 0,
-  first_seen {ts}, updated_at {ts}, run_id {txt}, claimed_by {txt}, claim_expires {ts})""",
+  first_seen {ts}, updated_at {ts}, run_id {txt}, claimed_by {txt}, claim_expires {ts}, error_code {txt},
+  pages_read INTEGER, path_raw {txt}, einvoice_syntax {txt}, einvoice_profile {txt})""",
+        *added_columns_ddl(dialect),
+        document_paths_ddl(dialect),
         f"""CREATE TABLE IF NOT EXISTS pages (
   doc_sha256 {txt} NOT NULL, page_no INTEGER NOT NULL, path_taken {txt} NOT NULL, engine {txt},
   model {txt}, prompt_version {txt}, width INTEGER, height INTEGER, text {txt}, lines {js},

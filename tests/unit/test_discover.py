@@ -38,7 +38,8 @@ def test_unsupported_and_empty_files_are_rejected_with_reason(tmp_path: Path) ->
     (tmp_path / "notes.pdf").write_text("just text, not a pdf")
     (tmp_path / "empty.jpg").write_bytes(b"")
     rej = {Path(r.path).name: r for r in discover([str(tmp_path)]) if isinstance(r, Rejected)}
-    assert "unsupported file type" in rej["notes.pdf"].reason
+    assert "unsupported file type: plain text" in rej["notes.pdf"].reason
+    assert "just text" not in rej["notes.pdf"].reason  # the kind is named, the content never quoted
     assert "empty" in rej["empty.jpg"].reason
 
 
@@ -66,7 +67,8 @@ def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
 def test_sniff_mime_tiff_big_endian_and_webp() -> None:
     assert sniff_mime(b"MM\x00*rest") == "image/tiff"
     assert sniff_mime(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
-    assert sniff_mime(b"GIF89a") is None
+    assert sniff_mime(b"GIF89a") == "image/gif"  # read as its first frame
+    assert sniff_mime(b"PK\x03\x04rest") is None
 
 
 def test_fsspec_url_inputs(tmp_path: Path) -> None:

@@ -76,5 +76,5 @@ def test_digital_pdf_pages_have_text_layer_and_render_on_demand(demo_dir: Path, 
 def test_corrupt_pdf_is_a_render_error(tmp_path: Path) -> None:
     p = tmp_path / "broken.pdf"
     p.write_bytes(b"%PDF-1.4\n this is not really a pdf")
-    with pytest.raises(RenderError, match="cannot open PDF"):
+    with pytest.raises(RenderError, match="PDF is truncated"):
         list(make_renderer("pypdfium2", RenderOptions()).pages(_ref(p), max_pages=1))

@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 import openai
 
 from ocrflow.engines.base import EngineError, TerminalEngineError, TransientEngineError
+from ocrflow.errors import AuthEngineError
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -74,6 +75,8 @@ def status_error(exc: openai.APIStatusError, replica: str) -> EngineError:
     status = exc.status_code
     message = server_message(exc.body, exc.message)
     text = f"vLLM {replica} answered HTTP {status}: {message}"
+    if status in (401, 403):  # a rotated or wrong key: the documents stay pending, the run stops sending
+        return AuthEngineError(f"{text} (check OCRFLOW_VLLM_API_KEY)", status=status)
     if status in RETRYABLE_STATUS:
         retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
         return VllmTransientError(text, status=status, retry_after=retry_after, replica=replica,

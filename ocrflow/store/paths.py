@@ -1,0 +1,84 @@
+"""Every path a document was found under (``document_paths``), and the columns added to ``documents``
+after its first release (ALTERed into existing files by ``init_schema``, in both dialects).
+
+The same bytes under two names are one document (one sha256, one ``documents`` row) with two rows here;
+a run's ``duplicates`` count is the number of paths beyond the first per document.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ocrflow.store.base import Dialect
+
+ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    # table, column, duckdb type, postgres type
+    ("documents", "error_code", "VARCHAR", "TEXT"),
+    ("documents", "pages_read", "INTEGER", "INTEGER"),
+    ("documents", "path_raw", "VARCHAR", "TEXT"),
+    ("documents", "einvoice_syntax", "VARCHAR", "TEXT"),
+    ("documents", "einvoice_profile", "VARCHAR", "TEXT"),
+)
+"""Columns of the base tables that a store created by an older release lacks. CREATE TABLE has them
+already; these statements add them to existing files and databases (a no-op when present)."""
+
+PATH_COLUMNS = ("doc_sha256", "path", "path_raw", "first_seen", "last_seen", "run_id")
+
+
+def added_columns_ddl(dialect: Dialect) -> list[str]:
+    """ADD COLUMN IF NOT EXISTS for every column of ``ADDED_COLUMNS``.
+
+    PostgreSQL: guarded by a catalog check, so that a store that has the column takes no lock on the
+    table (an ALTER, even a no-op one, waits for every transaction on it: concurrent workers)."""
+    out = []
+    for table, column, duck, pg in ADDED_COLUMNS:
+        if dialect == "duckdb":
+            out.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {duck}")
+            continue
+        out.append(f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+                 AND table_name = '{table}' AND column_name = '{column}') THEN
+    ALTER TABLE {table} ADD COLUMN {column} {pg};
+  END IF;
+END $$""")
+    return out
+
+
+def document_paths_ddl(dialect: Dialect) -> str:
+    ts = "TIMESTAMP" if dialect == "duckdb" else "TIMESTAMPTZ"
+    txt = "VARCHAR" if dialect == "duckdb" else "TEXT"
+    return f"""CREATE TABLE IF NOT EXISTS document_paths (
+  doc_sha256 {txt} NOT NULL, path {txt} NOT NULL, path_raw {txt}, first_seen {ts}, last_seen {ts},
+  run_id {txt}, PRIMARY KEY (doc_sha256, path))"""
+
+
+def path_columns(paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> list[list[Any]]:
+    """The batch's paths column by column, one per (document, path)."""
+    keyed = list({(sha, path): (sha, path, raw) for sha, path, raw in paths}.values())
+    n = len(keyed)
+    return [[k[0] for k in keyed], [k[1] for k in keyed], [k[2] for k in keyed], [now] * n, [now] * n,
+            [run_id] * n]
+
+
+_CONFLICT = ("ON CONFLICT (doc_sha256, path) DO UPDATE SET last_seen = excluded.last_seen, "
+             "run_id = excluded.run_id, path_raw = excluded.path_raw")
+
+
+def write_paths_duckdb(con: Any, paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> None:
+    """Upsert the paths in one statement (``con``: a DuckDB connection inside the batch's transaction)."""
+    if not paths:
+        return
+    cols = path_columns(paths, run_id, now)
+    con.execute("INSERT INTO document_paths SELECT UNNEST(?), UNNEST(?), UNNEST(?::VARCHAR[]), UNNEST(?), "
+                f"UNNEST(?), UNNEST(?) {_CONFLICT}", cols)
+
+
+def write_paths_postgres(conn: Any, paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> None:
+    """Upsert the paths in one statement (``conn``: a psycopg connection inside the batch's transaction)."""
+    if not paths:
+        return
+    cols = path_columns(paths, run_id, now)
+    conn.execute("INSERT INTO document_paths (doc_sha256, path, path_raw, first_seen, last_seen, run_id) "
+                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
+                 f"%s::text[]) {_CONFLICT}", cols)
