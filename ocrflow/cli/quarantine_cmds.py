@@ -95,7 +95,16 @@ def reprocess(
     quarantined: Annotated[bool, typer.Option(
         "--quarantined", help="re-extract, re-coerce and re-validate quarantined documents from their stored "
                               "page text, with the current contracts")] = False,
-    contract: Annotated[str | None, typer.Option(help="only documents quarantined under this contract")] = None,
+    failed: Annotated[bool, typer.Option(
+        "--failed", help="process failed documents again from their files (after a fix)")] = False,
+    code: Annotated[str | None, typer.Option(
+        "--code", help="with --failed: only documents failed with this error_code (e.g. encrypted)")] = None,
+    unmatched: Annotated[bool, typer.Option(
+        "--unmatched", help="process documents no contract matched again (after adding a contract)")] = False,
+    contract: Annotated[str | None, typer.Option(
+        help="--quarantined: only documents quarantined under this contract; --failed/--unmatched: the "
+             "contract to apply (default auto)")] = None,
+    engine: Annotated[str | None, typer.Option(help="--failed/--unmatched: auto | embedded | vllm")] = None,
     db: DbOpt = None,
     config: Annotated[Path | None, typer.Option(help="ocrflow.toml config file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the outcome as JSON")] = False,
@@ -106,9 +115,15 @@ def reprocess(
     from ocrflow.contracts import ContractError
     from ocrflow.reprocess import reprocess_quarantined
 
-    if not quarantined:
-        err.print("[red]error:[/red] say what to reprocess: --quarantined")
+    if sum((quarantined, failed, unmatched)) != 1 or (code and not failed):
+        err.print("[red]error:[/red] say what to reprocess: one of --quarantined, --failed [--code X], --unmatched")
         raise typer.Exit(2)
+    if not quarantined:
+        from ocrflow.cli.reprocess_ledger_cmd import reprocess_from_files
+
+        reprocess_from_files("failed" if failed else "unmatched", code=code, contract=contract, engine=engine,
+                             db=db, config=config, json_out=json_out)
+        return
     quiet_libraries()
     settings, store = open_store_or_exit(db, read_only=False, config=config)
     try:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from ocrflow.store import Store
     from ocrflow.summary import RunSummary
 
-COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped")
+COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "unmatched", "pending", "skipped",
+              "duplicates")
 
 
 @app.command()
@@ -34,6 +35,10 @@ def run(
     day_first: Annotated[bool | None, typer.Option("--day-first/--month-first")] = None,
     no_einvoice: Annotated[bool, typer.Option("--no-einvoice", help="ignore embedded e-invoice XML")] = False,
     config: Annotated[Path | None, typer.Option(help="ocrflow.toml config file")] = None,
+    max_failed: Annotated[str | None, typer.Option(
+        "--max-failed", help="error budget: failed + unmatched documents a run may have and still be "
+                             "COMPLETED (exit 0): a count (5) or a fraction of the run's documents (1%, 0.01; "
+                             "default 1%)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, help="documents per write transaction (default: at least 16 and at least the "
@@ -50,7 +55,7 @@ def run(
     quiet_libraries()
     settings = settings_or_exit(config, contract=contract, engine=engine, store=db, renderer=renderer, dpi=dpi,
                                 glob=glob, force=force or None, day_first=day_first,
-                                use_embedded_xml=False if no_einvoice else None)
+                                use_embedded_xml=False if no_einvoice else None, max_failed=max_failed)
     summary = _run_here(paths, settings, batch_size)
     if json_out:
         console.print_json(json.dumps({"run_id": summary.run_id, "status": summary.status, **summary.counts,
@@ -141,12 +146,12 @@ def _print_summary(summary: RunSummary, store_url: str) -> None:
     for col in (*COUNT_KEYS, "time"):
         t.add_column(col, justify="right")
     c = summary.counts
-    t.add_row(*(str(c[k]) for k in COUNT_KEYS), f"{summary.seconds:.1f}s")
+    t.add_row(*(str(c.get(k, 0)) for k in COUNT_KEYS), f"{summary.seconds:.1f}s")
     console.print(t)
     for label, items in (("quarantined", summary.quarantined), ("failed", summary.failed),
-                         ("pending", summary.pending)):
+                         ("unmatched", summary.unmatched), ("pending", summary.pending)):
         for path, why in items:
             console.print(f"  [yellow]{label}[/yellow] {path}: {why[:200]}")
     if summary.data_docs:
         console.print(f"data docs: {summary.data_docs}")
-    console.print(f"status: [bold]{summary.status}[/bold]")
+    console.print(f"status: [bold]{summary.status}[/bold] (error budget: {summary.budget} failed or unmatched)")
