@@ -6,10 +6,11 @@ One module per group of commands; each registers its commands on the shared Type
 from __future__ import annotations
 
 from ocrflow.cli import data_cmds, eval_cmd, quarantine_cmds, run_cmd
+from ocrflow.cli import review_cmd
 from ocrflow.cli.common import app
 
 __all__ = ["app", "main"]
-_COMMAND_MODULES = (run_cmd, data_cmds, eval_cmd, quarantine_cmds)
+_COMMAND_MODULES = (run_cmd, data_cmds, eval_cmd, quarantine_cmds, review_cmd)
 
 
 def main() -> None:

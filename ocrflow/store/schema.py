@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.store.base import Dialect, SchemaChangeError
+from ocrflow.store.corrections import corrections_ddl
 from ocrflow.store.paths import added_columns_ddl, document_paths_ddl
 
 LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -115,6 +116,7 @@ def base_ddl(dialect: Dialect) -> list[str]:
   data_docs {txt})""",
         f"""CREATE TABLE IF NOT EXISTS page_cache (
   cache_key {txt} PRIMARY KEY, result {js}, created_at {ts})""",
+        *corrections_ddl(dialect),
     ]
 
 
