@@ -26,8 +26,9 @@ def sniff_xml(head: bytes) -> str | None:
     (``ocrflow.einvoice``) plugs its detection in here (UBL / CII root element -> its MIME type); until
     it does, no XML is read and :func:`detected_kind` names it "XML document that is not an e-invoice".
     """
-    del head
-    return None
+    from ocrflow.einvoice.standalone import sniff_einvoice_xml
+
+    return sniff_einvoice_xml(head)
 
 
 def looks_like_xml(head: bytes) -> bool:

@@ -17,14 +17,17 @@ from PIL import Image
 
 from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract, load_contracts, pick_contract
+from ocrflow.contracts.model import LINES_KEY
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, Task, TransientEngineError
 from ocrflow.errors import AuthEngineError, ErrorCode
+from ocrflow.extract.lines import coerce_lines
 from ocrflow.extract.rules import extract_fields
 from ocrflow.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
 from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
 from ocrflow.results import DocResult, pending_result
 from ocrflow.settings import Settings
+from ocrflow.xmldoc import is_xml_document, xml_document_result
 
 log = logging.getLogger("ocrflow")
 
@@ -67,6 +70,9 @@ class Processor:
         return result
 
     def _process(self, doc: DocumentRef) -> DocResult:
+        if is_xml_document(doc):  # a standalone e-invoice: no pages, straight to a row
+            return xml_document_result(doc, self.contracts, wanted=self.settings.contract,
+                                       day_first=self.settings.day_first, flow_run_id=self.flow_run_id)
         embedded = self._embedded_invoice(doc)
         pages, first_image = self._read_pages(doc)
         text = DocumentText(doc=doc, pages=tuple(pages),
@@ -79,7 +85,8 @@ class Processor:
                              error=f"no data contract matched the document text (known: {names}); add a "
                                    "contract and run `ocrflow reprocess --unmatched`, or pass --contract NAME")
         row = self._extract(text, contract, first_image)
-        return DocResult(doc, DocState.PENDING, pages=pages, row=row, contract=contract.name)
+        return DocResult(doc, DocState.PENDING, pages=pages, row=row, contract=contract.name,
+                         einvoice_syntax="cii" if embedded and contract.name == "invoice" else None)
 
     def _embedded_invoice(self, doc: DocumentRef) -> tuple[dict[str, Any], str] | None:
         if doc.mime != "application/pdf" or not self.settings.use_embedded_xml:
@@ -97,7 +104,7 @@ class Processor:
             return None
         except pdfium.PdfiumError:
             return None  # the renderer reports why the PDF cannot be opened
-        return (found.fields, found.source) if found else None
+        return ({**found.fields, LINES_KEY: list(found.lines)}, found.source) if found else None
 
     def _read_pages(self, doc: DocumentRef) -> tuple[list[PageText], Image.Image | None]:
         """Text-layer pages directly; the others through the engine, many in flight."""
@@ -154,13 +161,15 @@ class Processor:
             if raw.get(name) in (None, "", []) and value not in (None, "", []):
                 raw[name] = value
         values, failures = coerce_row(contract, raw, day_first=self.settings.day_first)
+        lines, line_failures = coerce_lines(contract, raw.get(LINES_KEY), day_first=self.settings.day_first)
         lineage = {
             "page_numbers": [p.page_no for p in text.pages], "engine": engine, "model": model,
             "prompt_version": prompt_version or _prompt_versions(text.pages), "flow_run_id": self.flow_run_id,
             "extracted_at": datetime.now(UTC).replace(tzinfo=None),
         }
         return RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version,
-                          values=values, raw=raw, lineage=lineage, failures=list(failures))
+                          values=values, raw=raw, lineage=lineage, failures=[*failures, *line_failures],
+                          lines=lines)
 
 
 def _language(text: str) -> str:

@@ -22,8 +22,22 @@ NS_QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 
 PROFILE_EN16931 = "urn:cen.eu:en16931:2017"
 
+NS_UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+NS_UBL_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+NS_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+UBL_ROOTS = {NS_UBL_INVOICE: "Invoice", NS_UBL_CREDIT_NOTE: "CreditNote"}
+"""UBL 2.1 root namespaces and their root element local names."""
+SYNTAX_UBL = "ubl"
+SYNTAX_CII = "cii"
+
+
 class EInvoiceError(ValueError):
-    """An e-invoice attachment is present but cannot be read as CII XML."""
+    """An e-invoice is present but cannot be read as UBL or CII XML."""
+
+
+class XmlUnsafeError(EInvoiceError):
+    """The XML declares a DTD / entities (expansion bombs, external entities): refused unread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +52,9 @@ class EmbeddedInvoice:
     fields: dict[str, Any]
     source: str
     profile: str = ""
+    lines: tuple[dict[str, Any], ...] = ()
+    """Raw line items (strings, contract line names; ``line_no`` 1..n in document order). Extra keys
+    that are not contract columns: ``line_id`` (the XML's own id), ``price_base_quantity``,
+    ``allowance_amount`` and ``charge_amount`` (line-level, already inside ``line_net_amount``)."""
+    syntax: str = SYNTAX_CII
+    """``cii`` or ``ubl``."""

@@ -14,14 +14,17 @@ from typing import Any
 
 from lxml import etree
 
-from ocrflow.einvoice.model import CII_ROOTS, EInvoiceError, EmbeddedInvoice
+from ocrflow.einvoice.cii_lines import cii_lines
+from ocrflow.einvoice.model import CII_ROOTS, SYNTAX_CII, EInvoiceError, EmbeddedInvoice
+from ocrflow.einvoice.safe import parse_xml
+from ocrflow.einvoice.tree import children as _children
+from ocrflow.einvoice.tree import find as _find
+from ocrflow.einvoice.tree import find_any as _find_any
+from ocrflow.einvoice.tree import text as _text
 from ocrflow.pdfium_lock import PDFIUM_LOCK
 
 KNOWN_ATTACHMENT_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "zugferd_invoice.xml")
 """Attachment names used by ZUGFeRD 1/2, Factur-X and XRechnung (compared case-insensitively)."""
-
-MAX_XML_BYTES = 20 * 1024 * 1024
-"""Attachments larger than this are refused rather than parsed."""
 
 PROFILES = (
     ("xrechnung", "XRECHNUNG"),
@@ -88,20 +91,8 @@ def _looks_like_cii(data: bytes) -> bool:
     return etree.QName(root).localname in CII_ROOTS
 
 
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
-
-
 def _parse_xml(data: bytes) -> etree._Element:
-    if len(data) > MAX_XML_BYTES:
-        raise EInvoiceError(f"e-invoice XML is {len(data)} bytes, more than the {MAX_XML_BYTES} allowed")
-    if not data.strip():
-        raise EInvoiceError("e-invoice attachment is empty")
-    try:
-        return etree.fromstring(data, parser=_safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise EInvoiceError(f"e-invoice attachment is not well-formed XML: {exc}") from exc
+    return parse_xml(data, what="e-invoice attachment")
 
 
 def parse_cii(data: bytes, *, attachment_name: str = "invoice.xml") -> EmbeddedInvoice:
@@ -118,7 +109,8 @@ def parse_cii(data: bytes, *, attachment_name: str = "invoice.xml") -> EmbeddedI
         raise EInvoiceError(f"{attachment_name}: CII document without an invoice number "
                             "(ExchangedDocument/ID)")
     source = f"{attachment_name} [{profile}]" if profile else attachment_name
-    return EmbeddedInvoice(fields=fields, source=source, profile=profile)
+    return EmbeddedInvoice(fields=fields, source=source, profile=profile, lines=tuple(cii_lines(root)),
+                           syntax=SYNTAX_CII)
 
 
 def profile_name(guideline_id: str | None) -> str:
@@ -154,6 +146,9 @@ def _header_fields(root: etree._Element) -> dict[str, Any]:
         "subtotal_amount": _amount(summation, "TaxBasisTotalAmount", currency),
         "tax_amount": _amount(summation, "TaxTotalAmount", currency),
         "total_amount": _amount(summation, "GrandTotalAmount", currency),
+        "invoice_type_code": _text(_find(doc, "TypeCode")),
+        "allowance_total_amount": _amount(summation, "AllowanceTotalAmount", currency),
+        "charge_total_amount": _amount(summation, "ChargeTotalAmount", currency),
     }
     return {k: v for k, v in fields.items() if v not in (None, "")}
 
@@ -195,41 +190,3 @@ def _date(el: etree._Element | None) -> str | None:
     if fmt == "102" and re.fullmatch(r"\d{8}", value):
         return f"{value[:4]}-{value[4:6]}-{value[6:]}"
     return value
-
-
-# -------------------------------------------------------------------- tree helpers
-
-
-def _children(el: etree._Element | None, name: str) -> list[etree._Element]:
-    if el is None:
-        return []
-    return [c for c in el if isinstance(c.tag, str) and etree.QName(c).localname == name]
-
-
-def _find(el: etree._Element | None, *path: str) -> etree._Element | None:
-    """First element reached by following child local names from ``el``."""
-    current = el
-    for name in path:
-        kids = _children(current, name)
-        if not kids:
-            return None
-        current = kids[0]
-    return current
-
-
-def _find_any(el: etree._Element | None, *names: str) -> etree._Element | None:
-    """First descendant of ``el`` whose local name is one of ``names`` (in order of preference)."""
-    if el is None:
-        return None
-    for name in names:
-        for desc in el.iter():
-            if isinstance(desc.tag, str) and etree.QName(desc).localname == name:
-                return desc
-    return None
-
-
-def _text(el: etree._Element | None) -> str | None:
-    if el is None or el.text is None:
-        return None
-    text = re.sub(r"\s+", " ", el.text).strip()
-    return text or None
