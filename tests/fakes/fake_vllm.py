@@ -271,7 +271,8 @@ class FakeVllm:
 
     def __init__(self, *, models: Sequence[str] = (DEFAULT_MODEL,), api_key: str | None = None,
                  mode: str = "ocr", capacity: int = 32, latency_s: float = 0.0,
-                 max_image_bytes: int = 6 * 1024 * 1024, capture: bool = True, port: int = 0) -> None:
+                 max_image_bytes: int = 6 * 1024 * 1024, capture: bool = True, port: int = 0,
+                 answerer: Any = None) -> None:
         self.models = list(models)
         self.api_key = api_key
         self.mode = mode
@@ -284,7 +285,8 @@ class FakeVllm:
         self.counters = Counters()
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._answerer = OcrAnswerer()
+        # answerer: anything with answer(call) -> str, e.g. tests.fakes.model_fake.TruthModel (knows no ocrflow)
+        self._answerer = answerer if answerer is not None else OcrAnswerer()
         self._port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
