@@ -8,6 +8,7 @@ from ocrflow.models import DocState, RowOutcome
 from ocrflow.results import DocResult
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.validate import ValidationReport, validate_rows
+from ocrflow.validate.lines import line_failures
 
 
 def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Contract], run_id: str,
@@ -27,6 +28,7 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
             reports.append(report)
         for o in rows:
             o.failures.extend(report.failures.get(o.doc.sha256, []))
+            o.failures.extend(line_failures(contracts[name], o))
     batch = Batch(run_id=run_id)
     for r in results:
         if r.row is not None:
