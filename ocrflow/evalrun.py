@@ -18,6 +18,7 @@ from typing import Any
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.engines.base import Engine
 from ocrflow.engines.factory import make_engine
+from ocrflow.eval_lines_run import PredictedLines, line_items_report, predicted_lines
 from ocrflow.evaluation import score_documents
 from ocrflow.files_run import run_files
 from ocrflow.results import DocResult
@@ -70,14 +71,18 @@ def _groups(records: list[dict[str, Any]], contracts: dict[str, Contract], mode:
     return groups
 
 
+Found = dict[str, tuple[str, str, dict[str, Any]]]
+
+
 def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine: Engine,
-               progress: Any) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """path -> (state, error, predicted values) for one contract setting."""
+               progress: Any, lines: dict[str, PredictedLines]) -> Found:
+    """path -> (state, error, predicted values) for one contract setting; ``lines`` gets each document's."""
     summary = run_files(paths, settings, store, engine, hooks=_Printer(progress),
                         options=RunOptions(data_docs=False))
     out = {r.doc.path: (r.state.value, r.error or "",
                         {k: plain(v) for k, v in r.row.values.items()} if r.row is not None else {})
            for r in summary.results}
+    lines.update(predicted_lines(summary.results))
     for path, reason in summary.failed:
         out.setdefault(path, ("failed", reason, {}))
     return out
@@ -91,13 +96,14 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     paths = [str((gold.parent / rec["path"]).resolve()) for rec in records]
     started = time.perf_counter()
     eng = make_engine(settings)
-    found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    found: Found = {}
+    lines: dict[str, PredictedLines] = {}
     with tempfile.TemporaryDirectory(prefix="ocrflow-eval-") as tmp:
         store = DuckDBStore(str(Path(tmp) / "eval.duckdb"))
         try:
             for name, idx in _groups(records, contracts, contract_mode).items():
                 group = settings.model_copy(update={"contract": name, "store": store.path, "force": True})
-                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress))
+                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, lines))
         finally:
             store.close()
             eng.close()
@@ -108,6 +114,7 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
         kinds = {f.name: f.kind for f in contracts[doc_type].fields} if doc_type in contracts else {}
         items.append(({**rec, "state": state, "error": error}, predicted, kinds))
     report = score_documents(items)
+    report["line_items"] = line_items_report(records, paths, lines, use_embedded_xml=use_embedded_xml)
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["use_embedded_xml"] = use_embedded_xml
     return report
