@@ -25,7 +25,7 @@ def test_a_wrong_value_or_description_makes_the_line_wrong() -> None:
 def test_precision_recall_f1_overall_and_by_source() -> None:
     good = [{**GOLD[0], "line_net_amount": 55.0}]
     report = score_line_items([({"source": "a", "lines": GOLD}, good),
-                               ({"source": "b", "lines": GOLD[:1]}, good + [{"description": "x", "amount": 1}]),
+                               ({"source": "b", "lines": GOLD[:1]}, [*good, {"description": "x", "amount": 1}]),
                                ({"source": "c", "fields": {}}, good)])  # no gold lines: not scored
     assert (report["correct"], report["predicted"], report["gold"]) == (2, 3, 3)
     assert abs(report["precision"] - 2 / 3) < 1e-9 and abs(report["f1"] - 2 / 3) < 1e-9
