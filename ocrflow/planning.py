@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -9,6 +10,8 @@ from ocrflow.discover import InputLimits, Rejected, raw_path, scan
 from ocrflow.models import DocState, DocumentRef
 from ocrflow.settings import Settings
 from ocrflow.store.base import Batch, DocumentUpdate, Store
+
+log = logging.getLogger("ocrflow")
 
 
 @dataclass(slots=True)
@@ -62,4 +65,8 @@ def register_plan(store: Store, plan_: Plan, run_id: str, *, force: bool) -> Non
     """
     store.register(pending_updates(plan_.todo) + rejected_updates(plan_.rejected), run_id, keep_final=not force)
     if plan_.paths:
-        store.write_batch(Batch(run_id=run_id, paths=plan_.paths), {})
+        try:
+            store.write_batch(Batch(run_id=run_id, paths=plan_.paths), {})
+        except Exception as exc:  # noqa: BLE001 - logged; a store that takes no writes stops the batch loop
+            log.warning("the %d paths of run %s were not recorded in document_paths: %s: %s", len(plan_.paths),
+                        run_id, type(exc).__name__, exc)

@@ -27,22 +27,9 @@ PATH_COLUMNS = ("doc_sha256", "path", "path_raw", "first_seen", "last_seen", "ru
 
 
 def added_columns_ddl(dialect: Dialect) -> list[str]:
-    """ADD COLUMN IF NOT EXISTS for every column of ``ADDED_COLUMNS``.
-
-    PostgreSQL: guarded by a catalog check, so that a store that has the column takes no lock on the
-    table (an ALTER, even a no-op one, waits for every transaction on it: concurrent workers)."""
-    out = []
-    for table, column, duck, pg in ADDED_COLUMNS:
-        if dialect == "duckdb":
-            out.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {duck}")
-            continue
-        out.append(f"""DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
-                 AND table_name = '{table}' AND column_name = '{column}') THEN
-    ALTER TABLE {table} ADD COLUMN {column} {pg};
-  END IF;
-END $$""")
-    return out
+    """ADD COLUMN IF NOT EXISTS for every column of ``ADDED_COLUMNS`` (both dialects spell it the same)."""
+    return [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {duck if dialect == 'duckdb' else pg}"
+            for table, column, duck, pg in ADDED_COLUMNS]
 
 
 def document_paths_ddl(dialect: Dialect) -> str:

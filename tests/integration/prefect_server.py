@@ -135,7 +135,8 @@ def make_pdf_inbox(dst: Path, demo_dir: Path, copies: int = 1) -> list[Path]:
 
 
 CLEAN_TABLES_SQL = ("SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'doc_sha256' "
-                    "AND table_name NOT IN ('pages', 'quarantine') AND table_schema = current_schema()")
+                    "AND table_name NOT IN ('pages', 'quarantine', 'document_paths', 'field_evidence', 'corrections') "
+                    "AND table_name NOT LIKE '%\\_line' ESCAPE '\\' AND table_schema = current_schema()")
 
 
 def clean_rows(con: Any) -> tuple[int, int]:

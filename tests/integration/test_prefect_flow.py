@@ -32,7 +32,8 @@ def _artifacts(flow_run_id: Any) -> dict[str, Any]:
 
 
 def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer, demo_dir: Path,
-                                                  tmp_path: Path) -> None:
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCRFLOW_MAX_FAILED", "0")  # no error budget: one failure fails the run
     inbox = tmp_path / "inbox"
     make_pdf_inbox(inbox, demo_dir)
     (inbox / "broken.pdf").write_bytes(b"%PDF-1.4\ngarbage that pdfium cannot open")

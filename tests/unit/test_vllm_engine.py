@@ -139,9 +139,11 @@ def test_image_over_server_cap_is_terminal_400() -> None:
         eng.run(EngineRequest(image=Image.effect_noise((300, 300), 100).convert("RGB")))
 
 
-def test_wrong_api_key_is_terminal(fake: FakeVllm) -> None:
+def test_wrong_api_key_leaves_documents_pending_at_preflight_terminal(fake: FakeVllm) -> None:
+    from ocrflow.errors import AuthEngineError
+
     with engine(fake, api_key="wrong") as eng:
-        with pytest.raises(TerminalEngineError, match=r"HTTP 401.*Unauthorized"):
+        with pytest.raises(AuthEngineError, match=r"HTTP 401.*Unauthorized"):  # transient: documents stay pending
             eng.run(EngineRequest(image=img()))
         with pytest.raises(TerminalEngineError, match="OCRFLOW_VLLM_API_KEY"):
             eng.preflight()
