@@ -22,6 +22,7 @@ from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResul
 from ocrflow.errors import AuthEngineError, ErrorCode
 from ocrflow.extract.lines import coerce_lines
 from ocrflow.extract.rules import extract_fields
+from ocrflow.extract.tables import table_lines
 from ocrflow.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
 from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
@@ -161,6 +162,8 @@ class Processor:
             if raw.get(name) in (None, "", []) and value not in (None, "", []):
                 raw[name] = value
         values, failures = coerce_row(contract, raw, day_first=self.settings.day_first)
+        if contract.lines and not raw.get(LINES_KEY):  # no XML/VLM lines: the table on the pages
+            raw[LINES_KEY] = table_lines(text, contract)
         lines, line_failures = coerce_lines(contract, raw.get(LINES_KEY), day_first=self.settings.day_first)
         lineage = {
             "page_numbers": [p.page_no for p in text.pages], "engine": engine, "model": model,

@@ -1,0 +1,246 @@
+"""Line-item tables from positioned text lines (text layers and OCR), generic over layouts.
+
+1. Rows: lines grouped by baseline (vertical centres within half a line height).
+2. Header: the row whose texts match the most of the contract's line-column labels (all languages),
+   at least a description and an amount column; matched lines just above/below join it (two-line
+   headers). Column boundaries are the midpoints between the header cells' centres.
+3. Body: below the header, up to the first row that names a header total (subtotal/tax/total labels)
+   or the next table's header. An item starts at a row with a description and a number in another
+   column; following rows with description text continue its description (wrapped text) until the
+   first row without; the first value per numeric column among the item's rows is the item's.
+4. A table that reaches the page end continues on the next page, with that page's header if it
+   repeats one, else with the previous columns from the top of the page.
+
+Each line keeps its page and row box. Nothing here knows a vendor or a layout by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ocrflow.contracts import Contract, FieldSpec
+from ocrflow.models import DocumentText, Line
+
+NUMERIC_KINDS = ("money", "number", "integer")
+TOTAL_FIELDS = ("subtotal_amount", "tax_amount", "total_amount")
+_NUMBER = re.compile(r"[-+]?\d[\d.,']*\d|[-+]?\d")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(slots=True)
+class Column:
+    spec: FieldSpec
+    center: float
+    lo: float = 0.0
+    hi: float = 0.0
+
+
+@dataclass(slots=True)
+class Item:
+    page_no: int
+    box: list[float]
+    description: list[str] = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)
+    open_description: bool = True
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _label_match(text: str, labels: Sequence[str]) -> int:
+    """Length of the longest label found in ``text`` (short labels as whole words), 0 for none."""
+    norm = _norm(text)
+    words = set(norm.split())
+    best = 0
+    for label in labels:
+        lab = _norm(label)
+        if not lab:
+            continue
+        hit = lab in words or lab == norm if len(lab) <= 3 else lab in norm
+        if hit:
+            best = max(best, len(lab))
+    return best
+
+
+def rows_of(lines: Sequence[Line]) -> list[list[Line]]:
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: (ln.y0 + ln.y1) / 2):
+        cy, h = (ln.y0 + ln.y1) / 2, max(ln.y1 - ln.y0, 1.0)
+        if rows:
+            ref = rows[-1][0]
+            if abs(cy - (ref.y0 + ref.y1) / 2) < 0.5 * min(h, max(ref.y1 - ref.y0, 1.0)):
+                rows[-1].append(ln)
+                continue
+        rows.append([ln])
+    return [sorted(r, key=lambda ln: ln.x0) for r in rows]
+
+
+def _header_cells(row: Sequence[Line], specs: Sequence[FieldSpec]) -> dict[str, Column]:
+    cells: dict[str, tuple[int, Column]] = {}
+    for ln in row:
+        scored = [(_label_match(ln.text, spec.all_labels()), spec) for spec in specs]
+        score, spec = max(scored, key=lambda s: s[0])
+        if score and (spec.name not in cells or cells[spec.name][0] < score):
+            cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2))
+    return {k: v[1] for k, v in cells.items()}
+
+
+def find_header(rows: list[list[Line]], contract: Contract, amount: str) -> tuple[int, list[Column]] | None:
+    specs = [f for f in contract.lines if f.name != "line_no" and f.labels]
+    best: tuple[int, int, dict[str, Column]] | None = None
+    for i, row in enumerate(rows):
+        cells = _header_cells(row, specs)
+        if "description" in cells and amount in cells and len(cells) >= 3 and (best is None or len(cells) > best[0]):
+            best = (len(cells), i, cells)
+    if best is None:
+        return None
+    _, i, cells = best
+    for j in (i - 1, i + 1):  # a two-line header
+        if 0 <= j < len(rows):
+            for name, col in _header_cells(rows[j], specs).items():
+                cells.setdefault(name, col)
+    below = _header_cells(rows[i + 1], specs) if i + 1 < len(rows) else {}
+    end = i + 1 if any(cells.get(n) is col for n, col in below.items()) else i
+    return end, _bounds(list(cells.values()))
+
+
+def _bounds(cols: list[Column]) -> list[Column]:
+    cols.sort(key=lambda c: c.center)
+    for k, col in enumerate(cols):
+        col.lo = (cols[k - 1].center + col.center) / 2 if k else float("-inf")
+        col.hi = (col.center + cols[k + 1].center) / 2 if k + 1 < len(cols) else float("inf")
+    if len(cols) > 1:  # the first column is as wide on its left as on its right
+        cols[0].lo = cols[0].center - (cols[0].hi - cols[0].center)
+    return cols
+
+
+def _column_of(ln: Line, cols: list[Column]) -> Column | None:
+    numeric = _is_number(ln.text)
+    x = (ln.x0 + ln.x1) / 2 if numeric else ln.x0 + 1
+    for col in cols:
+        if col.lo <= x < col.hi:
+            return col
+    return None
+
+
+def _is_number(text: str) -> bool:
+    m = _NUMBER.search(text)
+    return bool(m) and len(m.group(0).replace(" ", "")) >= max(1, len(text.replace(" ", "")) // 2)
+
+
+def _is_total_row(row: Sequence[Line], contract: Contract) -> bool:
+    labels = [lab for name in TOTAL_FIELDS if name in contract.field_names
+              for lab in contract.field(name).all_labels()]
+    return bool(labels) and _label_match(row[0].text, labels) >= 4
+
+
+def _row_cells(row: Sequence[Line], cols: list[Column]) -> dict[str, str]:
+    cells: dict[str, list[str]] = {}
+    for ln in row:
+        col = _column_of(ln, cols)
+        if col is not None:
+            cells.setdefault(col.spec.name, []).append(ln.text.strip())
+    return {k: " ".join(v) for k, v in cells.items()}
+
+
+def _read_rows(rows: list[list[Line]], cols: list[Column], page_no: int, contract: Contract,
+               items: list[Item]) -> bool:
+    """Add the items of ``rows``; True when the table ended (a totals row) on this page."""
+    numeric = {c.spec.name for c in cols if c.spec.kind in NUMERIC_KINDS}
+    specs = [f for f in contract.lines if f.name != "line_no" and f.labels]
+    for row in rows:
+        if _is_total_row(row, contract) or len(_header_cells(row, specs)) >= 3:
+            return True
+        cells = _row_cells(row, cols)
+        desc = cells.get("description")
+        has_number = any(n in cells and _is_number(cells[n]) for n in numeric)
+        box = [min(ln.x0 for ln in row), min(ln.y0 for ln in row), max(ln.x1 for ln in row),
+               max(ln.y1 for ln in row)]
+        if desc and has_number and not _completes(items, cells, numeric, page_no):
+            items.append(Item(page_no=page_no, box=box, description=[desc]))
+        elif not items:
+            continue
+        item = items[-1]
+        if desc and item.description and item.box[1] != box[1]:
+            if item.open_description:
+                item.description.append(desc)
+        elif not desc and item.box[1] != box[1]:
+            item.open_description = False
+        for name, value in cells.items():
+            if name != "description" and (name not in numeric or _is_number(value)):
+                item.values.setdefault(name, value)
+        item.box = [min(item.box[0], box[0]), min(item.box[1], box[1]), max(item.box[2], box[2]),
+                    max(item.box[3], box[3])] if item.page_no == page_no else item.box
+    return False
+
+
+def _completes(items: list[Item], cells: dict[str, str], numeric: set[str], page_no: int) -> bool:
+    """Whether a row with a description and numbers continues the open item instead of starting one:
+    the item's description is still open and the row only brings numeric columns it lacks (an amount
+    printed on the description's second line)."""
+    if not items or not items[-1].open_description or items[-1].page_no != page_no:
+        return False
+    item = items[-1]
+    brought = {n for n in numeric if n in cells and _is_number(cells[n])}
+    return bool(brought) and not brought & set(item.values) and "line_net_amount" not in item.values \
+        and "amount" not in item.values
+
+
+def table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
+    """Raw line items (strings, contract line names) read from the document's pages; [] for no table."""
+    if not contract.lines:
+        return []
+    amount = "line_net_amount" if "line_net_amount" in contract.line_names else "amount"
+    items: list[Item] = []
+    cols: list[Column] | None = None
+    for page in text.pages:
+        rows = rows_of(page.lines)
+        found = find_header(rows, contract, amount)
+        if found is not None:
+            start, cols = found[0] + 1, found[1]
+        elif cols is None:
+            continue
+        else:
+            start = 0
+        if _read_rows(rows[start:], cols, page.page_no, contract, items):
+            break
+    return [_raw_line(item, contract) for item in items]
+
+
+def _raw_line(item: Item, contract: Contract) -> dict[str, Any]:
+    raw: dict[str, Any] = {"description": "\n".join(item.description), "page_no": item.page_no,
+                           "box": [round(v, 1) for v in item.box]}
+    kinds = {f.name: f.kind for f in contract.lines}
+    for name, value in item.values.items():
+        if kinds.get(name) in NUMERIC_KINDS:
+            number, rest = split_number(value)
+            raw[name] = number
+            if name == "quantity" and rest and "unit" in kinds and "unit" not in item.values:
+                raw["unit"] = rest
+        else:
+            raw[name] = value
+    return raw
+
+
+def split_number(text: str) -> tuple[str | None, str]:
+    """('1234.56', rest) from '1.234,56 EUR' / '1,234.56' / '3,3333' / '19 %'; (None, text) for none."""
+    m = _NUMBER.search(text)
+    if not m:
+        return None, text.strip()
+    token = m.group(0).replace(" ", "").replace("'", "")
+    rest = (text[:m.start()] + text[m.end():]).strip(" %€$")
+    last_dot, last_comma = token.rfind("."), token.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        dec = "." if last_dot > last_comma else ","
+        token = token.replace("," if dec == "." else ".", "").replace(",", ".")
+    elif last_comma >= 0:
+        tail = token[last_comma + 1:]
+        token = token.replace(",", "") if len(tail) == 3 and token.count(",") >= 1 and "," not in tail and \
+            len(token) > 5 else token.replace(",", ".", 1).replace(",", "")
+    elif token.count(".") > 1:
+        token = token.replace(".", "")
+    return token, rest
