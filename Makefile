@@ -9,7 +9,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export TQDM_DISABLE ?= 1
 
-.PHONY: install demo test lint unit clean
+.PHONY: install demo test lint unit clean mutation
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check ocrflow flows tasks tests benchmarks
 	$(VENV)/bin/mypy ocrflow flows tasks
+
+# not in CI (minutes): mutants of the modules in [tool.mutmut] (pyproject.toml) against their tests; docs/testing.md
+mutation: install
+	$(VENV)/bin/mutmut run --max-children 2; $(VENV)/bin/mutmut results
 
 clean:
 	rm -rf $(DEMO_DIR) data .prefect
