@@ -129,7 +129,7 @@ def _column_of(ln: Line, cols: list[Column]) -> Column | None:
 
 def _is_number(text: str) -> bool:
     m = _NUMBER.search(text)
-    return bool(m) and len(m.group(0).replace(" ", "")) >= max(1, len(text.replace(" ", "")) // 2)
+    return m is not None and len(m.group(0)) >= max(1, len(text.replace(" ", "")) // 2)
 
 
 def _is_total_row(row: Sequence[Line], contract: Contract) -> bool:
