@@ -13,6 +13,7 @@ from ocrflow.demo.gold import GOLD_FILE, DemoDoc, write_gold
 from ocrflow.demo.invoices import make_invoices
 from ocrflow.demo.receipts import make_receipts
 from ocrflow.demo.truth import TRUTH_DIR, write_truth
+from ocrflow.demo.ubl_invoice import make_ubl_invoice
 
 DOCS_DIR = "docs"
 
@@ -24,7 +25,8 @@ def generate_demo(out_dir: Path, *, seed: int = 7) -> list[DemoDoc]:
     doc_dir = out_dir / DOCS_DIR  # documents apart from gold.jsonl and truth/, so the folder is a clean inbox
     doc_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    made = [*make_invoices(doc_dir, rng), make_fapiao(doc_dir, rng), *make_receipts(doc_dir, rng, seed)]
+    made = [*make_invoices(doc_dir, rng), make_fapiao(doc_dir, rng), *make_receipts(doc_dir, rng, seed),
+            make_ubl_invoice(doc_dir, seed)]
     docs = [replace(d, path=f"{DOCS_DIR}/{d.path}") for d in made]
     write_gold(out_dir / GOLD_FILE, docs)
     for doc in docs:
