@@ -34,6 +34,7 @@ _WORD = re.compile(r"\w+")
 class Column:
     spec: FieldSpec
     center: float
+    left: float = 0.0
     lo: float = 0.0
     hi: float = 0.0
 
@@ -85,7 +86,7 @@ def _header_cells(row: Sequence[Line], specs: Sequence[FieldSpec]) -> dict[str, 
         scored = [(_label_match(ln.text, spec.all_labels()), spec) for spec in specs]
         score, spec = max(scored, key=lambda s: s[0])
         if score and (spec.name not in cells or cells[spec.name][0] < score):
-            cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2))
+            cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2, ln.x0))
     return {k: v[1] for k, v in cells.items()}
 
 
@@ -99,8 +100,8 @@ def find_header(rows: list[list[Line]], contract: Contract, amount: str) -> tupl
     if best is None:
         return None
     _, i, cells = best
-    for j in (i - 1, i + 1):  # a two-line header
-        if 0 <= j < len(rows):
+    for j in (i - 1, i + 1):  # a two-line header (label rows only: no figures, no ids)
+        if 0 <= j < len(rows) and not any(ch.isdigit() for ln in rows[j] for ch in ln.text):
             for name, col in _header_cells(rows[j], specs).items():
                 cells.setdefault(name, col)
     below = _header_cells(rows[i + 1], specs) if i + 1 < len(rows) else {}
@@ -113,8 +114,8 @@ def _bounds(cols: list[Column]) -> list[Column]:
     for k, col in enumerate(cols):
         col.lo = (cols[k - 1].center + col.center) / 2 if k else float("-inf")
         col.hi = (col.center + cols[k + 1].center) / 2 if k + 1 < len(cols) else float("inf")
-    if len(cols) > 1:  # the first column is as wide on its left as on its right
-        cols[0].lo = cols[0].center - (cols[0].hi - cols[0].center)
+    if len(cols) > 1:  # the first column starts a little left of its header cell
+        cols[0].lo = cols[0].left - 0.5 * (cols[0].hi - cols[0].center)
     return cols
 
 
