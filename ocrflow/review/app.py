@@ -27,7 +27,7 @@ from ocrflow.review.access import StoreAccess, StoreBusy
 from ocrflow.review.actions import ReviewError, approve, reject
 from ocrflow.review.images import NoImage, render_page
 from ocrflow.review.queue import REASONS, review_queue
-from ocrflow.review.record import RecordNotFound, load_record
+from ocrflow.review.record import Record, RecordNotFound, load_record
 from ocrflow.review.security import COOKIE, Csrf, token_ok
 from ocrflow.settings import Settings
 from ocrflow.store import StoreError
@@ -99,6 +99,8 @@ class Views:
     config: ReviewConfig
     access: StoreAccess
     tpl: Jinja2Templates
+    shown: dict[str, tuple[Record, str | None, str | None]] = field(default_factory=dict)
+    """The last state read of each record shown (a DuckDB file held by a run cannot even be read)."""
 
     def _page(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("banner", None)
@@ -127,9 +129,16 @@ class Views:
 
     def _record_page(self, request: Request, sha256: str, status: int = 200, *, edits: dict[str, str] | None = None,
                      banner: str | None = None, notice: str | None = None) -> HTMLResponse:
-        with self.access.read() as store:
-            record = load_record(store, sha256, self.config.contracts)
-            prev, nxt = self._neighbours(store, sha256)
+        try:
+            with self.access.read() as store:
+                record = load_record(store, sha256, self.config.contracts)
+                prev, nxt = self._neighbours(store, sha256)
+            self.shown[sha256] = (record, prev, nxt)
+        except StoreBusy:
+            if sha256 not in self.shown:
+                raise
+            # the file is held by a run: show the record as last read, so that the edits are not lost
+            record, prev, nxt = self.shown[sha256]
         if edits:
             for f in record.fields:
                 f.value = edits.get(f.name, f.value)

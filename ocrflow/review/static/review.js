@@ -57,7 +57,10 @@
     else if (ev.key === "x") { ev.preventDefault(); const r = $("#reject-reason"); if (r) r.focus(); }
     else if (ev.key === "e") {
       ev.preventDefault();
-      const input = $("input[data-flagged]") || $("#approve-form input[data-field]");
+      // the flagged field with the lowest confidence first, else the first field
+      const flagged = Array.from(document.querySelectorAll("input[data-flagged]"))
+        .sort((p, q) => parseFloat(p.dataset.flagged) - parseFloat(q.dataset.flagged));
+      const input = flagged[0] || $("#approve-form input[data-field]");
       if (input) { input.focus(); input.select(); }
     } else if (ev.key === "u") { go("#home"); }
   });

@@ -1,0 +1,74 @@
+"""Review tests' documents: generated PDFs run through the real pipeline into a real store, plus
+field_evidence rows written the way the evidence stage stores them (schema of the shared design)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ocrflow.engines.embedded import EmbeddedEngine
+from ocrflow.files_run import run_files
+from ocrflow.quarantine import stored_pages
+from ocrflow.settings import load_settings
+from ocrflow.store import Store, open_store
+from tests.pdfs import write_lines_pdf
+
+HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR", "Invoice Date: 2024-03-05",
+          "Subtotal: 100.00", "Tax: 19.00"]
+XSS_NAME = "<img src=x onerror=alert(1)>.pdf"
+
+EVIDENCE_DDL = """CREATE TABLE IF NOT EXISTS field_evidence (
+  doc_sha256 TEXT NOT NULL, contract TEXT, field TEXT NOT NULL, line_no INTEGER NOT NULL DEFAULT 0, value TEXT,
+  raw TEXT, page_no INTEGER, x0 DOUBLE PRECISION, y0 DOUBLE PRECISION, x1 DOUBLE PRECISION, y1 DOUBLE PRECISION,
+  page_width INTEGER, page_height INTEGER, source TEXT, method TEXT, confidence DOUBLE PRECISION, grounding TEXT,
+  engine TEXT, model TEXT, prompt_version TEXT, run_id TEXT, updated_at TIMESTAMP,
+  PRIMARY KEY (doc_sha256, field, line_no))"""
+
+
+def make_inbox(inbox: Path) -> dict[str, Path]:
+    """A bad invoice (total 130.00 where 100 + 19 = 119), a good one, and one with a hostile file name."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    docs = {"bad_total.pdf": [*HEADER[:1], "Invoice Number: INV-1001", *HEADER[1:], "Total: 130.00"],
+            "good.pdf": [*HEADER[:1], "Invoice Number: INV-1002", *HEADER[1:], "Total: 119.00"],
+            XSS_NAME: [*HEADER[:1], "Invoice Number: INV-1003", *HEADER[1:], "Total: 999.00"]}
+    paths = {}
+    for name, lines in docs.items():
+        write_lines_pdf(inbox / name, lines)
+        paths[name] = inbox / name
+    return paths
+
+
+def run_inbox(inbox: Path, store_url: str) -> None:
+    settings = load_settings(store=store_url, use_embedded_xml=False)
+    store = open_store(store_url)
+    try:
+        run_files([str(inbox)], settings, store, EmbeddedEngine())
+    finally:
+        store.close()
+
+
+def sha_of(store: Store, name: str) -> str:
+    mark = "%s" if store.dialect == "postgres" else "?"
+    _, rows = store.query(f"SELECT sha256 FROM documents WHERE path LIKE {mark}", ["%" + name])
+    return str(rows[0][0])
+
+
+def add_evidence(store: Store, sha256: str, contract: str, confidences: dict[str, float]) -> None:
+    """field_evidence rows for the document's header values, boxed on the stored line that holds each value."""
+    store.query(EVIDENCE_DDL)
+    mark = "%s" if store.dialect == "postgres" else "?"
+    _, rows = store.query(f'SELECT "values" FROM quarantine WHERE doc_sha256 = {mark}', [sha256])
+    page = stored_pages(store, sha256)[0]
+    values: dict[str, Any] = {}
+    if rows:
+        import json
+        values = rows[0][0] if isinstance(rows[0][0], dict) else json.loads(rows[0][0])
+    for name, conf in confidences.items():
+        value = values.get(name)
+        line = next((ln for ln in page.lines if value is not None and str(value).split(".")[0] in ln.text),
+                    page.lines[0])
+        store.query(f"INSERT INTO field_evidence (doc_sha256, contract, field, line_no, value, raw, page_no, x0, y0, "
+                    f"x1, y1, page_width, page_height, source, method, confidence, grounding) VALUES "
+                    f"({', '.join([mark] * 17)})",
+                    [sha256, contract, name, 0, None if value is None else str(value), line.text, page.page_no,
+                     *line.bbox, page.width, page.height, "text_layer", "label", conf, "exact"])
