@@ -289,7 +289,7 @@ class DuckDBStore:
         file behind the store's back: these tables have no constraint here, see ``KEYS_BY_CONSTRAINT``)."""
         tables = [t for (t,) in self.con.execute(
             "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'doc_sha256' "
-            "AND table_schema = current_schema() AND table_name NOT IN ('pages', 'quarantine') "
+            "AND table_schema = current_schema() AND table_name NOT IN ('pages', 'quarantine', 'corrections') "
             "AND table_name NOT IN (SELECT table_name FROM information_schema.table_constraints "
             "WHERE constraint_type = 'PRIMARY KEY' AND table_schema = current_schema()) "
             "ORDER BY 1").fetchall()]

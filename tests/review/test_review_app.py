@@ -139,6 +139,11 @@ def test_review_export_writes_gold(duck: Reviewed, tmp_path: Path) -> None:
     client = client_for(duck.url)
     page = client.get(f"/doc/{duck.bad}")
     client.post(f"/doc/{duck.bad}/approve", data={"csrf": csrf_of(page.text), "f:total_amount": "119.00"})
+    store = open_store(duck.url)
+    try:
+        assert store.key_problems() == []  # corrections hold many rows per document: not a key problem
+    finally:
+        store.close()
     gold = tmp_path / "gold.jsonl"
     result = CliRunner().invoke(app, ["review", "export", "--gold", str(gold), "--db", duck.url])
     assert result.exit_code == 0, result.output
