@@ -40,6 +40,7 @@ from ocrflow.planning import Plan
 from ocrflow.results import DocResult
 from ocrflow.settings import ConfigError, Settings
 from ocrflow.store.base import Batch, RunRecord, Store
+from ocrflow.store.business_keys import apply_decisions
 from ocrflow.summary import RunSummary, effective_plan, new_run_id, summarize
 from ocrflow.validate import ValidationReport
 
@@ -186,6 +187,7 @@ class DocumentRun:
         """Validate one batch and write it in one transaction."""
         batch = self.work.build_batch(done, self.contracts, run_id, self.reports)
         self.store.write_batch(batch, self.contracts)
+        apply_decisions(done)  # rows the store quarantined as duplicates of a stored business key
         return done
 
 

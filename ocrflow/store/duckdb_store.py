@@ -16,6 +16,7 @@ import duckdb
 from ocrflow.contracts import Contract
 from ocrflow.models import RowOutcome
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.business_keys import mark_duplicates
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
 from ocrflow.store.lines import lines_ddl, write_lines_duckdb
 from ocrflow.store.locking import serialized
@@ -194,6 +195,7 @@ class DuckDBStore:
         now = _now()
         self.con.begin()
         try:
+            mark_duplicates(batch, contracts, lambda q, p: self.con.execute(q, p).fetchall(), "duckdb")
             self._write_pages(batch, now)
             for (name, clean), outcomes in split_rows(batch, contracts).items():
                 if clean:

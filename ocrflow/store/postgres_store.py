@@ -30,6 +30,7 @@ from psycopg import sql
 import ocrflow.store.postgres_claims as postgres_claims
 from ocrflow.contracts import Contract
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.business_keys import mark_duplicates
 from ocrflow.store.lines import lines_ddl
 from ocrflow.store.locking import serialized
 from ocrflow.store.postgres_load import PgLoad
@@ -156,6 +157,7 @@ class PostgresStore:
         """
         now = _now()
         with self.conn.transaction():
+            mark_duplicates(batch, contracts, lambda q, p: self.conn.execute(q, p).fetchall(), "postgres")
             self._load().write_batch(batch, contracts, now)
 
     def _load(self) -> PgLoad:

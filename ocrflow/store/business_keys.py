@@ -1,0 +1,133 @@
+"""Business keys unique across a contract's table, decided inside the write transaction.
+
+A contract's ``ocrflowBusinessKey`` (e.g. seller tax id + invoice number) names one real-world
+document. The first document with a key loads; a later one with the same key, in the same batch or
+in any later run, is quarantined with the check ``duplicate`` and the message ``duplicate of
+<sha256 prefix> (<path>)`` naming the original. Rows with a missing key value are not compared
+(as GX's ``ignore_row_if="any_value_is_missing"``); values compare as the store returns them
+(``Decimal('12.5') == Decimal('12.50')``), strings exactly.
+
+Each store calls :func:`mark_duplicates` first in its ``write_batch`` transaction. PostgreSQL takes
+a transaction-scoped advisory lock per contract table first (sorted, so two workers never wait on
+each other crosswise), so two workers loading the same key at once cannot both see "no original":
+the second waits for the first's COMMIT and then, READ COMMITTED, sees its row. DuckDB has a
+single writer (its file lock) and needs no lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from ocrflow.contracts import Contract
+from ocrflow.errors import ErrorCode
+from ocrflow.models import DocState, Failure, RowOutcome
+from ocrflow.store.base import Batch, Dialect, DocumentUpdate
+from ocrflow.store.rows import last_outcomes
+from ocrflow.store.schema import table_name
+
+Fetch = Callable[[str, list[Any]], list[tuple[Any, ...]]]
+"""Run one query inside the write transaction and return its rows."""
+
+DUPLICATE_CHECK = ErrorCode.DUPLICATE.value
+PREFIX = 12
+"""Characters of the original's sha256 shown in the message (as ``ocrflow quarantine show`` accepts)."""
+
+
+class _Result(Protocol):
+    """What :func:`apply_decisions` reads and sets on a run's in-memory document results."""
+
+    row: RowOutcome | None
+    state: DocState
+    error: str | None
+    error_code: str | None
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_norm(v) for v in value)
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
+
+
+def key_of(outcome: RowOutcome, key: Sequence[str]) -> tuple[Any, ...] | None:
+    """The outcome's business key, or None when a key value is missing."""
+    values = [outcome.values.get(k) for k in key]
+    if any(v is None or v == "" or v == [] for v in values):
+        return None
+    return tuple(_norm(v) for v in values)
+
+
+def mark_duplicates(batch: Batch, contracts: dict[str, Contract], fetch: Fetch, dialect: Dialect) -> int:
+    """Quarantine, in ``batch``, the clean rows whose business key is already taken; returns how many.
+
+    Taken: by a row of the contract's table from another document, or by an earlier clean row of
+    this batch. The outcome gains a ``duplicate`` failure and its document update turns quarantined.
+    """
+    by_contract: dict[str, list[tuple[RowOutcome, tuple[Any, ...]]]] = {}
+    for o in last_outcomes(batch.rows):
+        contract = contracts.get(o.contract)
+        if contract is None or not contract.business_key or not o.clean:
+            continue
+        key = key_of(o, contract.business_key)
+        if key is not None:
+            by_contract.setdefault(o.contract, []).append((o, key))
+    if dialect == "postgres":
+        for name in sorted({table_name(contracts[n]) for n in by_contract}):
+            fetch("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ocrflow.business_key.{name}"])
+    docs = {d.sha256: d for d in batch.documents}
+    marked = 0
+    for name, keyed in sorted(by_contract.items()):
+        taken = _stored_keys(contracts[name], keyed, fetch, dialect)
+        for o, key in keyed:
+            original = taken.get(key)
+            if original is not None and original[0] != o.doc.sha256:
+                _mark(o, docs.get(o.doc.sha256), contracts[name], key, original)
+                marked += 1
+            else:
+                taken.setdefault(key, (o.doc.sha256, o.doc.path))
+    return marked
+
+
+def _stored_keys(contract: Contract, keyed: list[tuple[RowOutcome, tuple[Any, ...]]], fetch: Fetch,
+                 dialect: Dialect) -> dict[tuple[Any, ...], tuple[str, str]]:
+    """Key -> (sha256, path) of the stored rows that may share a key with ``keyed`` (one query)."""
+    key = list(contract.business_key)
+    # Narrow by the first scalar key column (a list column cannot be matched with IN / ANY).
+    probe = next((i for i, _ in enumerate(key) if not isinstance(keyed[0][1][i], tuple)), None)
+    cols = ", ".join(f't."{k}"' for k in key)
+    sql = (f"SELECT {cols}, t.doc_sha256, coalesce(d.path, t.source_path) FROM {table_name(contract)} t "
+           "LEFT JOIN documents d ON d.sha256 = t.doc_sha256")
+    params: list[Any] = []
+    if probe is not None:
+        mark = "IN (SELECT UNNEST(?))" if dialect == "duckdb" else "= ANY(%s)"
+        sql += f' WHERE t."{key[probe]}" {mark}'
+        params.append(sorted({o.values[key[probe]] for o, _ in keyed}, key=str))
+    sql += " ORDER BY t.extracted_at NULLS LAST, t.doc_sha256"
+    found: dict[tuple[Any, ...], tuple[str, str]] = {}
+    for row in fetch(sql, params):
+        found.setdefault(tuple(_norm(v) for v in row[:len(key)]), (str(row[-2]), str(row[-1])))
+    return found
+
+
+def _mark(o: RowOutcome, doc: DocumentUpdate | None, contract: Contract, key: tuple[Any, ...],
+          original: tuple[str, str]) -> None:
+    message = f"duplicate of {original[0][:PREFIX]} ({original[1]})"
+    field = ",".join(contract.business_key)
+    if not any(f.check == DUPLICATE_CHECK for f in o.failures):
+        o.failures.append(Failure(field, DUPLICATE_CHECK, dict(zip(contract.business_key, key, strict=True)),
+                                  message))
+    if doc is not None:
+        doc.state, doc.error, doc.error_code = DocState.QUARANTINED, message, ErrorCode.DUPLICATE.value
+
+
+def apply_decisions(results: Sequence[_Result]) -> None:
+    """After ``write_batch``: results whose row the store quarantined as a duplicate say so too."""
+    for r in results:
+        if r.row is None or r.state is not DocState.LOADED:
+            continue
+        dup = next((f for f in r.row.failures if f.check == DUPLICATE_CHECK), None)
+        if dup is not None:
+            r.state, r.error, r.error_code = DocState.QUARANTINED, dup.message, ErrorCode.DUPLICATE.value
