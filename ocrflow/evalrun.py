@@ -19,6 +19,7 @@ from ocrflow.contracts import Contract, load_contracts
 from ocrflow.engines.base import Engine
 from ocrflow.engines.factory import make_engine
 from ocrflow.eval_lines_run import PredictedLines, line_items_report, predicted_lines
+from ocrflow.eval_trust import Evidence, annotate, predicted_evidence, trust_report
 from ocrflow.evaluation import score_documents
 from ocrflow.files_run import run_files
 from ocrflow.results import DocResult
@@ -75,7 +76,7 @@ Found = dict[str, tuple[str, str, dict[str, Any]]]
 
 
 def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine: Engine,
-               progress: Any, lines: dict[str, PredictedLines]) -> Found:
+               progress: Any, lines: dict[str, PredictedLines], evidence: Evidence | None = None) -> Found:
     """path -> (state, error, predicted values) for one contract setting; ``lines`` gets each document's."""
     summary = run_files(paths, settings, store, engine, hooks=_Printer(progress),
                         options=RunOptions(data_docs=False))
@@ -83,6 +84,8 @@ def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine:
                         {k: plain(v) for k, v in r.row.values.items()} if r.row is not None else {})
            for r in summary.results}
     lines.update(predicted_lines(summary.results))
+    if evidence is not None:
+        evidence.update(predicted_evidence(summary.results))
     for path, reason in summary.failed:
         out.setdefault(path, ("failed", reason, {}))
     return out
@@ -98,12 +101,13 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     eng = make_engine(settings)
     found: Found = {}
     lines: dict[str, PredictedLines] = {}
+    evidence: Evidence = {}
     with tempfile.TemporaryDirectory(prefix="ocrflow-eval-") as tmp:
         store = DuckDBStore(str(Path(tmp) / "eval.duckdb"))
         try:
             for name, idx in _groups(records, contracts, contract_mode).items():
                 group = settings.model_copy(update={"contract": name, "store": store.path, "force": True})
-                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, lines))
+                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, lines, evidence))
         finally:
             store.close()
             eng.close()
@@ -114,6 +118,9 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
         kinds = {f.name: f.kind for f in contracts[doc_type].fields} if doc_type in contracts else {}
         items.append(({**rec, "state": state, "error": error}, predicted, kinds))
     report = score_documents(items)
+    annotate(report["documents"], {i: found.get(p, ("failed", ""))[:2] for i, p in enumerate(paths)},
+             {i: evidence.get(p, {}) for i, p in enumerate(paths)})
+    report["trust"] = trust_report(report["documents"])
     report["line_items"] = line_items_report(records, paths, lines, use_embedded_xml=use_embedded_xml)
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["use_embedded_xml"] = use_embedded_xml

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ocrflow.confidence import apply_policy, evidence_for_run
 from ocrflow.contracts import Contract
 from ocrflow.discover import raw_path
 from ocrflow.models import DocState, RowOutcome
@@ -29,11 +30,13 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
         for o in rows:
             o.failures.extend(report.failures.get(o.doc.sha256, []))
             o.failures.extend(line_failures(contracts[name], o))
+            apply_policy(o, contracts[name])
     batch = Batch(run_id=run_id)
     for r in results:
         if r.row is not None:
             r.state = DocState.LOADED if r.row.clean else DocState.QUARANTINED
             batch.rows.append(r.row)
+            batch.evidence.extend(evidence_for_run(r.row, run_id))
             if not r.row.clean:
                 r.error = "; ".join(f.message for f in r.row.failures)
         if keep_pages:

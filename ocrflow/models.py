@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ocrflow.evidence import EvidenceRow
+
 BBox = tuple[float, float, float, float]
 """(x0, y0, x1, y1) in pixels of the page image, origin top-left."""
 
@@ -165,6 +167,8 @@ class RowOutcome:
     failures: list[Failure] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
     """Coerced line items (the contract's line columns, ``line_no`` first; optional ``page_no``/``box``)."""
+    evidence: list[EvidenceRow] = field(default_factory=list)
+    """One row per contract field: where the value came from and its confidence (``ocrflow.evidence``)."""
 
     @property
     def clean(self) -> bool:

@@ -20,8 +20,9 @@ from ocrflow.contracts import Contract, load_contracts, pick_contract
 from ocrflow.contracts.model import LINES_KEY
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, Task, TransientEngineError
 from ocrflow.errors import AuthEngineError, ErrorCode
+from ocrflow.evidence_collect import Reading, attach_evidence
 from ocrflow.extract.lines import coerce_lines
-from ocrflow.extract.rules import extract_fields
+from ocrflow.extract.rules import extract_fields_with_evidence
 from ocrflow.extract.tables import table_lines
 from ocrflow.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
@@ -148,17 +149,20 @@ class Processor:
         model = text.pages[0].model if text.pages else ""
         engine = text.pages[0].engine if text.pages else ""
         prompt_version = ""
+        primary: Reading | None = None
         if text.embedded_fields and contract.name == "invoice":
             raw.update({k: v for k, v in text.embedded_fields.items() if v not in (None, "")})
             engine, model = "einvoice", text.embedded_source
+            primary = Reading("einvoice_xml", dict(raw), engine, model)
         elif self.engine.supports_extraction and first_image is not None:
             result = self.engine.run(EngineRequest(
                 image=first_image, task=Task.EXTRACT, fields=tuple(contract.field_names),
                 json_schema=contract.json_schema(), language=_language(text.text)))
             raw.update({k: v for k, v in (result.fields or {}).items() if v not in (None, "", [])})
             engine, model, prompt_version = result.engine, result.model, result.prompt_version
-        rules = extract_fields(text, contract, day_first=self.settings.day_first)
-        for name, value in rules.items():
+            primary = Reading("vlm", dict(raw), engine, model, prompt_version)
+        found = extract_fields_with_evidence(text, contract, day_first=self.settings.day_first)
+        for name, value in ((n, f.value) for n, f in found.items()):
             if raw.get(name) in (None, "", []) and value not in (None, "", []):
                 raw[name] = value
         values, failures = coerce_row(contract, raw, day_first=self.settings.day_first)
@@ -170,9 +174,10 @@ class Processor:
             "prompt_version": prompt_version or _prompt_versions(text.pages), "flow_run_id": self.flow_run_id,
             "extracted_at": datetime.now(UTC).replace(tzinfo=None),
         }
-        return RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version,
-                          values=values, raw=raw, lineage=lineage, failures=[*failures, *line_failures],
-                          lines=lines)
+        row = RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version,
+                         values=values, raw=raw, lineage=lineage, failures=[*failures, *line_failures],
+                         lines=lines)
+        return attach_evidence(row, text, contract, found, primary, day_first=self.settings.day_first)
 
 
 def _language(text: str) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract, pick_contract
 from ocrflow.engines.base import Engine
-from ocrflow.extract.rules import extract_fields
+from ocrflow.evidence_collect import attach_evidence, kept_reading
+from ocrflow.extract.rules import extract_fields_with_evidence
 from ocrflow.loading import validate_and_build_batch
 from ocrflow.models import DocState, DocumentRef, DocumentText, RowOutcome
 from ocrflow.planning import Plan
@@ -85,15 +86,18 @@ def rebuild_row(entry: QuarantineEntry, text: DocumentText, contract: Contract, 
                 flow_run_id: str) -> RowOutcome:
     """Extraction + coercion with the current contract, from the stored text."""
     raw = kept_raw(entry, contract)
-    for name, value in extract_fields(text, contract, day_first=settings.day_first).items():
+    primary = kept_reading(raw, entry.engine, entry.model, entry.prompt_version)
+    found = extract_fields_with_evidence(text, contract, day_first=settings.day_first)
+    for name, value in ((n, f.value) for n, f in found.items()):
         if raw.get(name) in (None, "", []) and value not in (None, "", []):
             raw[name] = value
     values, failures = coerce_row(contract, raw, day_first=settings.day_first)
     lineage = {"page_numbers": [p.page_no for p in text.pages], "engine": entry.engine or REPROCESS_ENGINE,
                "model": entry.model, "prompt_version": entry.prompt_version, "flow_run_id": flow_run_id,
                "extracted_at": datetime.now(UTC).replace(tzinfo=None)}
-    return RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version, values=values,
-                      raw=raw, lineage=lineage, failures=list(failures))
+    row = RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version, values=values,
+                     raw=raw, lineage=lineage, failures=list(failures))
+    return attach_evidence(row, text, contract, found, primary, day_first=settings.day_first)
 
 
 @dataclass(slots=True)

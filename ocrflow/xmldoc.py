@@ -16,8 +16,9 @@ from ocrflow.contracts import Contract
 from ocrflow.contracts.model import LINES_KEY
 from ocrflow.einvoice.model import EInvoiceError, EmbeddedInvoice, XmlUnsafeError
 from ocrflow.einvoice.standalone import MIME_EINVOICE_XML, read_xml_invoice
+from ocrflow.evidence_collect import Reading, attach_evidence
 from ocrflow.extract.lines import coerce_lines
-from ocrflow.models import DocState, DocumentRef, RowOutcome
+from ocrflow.models import DocState, DocumentRef, DocumentText, RowOutcome
 from ocrflow.results import DocResult
 
 EINVOICE_CONTRACT = "invoice"
@@ -56,5 +57,7 @@ def einvoice_row(doc: DocumentRef, contract: Contract, found: EmbeddedInvoice, *
     lines, line_failures = coerce_lines(contract, raw[LINES_KEY], day_first=day_first)
     lineage = {"page_numbers": [], "engine": "einvoice", "model": found.source, "prompt_version": "",
                "flow_run_id": flow_run_id, "extracted_at": datetime.now(UTC).replace(tzinfo=None)}
-    return RowOutcome(doc=doc, contract=contract.name, contract_version=contract.version, values=values, raw=raw,
-                      lineage=lineage, failures=[*failures, *line_failures], lines=lines)
+    row = RowOutcome(doc=doc, contract=contract.name, contract_version=contract.version, values=values, raw=raw,
+                     lineage=lineage, failures=[*failures, *line_failures], lines=lines)
+    reading = Reading("einvoice_xml", raw, "einvoice", found.source)
+    return attach_evidence(row, DocumentText(doc=doc, pages=()), contract, {}, reading, day_first=day_first)

@@ -28,6 +28,7 @@ from ocrflow.contracts.parse import (
     parse_rule,
     schema_shape_problem,
 )
+from ocrflow.contracts.policy import min_confidence_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,7 @@ def _contract_level_problems(doc: dict[str, Any], names: list[str], where: str) 
     problems: list[str] = []
     custom = custom_properties(doc.get("customProperties"))
     problems.extend(custom_key_problems(custom, CONTRACT_CUSTOM_KEYS, where))
+    problems.extend(p for p in [min_confidence_problem(custom, where)] if p)
     unknown_key = [k for k in (custom.get("ocrflowBusinessKey") or ()) if k not in names]
     if unknown_key:
         problems.append(f"{where}: business key names unknown fields {unknown_key}")

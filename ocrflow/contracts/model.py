@@ -32,8 +32,8 @@ PHYSICAL_TYPE = re.compile(
     r"|DOUBLE|DOUBLE PRECISION|JSON|JSONB)"
     r"|(DECIMAL|NUMERIC)\(\d+,\s*\d+\)|VARCHAR\(\d+\)|(VARCHAR|TEXT)\[\]")
 """physicalTypes the stores understand (DuckDB and PostgreSQL spellings)."""
-FIELD_CUSTOM_KEYS = ("ocrflowKind", "ocrflowLabels", "ocrflowHeuristic", "ocrflowAllowed")
-CONTRACT_CUSTOM_KEYS = ("ocrflowKeywords", "ocrflowBusinessKey")
+FIELD_CUSTOM_KEYS = ("ocrflowKind", "ocrflowLabels", "ocrflowHeuristic", "ocrflowAllowed", "ocrflowMinConfidence")
+CONTRACT_CUSTOM_KEYS = ("ocrflowKeywords", "ocrflowBusinessKey", "ocrflowMinConfidence")
 OBJECT_CUSTOM_KEYS = ("ocrflowRole",)
 LINES_ROLE = "lines"
 """``ocrflowRole`` of the optional second schema object: the document's line items (one row per line)."""
@@ -64,6 +64,8 @@ class FieldSpec:
     unique: bool = False
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     heuristic: str = ""
+    min_confidence: float | None = None
+    """``ocrflowMinConfidence``: values under it go to review (None: the contract's policy)."""
 
     def all_labels(self) -> list[str]:
         """Every label in every language, longest first (most specific wins)."""
@@ -102,6 +104,8 @@ class Contract:
     """Columns of one line item (the second schema object, ``ocrflowRole: lines``); empty: no line items."""
     lines_table: str = ""
     """That object's ``physicalName`` (``invoice_line``); the store adds ``_vN`` like the header table."""
+    min_confidence: float | None = None
+    """``ocrflowMinConfidence`` of the contract: the minimum confidence of any value (None: no policy)."""
 
     @property
     def major(self) -> int:

@@ -26,6 +26,7 @@ from ocrflow.contracts.model import (
     FieldSpec,
     Rule,
 )
+from ocrflow.contracts.policy import min_confidence, min_confidence_problem
 
 
 def custom_properties(items: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -60,6 +61,7 @@ def field_problems(prop: dict[str, Any], where: str) -> list[str]:
                         "DOUBLE, VARCHAR[])")
     problems.extend(_pattern_problems((prop.get("logicalTypeOptions") or {}).get("pattern"), at))
     problems.extend(custom_key_problems(custom, FIELD_CUSTOM_KEYS, at))
+    problems.extend(p for p in [min_confidence_problem(custom, at)] if p)
     if custom.get("ocrflowLabels") is not None and not isinstance(custom.get("ocrflowLabels"), dict):
         problems.append(f"{at}: ocrflowLabels must map a language code to a list of labels")
     return problems
@@ -98,7 +100,7 @@ def field_from_property(prop: dict[str, Any], where: str) -> FieldSpec:
         allowed=tuple(str(v) for v in (prop.get("enum") or custom.get("ocrflowAllowed") or [])),
         unique=bool(prop.get("unique", False)),
         labels=_labels(custom.get("ocrflowLabels"), f"{where}.{name}"),
-        heuristic=str(custom.get("ocrflowHeuristic") or ""),
+        heuristic=str(custom.get("ocrflowHeuristic") or ""), min_confidence=min_confidence(custom),
     )
 
 
@@ -122,6 +124,9 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
     unknown_custom = custom_key_problems(custom, CONTRACT_CUSTOM_KEYS, where)
     if unknown_custom:
         raise ContractError(unknown_custom[0])
+    policy = min_confidence_problem(custom, where)
+    if policy:
+        raise ContractError(policy)
     key = tuple(custom.get("ocrflowBusinessKey") or ())
     unknown_key = [k for k in key if k not in names]
     if unknown_key:
@@ -135,7 +140,7 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
         description=str(desc.get("purpose", "")) if isinstance(desc, dict) else str(desc),
         fields=fields, keywords=_labels(custom.get("ocrflowKeywords"), where), business_key=key,
         path=str(path), rules=parse_rules(obj.get("quality"), fields, where),
-        lines=parse_lines(schema, where), lines_table=lines_table(schema),
+        lines=parse_lines(schema, where), lines_table=lines_table(schema), min_confidence=min_confidence(custom),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ocrflow.contracts import Contract, FieldSpec
@@ -26,6 +27,15 @@ from ocrflow.extract.layout import SEPARATORS, LabelHit, PageLine, below, docume
 from ocrflow.models import DocumentText
 
 Reader = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Where the rule extractor took a value: the line(s) it read and how (``label:<label>`` + where)."""
+
+    value: Any
+    lines: tuple[PageLine, ...] = ()
+    method: str = ""
 
 MAX_TEXT_VALUE = 80
 _OTHER_LABEL = re.compile(r"^\s*[^\W\d][^:：\d]{0,30}[:：]\s*\S")
@@ -74,7 +84,7 @@ def _is_heading(hit: LabelHit) -> bool:
     return rest.startswith("/") or (not rest and hit.start == 0)
 
 
-def _section_name(lines: list[PageLine], hit: LabelHit) -> str | None:
+def _section_name(lines: list[PageLine], hit: LabelHit) -> Found | None:
     """Under a section heading, the value of its "Name:" sub-label (the first one, within a few rows)."""
     me = hit.where
     for pl in lines:
@@ -82,37 +92,38 @@ def _section_name(lines: list[PageLine], hit: LabelHit) -> str | None:
             continue
         if _SUB_NAME.match(pl.text):
             right = [o for o in lines if o.row == pl.row and o.page == pl.page and o.line.x0 > pl.line.x0]
-            return _text_value(" ".join(o.text for o in right)) if right else None
+            value = _text_value(" ".join(o.text for o in right)) if right else None
+            return Found(value, tuple(right), f"label:{hit.label}:section") if value else None
     return None
 
 
 def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_below: bool,
-                sections: bool = False) -> str | None:
+                sections: bool = False) -> Found | None:
     """Value after the label on its line, then further right on its row, then on the line below.
 
     ``sections``: a text label that heads a section ("Seller" over "Name: ...") reads its Name sub-label.
     """
     heading = _is_heading(hit)
     after = "" if hit.where.text[hit.end:].strip().startswith("/") else hit.after
+    me = hit.where
     if after:
         found = read(after)
         if found:
-            return found
-    me = hit.where
+            return Found(found, (me,), f"label:{hit.label}:same_line")
     right = [pl for pl in lines if pl.row == me.row and pl.page == me.page and pl.line.x0 > me.line.x0
              and pl is not me]
     if right:
         found = read(" ".join(pl.text for pl in right))
         if found:
-            return found
+            return Found(found, tuple(right), f"label:{hit.label}:right")
     if sections and heading and not right:
-        found = _section_name(lines, hit)
-        if found:
-            return found
+        section = _section_name(lines, hit)
+        if section:
+            return section
     for pl in below(lines, hit) if look_below else []:
         found = read(pl.text)
         if found:
-            return found
+            return Found(found, (pl,), f"label:{hit.label}:below")
     return None
 
 
@@ -155,7 +166,7 @@ def _in_value_column(lines: list[PageLine], hit: LabelHit) -> bool:
         and pl.text.rstrip().endswith((":", "：")) for pl in lines)
 
 
-def _by_label(lines: list[PageLine], hits: list[LabelHit], read: Reader, kind: str) -> str | None:
+def _by_label(lines: list[PageLine], hits: list[LabelHit], read: Reader, kind: str) -> Found | None:
     """Best-ranked label with a value on its own row; only then values on the line below."""
     usable = [h for h in sorted(hits, key=lambda h: (h.rank, h.where.row))
               if not (kind == "money" and _qualified(h)) and not _in_value_column(lines, h)]
@@ -169,20 +180,37 @@ def _by_label(lines: list[PageLine], hits: list[LabelHit], read: Reader, kind: s
 
 def extract_fields(doc: DocumentText, contract: Contract, *, day_first: bool = True) -> dict[str, Any]:
     """Raw values (strings that coerce can read; list[str] for lists; None when not found)."""
+    return {name: found.value for name, found in extract_fields_with_evidence(doc, contract,
+                                                                              day_first=day_first).items()}
+
+
+def extract_fields_with_evidence(doc: DocumentText, contract: Contract, *,
+                                 day_first: bool = True) -> dict[str, Found]:
+    """Per field, its raw value and where it was read (the line(s) and the rule); value None when not found."""
     lines = document_lines(doc)
     labels = {f.name: ordered_labels(f) for f in contract.fields}
     hits = find_labels(lines, labels)
-    out: dict[str, Any] = {}
-    for spec in contract.fields:
-        value: Any = None
-        heuristic = HEURISTICS.get(spec.heuristic)
-        if heuristic is not None and spec.heuristic in PRIMARY:
-            value = heuristic(lines, day_first)
-        if value is None and spec.kind != "list":
-            value = _by_label(lines, hits.get(spec.name, []), _reader(spec.kind, day_first), spec.kind)
-        if value is None and heuristic is not None and spec.heuristic not in PRIMARY:
-            value = heuristic(lines, day_first)
-        if value is None and spec.kind == "currency":
-            value = dominant_currency(pl.text for pl in lines)
-        out[spec.name] = value
-    return out
+    return {spec.name: _field(spec, lines, hits.get(spec.name, []), day_first) for spec in contract.fields}
+
+
+def _field(spec: FieldSpec, lines: list[PageLine], hits: list[LabelHit], day_first: bool) -> Found:
+    """Primary heuristic, then labels, then the fallback heuristic, then (currency) the dominant code."""
+    heuristic = HEURISTICS.get(spec.heuristic)
+    method = f"heuristic:{spec.heuristic}"
+    if heuristic is not None and spec.heuristic in PRIMARY:
+        value = heuristic(lines, day_first)
+        if value is not None:
+            return Found(value, (), method)
+    if spec.kind != "list":
+        found = _by_label(lines, hits, _reader(spec.kind, day_first), spec.kind)
+        if found is not None:
+            return found
+    if heuristic is not None and spec.heuristic not in PRIMARY:
+        value = heuristic(lines, day_first)
+        if value is not None:
+            return Found(value, (), method)
+    if spec.kind == "currency":
+        value = dominant_currency(pl.text for pl in lines)
+        if value is not None:
+            return Found(value, (), "dominant_currency")
+    return Found(None, (), "not_found")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from ocrflow.contracts import Contract
+from ocrflow.evidence import EvidenceRow
 from ocrflow.models import DocState, PageText, RowOutcome
 
 Dialect = Literal["duckdb", "postgres"]
@@ -58,6 +59,8 @@ class Batch:
     rows: list[RowOutcome] = field(default_factory=list)
     paths: list[tuple[str, str, str | None]] = field(default_factory=list)
     """(sha256, shown path, raw path) of every path a document was found under (``document_paths``)."""
+    evidence: list[EvidenceRow] = field(default_factory=list)
+    """One row per field of every row of the batch (``field_evidence``; ``ocrflow.store.evidence``)."""
 
 
 @dataclass(slots=True)

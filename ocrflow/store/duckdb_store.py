@@ -18,6 +18,7 @@ from ocrflow.models import RowOutcome
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
 from ocrflow.store.business_keys import mark_duplicates
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
+from ocrflow.store.evidence import write_evidence_duckdb
 from ocrflow.store.lines import lines_ddl, write_lines_duckdb
 from ocrflow.store.locking import serialized
 from ocrflow.store.paths import write_paths_duckdb
@@ -205,6 +206,7 @@ class DuckDBStore:
             self._upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
             write_paths_duckdb(self.con, batch.paths, batch.run_id, now)
             write_lines_duckdb(self.con, batch, contracts)
+            write_evidence_duckdb(self.con, batch, now)
             self.con.commit()
         except duckdb.Error:
             self.con.rollback()

@@ -18,6 +18,7 @@ from ocrflow.contracts import Contract
 from ocrflow.models import RowOutcome
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET
+from ocrflow.store.evidence import write_evidence_postgres
 from ocrflow.store.lines import write_lines_postgres
 from ocrflow.store.paths import write_paths_postgres
 from ocrflow.store.postgres_copy import array_literal, copy_columns, escape_copy_text
@@ -63,6 +64,7 @@ class PgLoad:
         self.upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
         write_paths_postgres(self.conn, batch.paths, batch.run_id, now)
         write_lines_postgres(self.conn, batch, contracts)
+        write_evidence_postgres(self.conn, batch, now)
 
     def upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
                          set_extra: str = "", where: str = "") -> None:

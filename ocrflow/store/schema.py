@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.store.base import Dialect, SchemaChangeError
 from ocrflow.store.corrections import corrections_ddl
+from ocrflow.store.evidence import evidence_ddl
 from ocrflow.store.paths import added_columns_ddl, document_paths_ddl
 
 LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -117,6 +118,7 @@ def base_ddl(dialect: Dialect) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS page_cache (
   cache_key {txt} PRIMARY KEY, result {js}, created_at {ts})""",
         *corrections_ddl(dialect),
+        evidence_ddl(dialect),
     ]
 
 
