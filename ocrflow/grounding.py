@@ -100,9 +100,12 @@ def _spellings(value: Any) -> list[str]:
         plain = f"{dec:f}"
         return [plain, f"{dec:,f}", plain.replace(".", ",")]
     text = str(value)
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
-    if m:
-        return _spellings(date(int(m[1]), int(m[2]), int(m[3])))
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if iso:
+        try:
+            return _spellings(date(int(iso[1]), int(iso[2]), int(iso[3])))
+        except ValueError:  # 2024-13-45: not a date, nothing to spell
+            return []
     if re.fullmatch(r"-?\d+(?:\.\d+)?", text):
         return _spellings(Decimal(text))
     return []

@@ -5,8 +5,7 @@ One module per group of commands; each registers its commands on the shared Type
 
 from __future__ import annotations
 
-from ocrflow.cli import data_cmds, eval_cmd, quarantine_cmds, run_cmd
-from ocrflow.cli import review_cmd
+from ocrflow.cli import data_cmds, eval_cmd, quarantine_cmds, review_cmd, run_cmd
 from ocrflow.cli.common import app
 
 __all__ = ["app", "main"]

@@ -72,9 +72,9 @@ def test_tables_columns_and_types_match_duckdb(tmp_path: Path, pg_schema: tuple[
     pg_cols = [(t, c, _pg_type(d, u, p, s)) for t, c, d, u, p, s in prows]
     assert duck_cols == pg_cols
     tables = {t for t, _, _ in pg_cols}
-    assert {"documents", "pages", "quarantine", "runs", "page_cache", "document_paths",
-            "corrections"} | {table_name(c) for c in
-                                                                          contracts.values()} == tables
+    base = {"documents", "pages", "quarantine", "runs", "page_cache", "document_paths", "field_evidence",
+            "corrections", "invoice_line", "receipt_line"}
+    assert base | {table_name(c) for c in contracts.values()} == tables
     key_sql = ("SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
                "JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name "
                "AND tc.table_name = kcu.table_name AND tc.table_schema = kcu.table_schema "
