@@ -28,6 +28,7 @@ demo: install $(DEMO_DIR)/gold.jsonl
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, invoice_date, seller_name, currency, total_amount, engine FROM invoice ORDER BY invoice_date"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, issue_date, seller_name, total_amount, engine FROM cn_vat_invoice"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT merchant_name, receipt_date, total_amount, engine FROM receipt ORDER BY receipt_date"
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT i.invoice_number, l.line_no, l.description, l.quantity, l.unit_price, l.line_net_amount, l.page_no FROM invoice_line l JOIN invoice i USING (doc_sha256) ORDER BY i.invoice_number, l.line_no LIMIT 12"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT regexp_extract(source_path, '[^/]+$$') AS document, reasons FROM quarantine"
 
 test: install
