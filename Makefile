@@ -8,6 +8,8 @@ DEMO_DB  ?= data/ocrflow.duckdb
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export TQDM_DISABLE ?= 1
+# a loaded 2-core machine can take longer than the default 20 s to start the ephemeral Prefect server
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 
 .PHONY: install demo test lint unit clean mutation
 
