@@ -4,40 +4,17 @@ nothing of a file outside the folder in the store, every path of duplicate conte
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import duckdb
 
 from ocrflow.demo.bad_inputs import SECRET, make_bad_inputs
-from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
-from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.summary import RunSummary
-
-
-def _run(inputs: list[str], db: Path, **kw: Any) -> RunSummary:
-    store = DuckDBStore(str(db))
-    try:
-        return run_files(inputs, load_settings(store=str(db), **kw), store, EmbeddedEngine())
-    finally:
-        store.close()
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+from tests.faults.support import rows, run_into
 
 
 def test_every_bad_input_is_recorded_with_its_code_and_the_run_goes_on(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     expected = make_bad_inputs(inbox)
     db = tmp_path / "o.duckdb"
-    summary = _run([str(inbox)], db, max_failed="10")
-    by_name = {r[0]: r[1:] for r in _rows(db, "SELECT regexp_extract(path, '[^/]+$'), state, error_code, error, "
+    summary = run_into([str(inbox)], db, max_failed="10")
+    by_name = {r[0]: r[1:] for r in rows(db, "SELECT regexp_extract(path, '[^/]+$'), state, error_code, error, "
                                               "path_raw FROM documents")}
     for item in expected:
         if item.name == "invoice.pdf":
@@ -57,12 +34,12 @@ def test_nothing_of_a_file_outside_the_folder_reaches_the_store(tmp_path: Path) 
     inbox = tmp_path / "inbox"
     make_bad_inputs(inbox)
     db = tmp_path / "o.duckdb"
-    summary = _run([str(inbox)], db)
+    summary = run_into([str(inbox)], db)
     dump = " ".join(str(r) for table in ("documents", "pages", "document_paths", "quarantine", "runs")
-                    for r in _rows(db, f"SELECT * FROM {table}"))
+                    for r in rows(db, f"SELECT * FROM {table}"))
     assert SECRET not in dump and "root:x" not in dump
     assert not any(SECRET in e for _, e in summary.failed)
-    [(error,)] = _rows(db, "SELECT error FROM documents WHERE error_code = 'symlink_outside_root'")
+    [(error,)] = rows(db, "SELECT error FROM documents WHERE error_code = 'symlink_outside_root'")
     assert "outside the input folder" in error
 
 
@@ -70,13 +47,13 @@ def test_every_path_of_identical_content_is_recorded(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     make_bad_inputs(inbox)
     db = tmp_path / "o.duckdb"
-    _run([str(inbox)], db)
-    paths = _rows(db, "SELECT regexp_extract(path, '[^/]+$') FROM document_paths WHERE doc_sha256 IN "
+    run_into([str(inbox)], db)
+    paths = rows(db, "SELECT regexp_extract(path, '[^/]+$') FROM document_paths WHERE doc_sha256 IN "
                       "(SELECT doc_sha256 FROM document_paths GROUP BY 1 HAVING count(*) > 1) ORDER BY 1")
     assert [p for (p,) in paths] == ["copy_of_invoice.pdf", "invoice.pdf"]
     # a second run over the same inbox with a third name: the known document is skipped, its new path recorded
     (inbox / "third.pdf").write_bytes((inbox / "invoice.pdf").read_bytes())
-    second = _run([str(inbox)], db)
+    second = run_into([str(inbox)], db)
     assert second.counts["duplicates"] == 2 and second.counts["loaded"] == 0
-    [(n,)] = _rows(db, "SELECT count(*) FROM document_paths WHERE path LIKE '%third.pdf'")
+    [(n,)] = rows(db, "SELECT count(*) FROM document_paths WHERE path LIKE '%third.pdf'")
     assert n == 1

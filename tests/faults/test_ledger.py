@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -18,29 +16,13 @@ from ocrflow.demo.bad_inputs import invoice_pdf
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.errors import AuthEngineError
-from ocrflow.files_run import run_files
 from ocrflow.models import DocState
 from ocrflow.reprocess_ledger import reprocess_ledger
 from ocrflow.settings import load_settings
 from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.summary import RunSummary, failure_budget
+from ocrflow.summary import failure_budget
+from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
-
-
-def _run(inputs: list[str], db: Path, engine: Any = None, **kw: Any) -> RunSummary:
-    store = DuckDBStore(str(db))
-    try:
-        return run_files(inputs, load_settings(store=str(db), **kw), store, engine or EmbeddedEngine())
-    finally:
-        store.close()
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 class RefusingEngine:
@@ -75,8 +57,8 @@ def test_a_401_mid_run_leaves_documents_pending_and_stops_sending(tmp_path: Path
     for n in range(4):
         Image.new("RGB", (600, 400 + n), "white").save(inbox / f"scan{n}.png")  # no text layer: OCR needed
     engine = RefusingEngine()
-    summary = _run([str(inbox)], tmp_path / "o.duckdb", engine, documents_in_flight=1, vllm_cache=False)
-    states = _rows(tmp_path / "o.duckdb", "SELECT DISTINCT state, error_code FROM documents")
+    summary = run_into([str(inbox)], tmp_path / "o.duckdb", engine, documents_in_flight=1, vllm_cache=False)
+    states = rows(tmp_path / "o.duckdb", "SELECT DISTINCT state, error_code FROM documents")
     assert states == [("pending", "engine")]
     assert engine.calls == 1  # the first refusal stops the run sending
     assert summary.status == "FAILED" and summary.counts["pending"] == 4
@@ -88,8 +70,8 @@ def test_configuration_faults_stop_before_any_document_with_exit_2(tmp_path: Pat
     db = tmp_path / "o.duckdb"
     typo = CliRunner().invoke(app, ["run", str(tmp_path / "a.pdf"), "--contract", "nope", "--db", str(db)])
     assert typo.exit_code == 2 and "unknown contract 'nope'" in typo.output
-    tables = {t for (t,) in _rows(db, "SHOW TABLES")} if db.exists() else set()
-    assert "documents" not in tables or _rows(db, "SELECT count(*) FROM documents") == [(0,)]
+    tables = {t for (t,) in rows(db, "SHOW TABLES")} if db.exists() else set()
+    assert "documents" not in tables or rows(db, "SELECT count(*) FROM documents") == [(0,)]
     monkeypatch.setenv("OCRFLOW_DPI", "abc")
     bad = CliRunner().invoke(app, ["run", str(tmp_path / "a.pdf"), "--db", str(db)])
     assert bad.exit_code == 2 and "OCRFLOW_DPI='abc'" in bad.output and "Traceback" not in bad.output
@@ -100,10 +82,10 @@ def test_unmatched_waits_for_a_contract_and_reprocess_unmatched_takes_it(tmp_pat
     inbox.mkdir()
     write_lines_pdf(inbox / "letter.pdf", ["Minutes of the meeting", "Lorem ipsum dolor sit amet."])
     db = tmp_path / "o.duckdb"
-    first = _run([str(inbox)], db)
+    first = run_into([str(inbox)], db)
     assert first.counts["unmatched"] == 1 and first.unmatched
-    assert _rows(db, "SELECT state, error_code FROM documents") == [("unmatched", "no_contract")]
-    assert _run([str(inbox)], db).counts["skipped"] == 1  # an ordinary run leaves it alone
+    assert rows(db, "SELECT state, error_code FROM documents") == [("unmatched", "no_contract")]
+    assert run_into([str(inbox)], db).counts["skipped"] == 1  # an ordinary run leaves it alone
     settings = load_settings(store=str(db), contract="invoice")
     store = DuckDBStore(str(db))
     try:
@@ -111,7 +93,7 @@ def test_unmatched_waits_for_a_contract_and_reprocess_unmatched_takes_it(tmp_pat
     finally:
         store.close()
     assert not missing and summary.counts["documents"] == 1
-    [(state,)] = _rows(db, "SELECT state FROM documents")
+    [(state,)] = rows(db, "SELECT state FROM documents")
     assert state in ("loaded", "quarantined")  # now under the invoice contract, without --force
 
 
@@ -123,12 +105,12 @@ def test_reprocess_failed_with_a_code_retries_after_the_fix(tmp_path: Path) -> N
     (inbox / "locked.pdf").write_bytes(invoice_pdf("LOCK-1", encrypt=StandardEncryption("pw", ownerPassword="o")))
     (inbox / "empty.pdf").write_bytes(b"")
     db = tmp_path / "o.duckdb"
-    _run([str(inbox)], db, max_failed="5")
-    assert dict(_rows(db, "SELECT error_code, state FROM documents")) == {"encrypted": "failed", "empty": "failed"}
+    run_into([str(inbox)], db, max_failed="5")
+    assert dict(rows(db, "SELECT error_code, state FROM documents")) == {"encrypted": "failed", "empty": "failed"}
     result = CliRunner().invoke(app, ["reprocess", "--failed", "--code", "encrypted", "--db", str(db)],
                                 env={"OCRFLOW_PDF_PASSWORD": "pw"})
     assert result.exit_code == 0, result.output
-    states = dict(_rows(db, "SELECT regexp_extract(path, '[^/]+$'), state FROM documents"))
+    states = dict(rows(db, "SELECT regexp_extract(path, '[^/]+$'), state FROM documents"))
     assert states["locked.pdf"] in ("loaded", "quarantined") and states["empty.pdf"] == "failed"
     bad = CliRunner().invoke(app, ["reprocess", "--failed", "--code", "nonsense", "--db", str(db)])
     assert bad.exit_code == 2

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-import duckdb
-
-from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
-from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.summary import RunSummary
+from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
 
 INVOICE = ["INVOICE", "Invoice number: {n}", "Invoice date: 2024-03-01", "Seller: Example Trading GmbH",
@@ -23,20 +16,8 @@ def _invoice(path: Path, number: str) -> None:
     write_lines_pdf(path, [line.format(n=number) for line in INVOICE])
 
 
-def _run(inputs: list[str], db: Path, **kw: Any) -> RunSummary:
-    store = DuckDBStore(str(db))
-    try:
-        return run_files(inputs, load_settings(store=str(db), **kw), store, EmbeddedEngine())
-    finally:
-        store.close()
 
 
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_a_name_that_is_not_utf8_is_recorded_and_the_others_still_load(tmp_path: Path) -> None:
@@ -47,12 +28,12 @@ def test_a_name_that_is_not_utf8_is_recorded_and_the_others_still_load(tmp_path:
     latin1 = Path(os.fsdecode(os.fsencode(inbox) + b"/latin1_\xe9t\xe9.pdf"))  # as a Windows share names it
     _invoice(latin1, "INV-3")
     db = tmp_path / "o.duckdb"
-    summary = _run([str(inbox)], db)
-    docs = dict(_rows(db, "SELECT regexp_extract(path, '[^/]+$'), state FROM documents"))
+    summary = run_into([str(inbox)], db)
+    docs = dict(rows(db, "SELECT regexp_extract(path, '[^/]+$'), state FROM documents"))
     assert set(docs) == {"plain.pdf", "发票.pdf", "latin1_\\xe9t\\xe9.pdf"}  # shown, escaped, never dropped
     assert all(state in ("loaded", "quarantined") for state in docs.values()), docs
     assert summary.counts["documents"] == 3 and summary.counts["failed"] == 0
-    lineage = {r[0] for r in _rows(db, "SELECT regexp_extract(source_path, '[^/]+$') FROM invoice "
+    lineage = {r[0] for r in rows(db, "SELECT regexp_extract(source_path, '[^/]+$') FROM invoice "
                                        "UNION ALL SELECT regexp_extract(source_path, '[^/]+$') FROM quarantine")}
     assert "latin1_\\xe9t\\xe9.pdf" in lineage  # the row of that file carries its (display) name
 
@@ -76,10 +57,10 @@ def test_a_long_document_is_read_whole_by_default(tmp_path: Path) -> None:
     pdf.parent.mkdir()
     _long_pdf(pdf, 120)
     db = tmp_path / "o.duckdb"
-    _run([str(pdf.parent)], db)
-    [(pages, state)] = _rows(db, "SELECT pages, state FROM documents")
+    run_into([str(pdf.parent)], db)
+    [(pages, state)] = rows(db, "SELECT pages, state FROM documents")
     assert pages == 120 and state in ("loaded", "quarantined")
-    assert _rows(db, "SELECT count(*), max(page_no) FROM pages") == [(120, 120)]
+    assert rows(db, "SELECT count(*), max(page_no) FROM pages") == [(120, 120)]
 
 
 def test_past_a_hard_page_limit_a_document_is_failed_with_its_page_count_not_loaded(tmp_path: Path) -> None:
@@ -87,10 +68,10 @@ def test_past_a_hard_page_limit_a_document_is_failed_with_its_page_count_not_loa
     pdf.parent.mkdir()
     _long_pdf(pdf, 120)
     db = tmp_path / "o.duckdb"
-    summary = _run([str(pdf.parent)], db, max_pages=50)
-    [(pages, state, error)] = _rows(db, "SELECT pages, state, error FROM documents")
+    summary = run_into([str(pdf.parent)], db, max_pages=50)
+    [(pages, state, error)] = rows(db, "SELECT pages, state, error FROM documents")
     assert (pages, state) == (120, "failed")
     assert "120 pages" in error and "limit of 50" in error
-    assert _rows(db, "SELECT count(*) FROM pages") == [(0,)]
-    assert _rows(db, "SELECT count(*) FROM invoice") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM pages") == [(0,)]
+    assert rows(db, "SELECT count(*) FROM invoice") == [(0,)]
     assert summary.counts["failed"] == 1

@@ -1,0 +1,32 @@
+"""What the fault tests share: one embedded run into a DuckDB file, and a read-only query of that file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ocrflow.engines.base import Engine
+from ocrflow.engines.embedded import EmbeddedEngine
+from ocrflow.files_run import run_files
+from ocrflow.settings import load_settings
+from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.summary import RunSummary
+
+
+def run_into(inputs: list[str], db: Path, engine: Engine | None = None, **settings: Any) -> RunSummary:
+    """``ocrflow run`` in this process: ``inputs`` into the DuckDB file ``db`` (embedded engine by default)."""
+    store = DuckDBStore(str(db))
+    try:
+        return run_files(inputs, load_settings(store=str(db), **settings), store, engine or EmbeddedEngine())
+    finally:
+        store.close()
+
+
+def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
