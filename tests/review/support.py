@@ -54,7 +54,9 @@ def sha_of(store: Store, name: str) -> str:
 
 
 def add_evidence(store: Store, sha256: str, contract: str, confidences: dict[str, float]) -> None:
-    """field_evidence rows for the document's header values, boxed on the stored line that holds each value."""
+    """field_evidence rows for the document's header values, boxed on the stored line that holds each value.
+
+    They replace the rows the run wrote for those fields, so that a test decides each field's confidence."""
     store.query(EVIDENCE_DDL)
     mark = "%s" if store.dialect == "postgres" else "?"
     _, rows = store.query(f'SELECT "values" FROM quarantine WHERE doc_sha256 = {mark}', [sha256])
@@ -67,6 +69,8 @@ def add_evidence(store: Store, sha256: str, contract: str, confidences: dict[str
         value = values.get(name)
         line = next((ln for ln in page.lines if value is not None and str(value).split(".")[0] in ln.text),
                     page.lines[0])
+        store.query(f"DELETE FROM field_evidence WHERE doc_sha256 = {mark} AND field = {mark} AND line_no = 0",
+                    [sha256, name])
         store.query(f"INSERT INTO field_evidence (doc_sha256, contract, field, line_no, value, raw, page_no, x0, y0, "
                     f"x1, y1, page_width, page_height, source, method, confidence, grounding) VALUES "
                     f"({', '.join([mark] * 17)})",
