@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +13,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # the commands import what they need when they run: `ocrflow --help` stays fast
+    from ocrflow.engines.base import Engine
     from ocrflow.settings import Settings
     from ocrflow.store import Store
 
@@ -57,3 +60,26 @@ def open_store_or_exit(db: str | None, *, read_only: bool, config: Path | None =
         return settings, open_store(settings.store, read_only=read_only)
     except StoreError as exc:
         raise fail(str(exc)) from exc
+
+
+@contextmanager
+def store_and_engine_or_exit(settings: Settings) -> Iterator[tuple[Store, Engine]]:
+    """The run's store and engine, both closed afterwards; either failing to open exits 2 with one line."""
+    from ocrflow.engines.factory import make_engine
+    from ocrflow.store import StoreError, open_store
+
+    try:
+        store = open_store(settings.store)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        try:
+            eng = make_engine(settings)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+        try:
+            yield store, eng
+        finally:
+            eng.close()
+    finally:
+        store.close()

@@ -8,40 +8,28 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from ocrflow.cli.common import console, err, fail, quiet_libraries, settings_or_exit
+from ocrflow.cli.common import console, err, fail, quiet_libraries, settings_or_exit, store_and_engine_or_exit
 
 
 def reprocess_from_files(which: str, *, code: str | None, contract: str | None, engine: str | None,
                          db: str | None, config: Path | None, json_out: bool) -> None:
     """Exit 0 when the run is COMPLETED (within the error budget), 1 otherwise, 2 for a usage error."""
     from ocrflow.engines.base import EngineError
-    from ocrflow.engines.factory import make_engine
     from ocrflow.errors import ErrorCode
     from ocrflow.models import DocState
     from ocrflow.reprocess_ledger import reprocess_ledger
     from ocrflow.settings import ConfigError
-    from ocrflow.store import StoreError, open_store
+    from ocrflow.store import StoreError
 
     if code is not None and code not in {c.value for c in ErrorCode}:
         raise fail(f"unknown error code {code!r}; known: {', '.join(c.value for c in ErrorCode)}")
     quiet_libraries()
     settings = settings_or_exit(config, store=db, contract=contract, engine=engine)
-    try:
-        store = open_store(settings.store)
-    except StoreError as exc:
-        raise fail(str(exc)) from exc
-    try:
-        eng = make_engine(settings)
-    except ValueError as exc:
-        store.close()
-        raise fail(str(exc)) from exc
-    try:
-        summary, missing = reprocess_ledger(store, settings, eng, state=DocState(which), code=code)
-    except (ValueError, ConfigError, EngineError, StoreError) as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        eng.close()
-        store.close()
+    with store_and_engine_or_exit(settings) as (store, eng):
+        try:
+            summary, missing = reprocess_ledger(store, settings, eng, state=DocState(which), code=code)
+        except (ValueError, ConfigError, EngineError, StoreError) as exc:
+            raise fail(str(exc)) from exc
     c = summary.counts
     if json_out:
         console.print_json(json.dumps({"run_id": summary.run_id, "status": summary.status, **c,

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ocrflow.cli.common import DbOpt, app, console, err, fail, quiet_libraries, settings_or_exit
+from ocrflow.cli.common import (
+    DbOpt,
+    app,
+    console,
+    err,
+    fail,
+    quiet_libraries,
+    settings_or_exit,
+    store_and_engine_or_exit,
+)
 
 if TYPE_CHECKING:
     from ocrflow.engines.base import Engine
@@ -68,26 +77,14 @@ def run(
 def _run_here(paths: list[str], settings: Settings, batch_size: int | None) -> RunSummary:
     """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
     from ocrflow.engines.base import EngineError
-    from ocrflow.engines.factory import make_engine
     from ocrflow.settings import ConfigError
-    from ocrflow.store import StoreError, open_store
+    from ocrflow.store import StoreError
 
-    try:
-        store = open_store(settings.store)
-    except StoreError as exc:
-        raise fail(str(exc)) from exc
-    try:
-        eng = make_engine(settings)
-    except ValueError as exc:
-        store.close()
-        raise fail(str(exc)) from exc
-    try:
-        return _run_with_progress(paths, settings, store, eng, batch_size)
-    except (FileNotFoundError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
-        raise fail(str(exc)) from exc
-    finally:
-        eng.close()
-        store.close()
+    with store_and_engine_or_exit(settings) as (store, eng):
+        try:
+            return _run_with_progress(paths, settings, store, eng, batch_size)
+        except (FileNotFoundError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
+            raise fail(str(exc)) from exc
 
 
 def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None, force: bool, glob: str,
