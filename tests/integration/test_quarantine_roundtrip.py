@@ -11,20 +11,15 @@ import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from ocrflow.contracts import default_contracts_dir
-from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
-from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.summary import RunSummary
+from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
 
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR"]
@@ -54,20 +49,7 @@ def edit_invoice_contract(contracts: Path, *, drop_rule: str, add_label: tuple[s
 
 
 def run_once(inbox: Path, db: Path) -> RunSummary:
-    settings = load_settings(store=str(db), use_embedded_xml=False)
-    store = DuckDBStore(str(db))
-    try:
-        return run_files([str(inbox)], settings, store, EmbeddedEngine())
-    finally:
-        store.close()
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return run_into([str(inbox)], db, use_embedded_xml=False)
 
 
 def names_in(db: Path, table: str) -> set[str]:
