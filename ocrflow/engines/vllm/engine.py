@@ -121,7 +121,7 @@ class VllmEngine:
                 + (" (check OCRFLOW_VLLM_API_KEY)" if exc.status_code == 401 else "")) from exc
         except openai.APIConnectionError as exc:
             raise TransientEngineError(
-                f"vLLM replica {replica.root} is unreachable ({exc}); is the server up? "
+                f"vLLM replica {replica.root} is unreachable ({exc.__cause__ or exc}); is the server up? "
                 "No document was touched; they stay pending.") from exc
         return [m.id for m in page.data]
 
