@@ -3,6 +3,11 @@
 Every expectation carries ``meta`` with the contract field(s) it checks and a human message, so
 mapping results back to fields needs no knowledge of the expectation type. Great Expectations is
 imported inside the functions (the import costs seconds).
+
+The contract's business key is not an expectation here: a batch-level uniqueness check would
+quarantine every copy of a repeated key. The store decides it inside the write transaction, in the
+order the documents were planned, so the first copy loads and later ones are quarantined as
+``duplicate of <sha256 prefix> (<path>)`` (ocrflow.store.business_keys), in one batch or across runs.
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ def build_suite(contract: Contract, *, today: dt.date | None = None) -> gx.Expec
     expectations: list[Expectation] = []
     for f in contract.fields:
         expectations.extend(_field_expectations(f, day))
-    expectations.extend(_key_expectations(contract))
     expectations.extend(_rule_expectation(r, i) for i, r in enumerate(contract.rules))
     return gx.ExpectationSuite(name=suite_name(contract), expectations=expectations,
                                meta={"ocrflow_contract": contract.name, "ocrflow_version": contract.version})
@@ -129,18 +133,6 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
-
-
-def _key_expectations(contract: Contract) -> list[Expectation]:
-    key = list(contract.business_key)
-    if not key:
-        return []
-    if len(key) == 1:
-        return [_expect("ExpectColumnValuesToBeUnique", key, f"business key {key[0]} must be unique",
-                        column=key[0])]
-    return [_expect("ExpectCompoundColumnsToBeUnique", key,
-                    f"business key ({', '.join(key)}) must be unique", column_list=key,
-                    ignore_row_if="any_value_is_missing")]
 
 
 def _rule_expectation(rule: Rule, index: int) -> Expectation:

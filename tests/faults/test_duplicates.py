@@ -119,3 +119,31 @@ def test_two_postgres_writers_at_once_load_each_key_once(contracts: dict[str, Co
             store.close()
     finally:
         drop_schema(url, schema)
+
+
+def test_two_files_with_one_invoice_in_one_run_first_planned_loads(store: Any, demo_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    """A whole run, both stores: two different files (other bytes, other sha256) carrying the same invoice
+    in ONE batch. The first in plan order loads; the second is quarantined naming the first (the GX suite
+    no longer fails every copy of a repeated key)."""
+    from ocrflow.engines.embedded import EmbeddedEngine
+    from ocrflow.files_run import run_files
+    from ocrflow.settings import load_settings
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    original = (demo_dir / "docs" / "invoice_digital.pdf").read_bytes()
+    (inbox / "a_first.pdf").write_bytes(original)
+    (inbox / "b_rescan.pdf").write_bytes(original + b"\n% the same invoice, sent again\n")  # other sha256
+    settings = load_settings(store=str(tmp_path / "unused.duckdb"), engine="embedded")
+    summary = run_files([str(inbox)], settings, store, EmbeddedEngine())
+    assert summary.counts["loaded"] == 1 and summary.counts["quarantined"] == 1, summary.counts
+    _, docs = store.query("SELECT path, sha256, state, error, error_code FROM documents ORDER BY path")
+    (first_path, first_sha, first_state, _, _), (_, _, state, error, code) = docs
+    assert first_path.endswith("a_first.pdf") and first_state == "loaded"
+    assert (state, code) == ("quarantined", "duplicate")
+    assert error == f"duplicate of {first_sha[:12]} ({first_path})"
+    assert count(store, "SELECT count(*) FROM invoice") == 1
+    _, rows = store.query("SELECT doc_sha256 FROM invoice")
+    assert rows == [(first_sha,)]
+    assert [(p.rsplit("/", 1)[-1], why) for p, why in summary.quarantined] == [("b_rescan.pdf", error)]
