@@ -19,6 +19,8 @@ from ocrflow.evidence import EvidenceRow
 from ocrflow.results import DocResult
 
 BUCKETS = 10
+AIMS = {"wrong_in_clean": 0.02, "loaded_without_review": 0.70, "located": 0.95}
+"""The aims of the trust figures (docs/evaluation.md): at most, at least, at least."""
 Evidence = dict[str, dict[str, dict[str, Any]]]
 """path -> field -> evidence as a plain dict"""
 
@@ -27,12 +29,13 @@ def evidence_dict(ev: EvidenceRow) -> dict[str, Any]:
     return {"value": ev.value, "raw": ev.raw, "source": ev.source, "method": ev.method,
             "confidence": ev.confidence, "grounding": ev.grounding, "page_no": ev.page_no,
             "bbox": list(ev.bbox) if ev.bbox else None, "page_width": ev.page_width,
-            "page_height": ev.page_height, "signals": ev.signals}
+            "page_height": ev.page_height, "signals": ev.signals, "engine": ev.engine, "model": ev.model,
+            "prompt_version": ev.prompt_version}
 
 
 def predicted_evidence(results: Iterable[DocResult]) -> Evidence:
     """Per document path, its row's evidence by field (documents without a row have none)."""
-    return {r.doc.path: {ev.field: evidence_dict(ev) for ev in r.row.evidence}
+    return {r.doc.path: {ev.field: evidence_dict(ev) for ev in r.row.evidence if not ev.line_no}
             for r in results if r.row is not None}
 
 
@@ -79,7 +82,15 @@ def trust_report(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "located": _share(located, len(values)), "located_n": located, "values": len(values),
         "reliability": reliability(pairs),
         "by_source": _by_source(documents),
+        "states": _states(documents),
     }
+
+
+def _states(documents: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in documents:
+        out[str(d.get("state") or "unknown")] = out.get(str(d.get("state") or "unknown"), 0) + 1
+    return dict(sorted(out.items()))
 
 
 def _by_source(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -88,10 +99,13 @@ def _by_source(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for d in documents:
         for name, f in d["fields"].items():
             ev = d.get("evidence", {}).get(name) or {}
-            bucket = out.setdefault(str(ev.get("source") or "none"), {"labelled": 0, "soft_correct": 0})
+            bucket = out.setdefault(str(ev.get("source") or "none"), {"labelled": 0, "correct": 0,
+                                                                       "soft_correct": 0})
             bucket["labelled"] += 1
+            bucket["correct"] += int(f["correct"])
             bucket["soft_correct"] += int(f["soft"])
     for bucket in out.values():
+        bucket["field_accuracy"] = _share(bucket["correct"], bucket["labelled"])
         bucket["soft_field_accuracy"] = _share(bucket["soft_correct"], bucket["labelled"])
     return dict(sorted(out.items()))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     records = read_gold(gold)
     paths = [str((gold.parent / rec["path"]).resolve()) for rec in records]
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     eng = make_engine(settings)
     found: Found = {}
     lines: dict[str, PredictedLines] = {}
@@ -124,4 +125,17 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     report["line_items"] = line_items_report(records, paths, lines, use_embedded_xml=use_embedded_xml)
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["use_embedded_xml"] = use_embedded_xml
+    report["run"] = run_meta(gold, contracts, contract_mode, eng, evidence, started_at)
     return report
+
+
+def run_meta(gold: Path, contracts: dict[str, Contract], contract_mode: str, eng: Engine, evidence: Evidence,
+             started_at: datetime) -> dict[str, Any]:
+    """What ran (for ``eval --compare``): engine, model, prompt versions seen, contract versions."""
+    prompts = sorted({str(ev.get("prompt_version") or "") for fields in evidence.values()
+                      for ev in fields.values()} - {""})
+    models = sorted({str(ev.get("model") or "") for fields in evidence.values() for ev in fields.values()} - {""})
+    return {"gold": str(gold), "engine": eng.name, "model": ", ".join(models) or eng.model,
+            "prompt_version": ", ".join(prompts), "contract_mode": contract_mode,
+            "contracts": {name: c.version for name, c in sorted(contracts.items())},
+            "started_at": started_at.isoformat(timespec="seconds")}
