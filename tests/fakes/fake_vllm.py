@@ -4,185 +4,59 @@ Modes:
   * ``ocr``   — answers from the image it received: the embedded CPU OCR reads it, and the
                 reply is written in HunyuanOCR's formats (spotting ``text(x1,y1),(x2,y2)`` on a
                 0-1000 grid, markdown, JSON from the project's rule extractor). It never sees the
-                expected answer.
+                expected answer. ``answerer=`` replaces it (e.g. ``tests.fakes.model_fake.TruthModel``).
   * ``sleep`` — capacity C concurrent requests of L seconds each, extra ones queue (like
                 continuous batching with a full batch); canned minimal output, no OCR.
 
-Faults are injected per chat request with ``inject(kind, times=...)``: ``503`` (optionally with
-Retry-After), ``429``, ``500``, ``slow``, ``malformed_json``, ``truncated``, ``loop``, ``no_choices``.
-``stop()`` closes the port (connection refused). Run as ``python -m tests.fakes.fake_vllm --mode sleep``
-to serve from a separate process (prints ``URL <base url>`` on stdout).
+The request checks live in ``fake_vllm_protocol``, the faults in ``fake_vllm_faults``: inject them per
+chat request with ``inject(kind, times=...)`` (``503`` with optional Retry-After, ``429``, ``500``,
+``slow``, ``no_choices``, ``malformed_json``, ``truncated``, ``loop``, ``no_coords``, ``schema``,
+``extra_fields``). ``stop()`` closes the port (connection refused). Run as
+``python -m tests.fakes.fake_vllm --mode sleep`` to serve from a separate process (prints ``URL <base url>``
+on stdout); ``--crash-on-request N`` makes that process die (``os._exit``) when the N-th chat request
+arrives, as a crashed server does: every connection reset, the port closed (``fake_vllm_process``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import binascii
-import io
 import json
-import math
-import re
+import os
 import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-DEFAULT_MODEL = "tencent/HunyuanOCR"
-PART_TYPES = {"text", "image_url"}
-ROLES = {"system", "user", "assistant"}
-FORMAT_TYPES = {"text", "json_object", "json_schema"}
-LOOP_UNIT = "\n<td>0.00</td><td>0.00</td>"
+from tests.fakes.fake_vllm_faults import (
+    HTTP_FAULTS,
+    LOOP_UNIT,
+    Fault,
+    apply_output_fault,
+    clip,
+    task_of,
+    tokens,
+)
+from tests.fakes.fake_vllm_protocol import (
+    DEFAULT_MODEL,
+    Captured,
+    ChatCall,
+    Counters,
+    HttpError,
+    error_body,
+    parse_chat,
+)
 
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
-
-
-@dataclass
-class Fault:
-    kind: str
-    times: int | None = 1  # None: every request
-    retry_after: str | None = None
-    delay_s: float = 0.0
-
-
-@dataclass
-class Captured:
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-@dataclass
-class Counters:
-    running: int = 0
-    waiting: int = 0
-    peak_running: int = 0
-    completed: int = 0
-    chat_requests: int = 0
-
-
-@dataclass
-class ChatCall:
-    model: str
-    prompt: str
-    image: Image.Image
-    max_tokens: int
-    response_format: dict[str, Any] | None
-    fields: list[str] = field(default_factory=list)
-
-
-def _error_body(status: int, message: str) -> dict[str, Any]:
-    kinds = {400: "BadRequestError", 401: "AuthenticationError", 404: "NotFoundError",
-             429: "RateLimitError", 503: "ServiceUnavailableError"}
-    return {"error": {"message": message, "type": kinds.get(status, "InternalServerError"),
-                      "param": None, "code": status}}
-
-
-# ----------------------------------------------------------------------------- validation
-def _decode_image(url: Any, max_bytes: int) -> Image.Image:
-    if not isinstance(url, str) or not url.startswith("data:image/"):
-        raise HttpError(400, "image_url must be a data:image/...;base64 URL (no network access)")
-    if len(url) > max_bytes:
-        raise HttpError(400, f"image data is {len(url)} bytes, over the {max_bytes}-byte limit")
-    head, _, data = url.partition(",")
-    if ";base64" not in head:
-        raise HttpError(400, "image data URL must be base64-encoded")
-    try:
-        raw = base64.b64decode(data, validate=True)
-        image = Image.open(io.BytesIO(raw))
-        image.load()
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as exc:
-        raise HttpError(400, f"Failed to load image: {exc}") from exc
-    return image.convert("RGB")
-
-
-def _user_parts(messages: Any) -> list[dict[str, Any]]:
-    if not isinstance(messages, list) or len(messages) < 2:
-        raise HttpError(400, "messages must be a list: a system message, then a user message")
-    for msg in messages:
-        if not isinstance(msg, dict) or msg.get("role") not in ROLES:
-            raise HttpError(400, f"invalid message {str(msg)[:80]!r}: role must be one of {sorted(ROLES)}")
-    if messages[0]["role"] != "system" or not isinstance(messages[0].get("content"), str):
-        raise HttpError(400, "first message must be a system message with string content")
-    user = messages[-1]
-    if user["role"] != "user" or not isinstance(user.get("content"), list):
-        raise HttpError(400, "last message must be a user message whose content is a list of parts")
-    for part in user["content"]:
-        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
-            kind = part.get("type") if isinstance(part, dict) else part
-            raise HttpError(400, f"Unknown part type: {kind}")
-    return list(user["content"])
-
-
-def _check_response_format(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or value.get("type") not in FORMAT_TYPES:
-        raise HttpError(400, f"response_format.type must be one of {sorted(FORMAT_TYPES)}")
-    if value["type"] != "json_schema":
-        return value
-    spec = value.get("json_schema")
-    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(
-            spec.get("schema"), dict):
-        raise HttpError(400, "response_format.json_schema needs a string 'name' and an object 'schema'")
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
-    try:
-        Draft202012Validator.check_schema(spec["schema"])
-    except SchemaError as exc:
-        raise HttpError(400, f"invalid JSON schema: {exc.message}") from exc
-    return value
-
-
-def _fields_from(prompt: str, response_format: dict[str, Any] | None) -> list[str]:
-    m = re.search(r"\[([^\]]*)\]", prompt)
-    if m:
-        names = re.findall(r"'([^']*)'", m.group(1))
-        if names:
-            return names
-    schema = ((response_format or {}).get("json_schema") or {}).get("schema") or {}
-    return list((schema.get("properties") or {}).keys())
-
-
-def parse_chat(body: Any, models: Sequence[str], max_image_bytes: int) -> ChatCall:
-    if not isinstance(body, dict):
-        raise HttpError(400, "request body must be a JSON object")
-    model = body.get("model")
-    if model not in models:
-        raise HttpError(404, f"The model `{model}` does not exist.")
-    parts = _user_parts(body.get("messages"))
-    images = [p for p in parts if p["type"] == "image_url"]
-    texts = [p.get("text") for p in parts if p["type"] == "text"]
-    if len(images) != 1 or not all(isinstance(t, str) for t in texts):
-        raise HttpError(400, "expected exactly one image_url part and text parts with string text")
-    image = _decode_image((images[0].get("image_url") or {}).get("url"), max_image_bytes)
-    max_tokens = body.get("max_tokens", 4096)
-    if not isinstance(max_tokens, int) or max_tokens < 1:
-        raise HttpError(400, "max_tokens must be a positive integer")
-    response_format = _check_response_format(body.get("response_format"))
-    prompt = "\n".join(str(t) for t in texts)
-    return ChatCall(model, prompt, image, max_tokens, response_format, _fields_from(prompt, response_format))
+__all__ = ["DEFAULT_MODEL", "LOOP_UNIT", "Captured", "ChatCall", "Counters", "FakeVllm", "Fault", "HttpError",
+           "OcrAnswerer", "canned", "closed_port_url", "parse_chat", "task_of"]
 
 
 # ----------------------------------------------------------------------------- answers
-def task_of(prompt: str) -> str:
-    if "coordinates" in prompt or "坐标" in prompt:
-        return "spot"
-    if "JSON" in prompt.upper():
-        return "extract"
-    return "parse"
-
-
 class OcrAnswerer:
     """Reads the received image with the embedded engine and answers like HunyuanOCR."""
 
@@ -243,28 +117,6 @@ def canned(prompt: str, fields: list[str]) -> str:
     return json.dumps(dict.fromkeys(fields))
 
 
-def tokens(text: str) -> int:
-    return max(1, math.ceil(len(text) / 4))
-
-
-def apply_output_fault(content: str, fault: Fault | None) -> tuple[str, str]:
-    if fault is None:
-        return content, "stop"
-    if fault.kind == "malformed_json":
-        return '{"invoice_number": "INV-1", "total": ', "stop"
-    if fault.kind == "truncated":
-        return content[: max(1, len(content) // 2)], "length"
-    if fault.kind == "loop":
-        return content + LOOP_UNIT * 2000, "stop"
-    return content, "stop"
-
-
-def clip(content: str, finish: str, max_tokens: int) -> tuple[str, str]:
-    if tokens(content) > max_tokens:
-        return content[: max_tokens * 4], "length"
-    return content, finish
-
-
 # ----------------------------------------------------------------------------- server
 class FakeVllm:
     """Real HTTP on 127.0.0.1 in a background thread. Use as a context manager."""
@@ -291,6 +143,8 @@ class FakeVllm:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._sem: asyncio.Semaphore | None = None
+        self.on_chat: Callable[[int], None] | None = None
+        """Called with each chat request's number as it arrives (the process mode's crash hook)."""
 
     # -- control
     @property
@@ -403,32 +257,32 @@ class FakeVllm:
         try:
             body = await request.json()
         except ValueError:
-            return JSONResponse(_error_body(400, "request body is not valid JSON"), status_code=400)
+            return JSONResponse(error_body(400, "request body is not valid JSON"), status_code=400)
         self.counters.chat_requests += 1
+        if self.on_chat is not None:
+            self.on_chat(self.counters.chat_requests)
         if self.capture:
             self.requests.append(Captured(dict(request.headers), body))
         try:
             payload = await self._complete(body)
         except HttpError as exc:
-            return JSONResponse(_error_body(exc.status, exc.message), status_code=exc.status,
+            return JSONResponse(error_body(exc.status, exc.message), status_code=exc.status,
                                 headers=exc.headers)
         return JSONResponse(payload)
 
     async def _complete(self, body: Any) -> dict[str, Any]:
         call = parse_chat(body, self.models, self.max_image_bytes)
         fault = self._next_fault()
-        if fault is not None and fault.kind in ("503", "429", "500"):
+        if fault is not None and fault.kind in HTTP_FAULTS:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            messages = {"503": "The scheduler waiting queue is full", "429": "Too many requests",
-                        "500": "EngineCore encountered an issue"}
-            raise HttpError(int(fault.kind), messages[fault.kind], headers)
+            raise HttpError(int(fault.kind), HTTP_FAULTS[fault.kind], headers)
         if fault is not None and fault.kind == "slow":
             await asyncio.sleep(fault.delay_s)
         if fault is not None and fault.kind == "no_choices":
             return {"id": "chatcmpl-empty", "object": "chat.completion", "created": int(time.time()),
                     "model": call.model, "choices": []}
         content = await self._generate(call)
-        content, finish = clip(*apply_output_fault(content, fault), call.max_tokens)
+        content, finish = clip(*apply_output_fault(content, fault, call), call.max_tokens)
         self.counters.completed += 1
         w, h = call.image.size
         prompt_tokens = max(1, (w * h) // (28 * 28)) + tokens(call.prompt)
@@ -468,6 +322,23 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def _crash_on(number: int) -> Callable[[int], None]:
+    def hook(n: int) -> None:
+        if n >= number:
+            os._exit(3)  # a crash, not a shutdown: no response, every connection reset, the port closed
+    return hook
+
+
+def _answerer(truth_demo: str | None) -> Any:
+    if not truth_demo:
+        return None
+    from tests.fakes.model_fake import TruthModel
+
+    model = TruthModel()
+    model.add_demo(Path(truth_demo))
+    return model
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--mode", choices=("ocr", "sleep"), default="ocr")
@@ -476,9 +347,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--crash-on-request", type=int, default=0,
+                        help="die (os._exit) when the N-th chat request arrives; 0: never")
+    parser.add_argument("--truth-demo", default=None,
+                        help="answer from the model fake with this demo folder's truth (instead of the OCR)")
     args = parser.parse_args(argv)
     fake = FakeVllm(models=[args.model], api_key=args.api_key, mode=args.mode, capacity=args.capacity,
-                    latency_s=args.latency, capture=False, port=args.port)
+                    latency_s=args.latency, capture=False, port=args.port, answerer=_answerer(args.truth_demo))
+    if args.crash_on_request:
+        fake.on_chat = _crash_on(args.crash_on_request)
     with fake:
         print(f"URL {fake.url}", flush=True)
         sys.stdin.read()  # serve until stdin closes
