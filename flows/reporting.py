@@ -6,7 +6,6 @@ Keys (lowercase, dashes) make the artifacts show on the UI's Artifacts page, one
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,7 +33,9 @@ def latency_rows(latencies: dict[str, list[float]]) -> list[dict[str, Any]]:
 
 def mask_url(url: str) -> str:
     """A store URL without its password (postgresql://user:***@host/db)."""
-    return re.sub(r"(://[^:/@]+):[^@]+@", r"\1:***@", url)
+    from ocrflow.settings import redact_url
+
+    return redact_url(url)
 
 
 def summary_markdown(summary: RunSummary, *, title: str, store_url: str) -> str:

@@ -9,6 +9,7 @@ Nothing reads settings at import time: call ``load_settings()``.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -66,6 +67,11 @@ class Settings(BaseSettings):
     vllm_profile: str = Field("", description="model profile name; derived from the model when empty")
     prompts_dir: Path | None = Field(None, description="folder of prompt files (default: the repo's prompts/)")
     vllm_cache: bool = Field(True, description="reuse stored answers for the same page, model, prompt, schema")
+
+    def __repr_args__(self) -> Any:
+        """repr/str show the store URL without its password (the secrets are SecretStr already)."""
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "store" and isinstance(value, str) else value
 
     def resolved_engine(self) -> Literal["embedded", "vllm"]:
         if self.engine == "auto":
@@ -126,3 +132,38 @@ def _one_line(exc: ValidationError, where: str, prefix: str) -> str:
         shown = f"{prefix}{name.upper()}" if prefix else name
         problems.append(f"{shown}={err.get('input')!r}: {err['msg']}")
     return f"bad {where} value: " + "; ".join(problems)
+
+
+_URL_HEAD = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#]*)")
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user:***@host/db``: a URL without its password (in the user info or a
+    ``password=`` query parameter), for messages, logs, artifacts. A raw ``@`` in the password is handled
+    (the user info ends at the last ``@``), and so is an empty user name."""
+    text = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+    m = _URL_HEAD.match(text)
+    if not m:
+        return text
+    userinfo, at, host = m[2].rpartition("@")
+    if not at or ":" not in userinfo:
+        return text
+    return f"{m[1]}{userinfo.split(':', 1)[0]}:***@{host}{text[m.end():]}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password of a URL, and its ``@``-separated pieces a parser may have split it into (4+ chars)."""
+    m = _URL_HEAD.match(url)
+    userinfo = m[2].rpartition("@")[0] if m else ""
+    password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+    found = [password] if password else []
+    found += re.findall(r"(?i)[?&]password=([^&#]+)", url)
+    found += [piece for p in list(found) for piece in p.split("@") if len(piece) >= 4]
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error message, say) with every piece of ``url``'s password replaced by ***."""
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return text

@@ -139,7 +139,9 @@ def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: 
 
 
 def _print_summary(summary: RunSummary, store_url: str) -> None:
-    t = Table(title=f"ocrflow run {summary.run_id}  ->  {store_url}")
+    from ocrflow.settings import redact_url
+
+    t = Table(title=f"ocrflow run {summary.run_id}  ->  {redact_url(store_url)}")
     for col in (*COUNT_KEYS, "time"):
         t.add_column(col, justify="right")
     c = summary.counts

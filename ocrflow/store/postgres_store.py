@@ -29,6 +29,7 @@ from psycopg import sql
 
 import ocrflow.store.postgres_claims as postgres_claims
 from ocrflow.contracts import Contract
+from ocrflow.settings import redact_url, scrub
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
 from ocrflow.store.business_keys import mark_duplicates
 from ocrflow.store.lines import lines_ddl
@@ -55,16 +56,17 @@ def split_url(url: str) -> tuple[str, str | None]:
 
 def redact(url: str) -> str:
     """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return redact_url(url)
 
 
 def _connect(url: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(url, autocommit=True)
     except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {str(exc).strip()}. Check that the "
+        why = scrub(str(exc).strip(), url)  # libpq may echo a piece of a malformed URL's password
+        raise StoreError(f"cannot connect to PostgreSQL at {redact(url)}: {why}. Check that the "
                          "server runs, the URL (user, host, port, database) and the credentials "
-                         "(PGPASSWORD or ~/.pgpass)") from exc
+                         "(PGPASSWORD or ~/.pgpass)") from None
 
 
 class PostgresStore:
