@@ -1,4 +1,4 @@
-"""Score line items against gold ``lines`` (samples/EVAL.md, "Line items").
+"""Score line items against gold ``lines`` (docs/evaluation.md, "Line items").
 
 Per document the predicted lines are matched one-to-one to the gold lines so that the total description
 similarity is maximal (an assignment problem, solved exactly by ``scipy.optimize.linear_sum_assignment``).

@@ -1,7 +1,7 @@
 """The line-item part of ``ocrflow eval``: each document's predicted lines, and their score.
 
 Without XML (``--no-einvoice``) the PDF pages must be read; a standalone XML document has no pages,
-so it is scored only in the figure with XML (samples/EVAL.md).
+so it is scored only in the figure with XML (docs/evaluation.md).
 """
 
 from __future__ import annotations

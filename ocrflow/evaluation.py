@@ -1,4 +1,4 @@
-"""Score extracted fields against gold labels (the rules of samples/EVAL.md).
+"""Score extracted fields against gold labels (the rules of docs/evaluation.md).
 
 - text: NFKC, case-folded, white space collapsed, leading/trailing punctuation and
   space removed, then equal; a softer figure counts similarity >= 0.9 as a match;
