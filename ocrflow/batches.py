@@ -132,6 +132,9 @@ def _write(done: list[DocResult], load: LoadFn) -> tuple[list[DocResult], str]:
     try:
         return load(done), ""
     except Exception as exc:  # isolate the batch; MAX_FAILED_LOADS stops a dead store
-        log.exception("writing a batch of %d documents failed; they stay pending", len(done))
+        if isinstance(exc, StoreError):  # the store says what happened and what to do: no traceback
+            log.error("writing a batch of %d documents failed; they stay pending: %s", len(done), exc)
+        else:
+            log.exception("writing a batch of %d documents failed; they stay pending", len(done))
         observe_error(f"load:{type(exc).__name__}")
         return not_written(done, exc), f"{type(exc).__name__}: {exc}"

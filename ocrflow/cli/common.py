@@ -37,7 +37,7 @@ def quiet_libraries() -> None:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one clear error line; the caller raises the returned Exit."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {' '.join(message.split())}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,7 @@ from ocrflow.models import RowOutcome
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
 from ocrflow.store.business_keys import mark_duplicates
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
+from ocrflow.store.duckdb_tx import refused_writes, transaction
 from ocrflow.store.evidence import write_evidence_duckdb
 from ocrflow.store.lines import lines_ddl, write_lines_duckdb
 from ocrflow.store.locking import serialized
@@ -35,6 +37,8 @@ from ocrflow.store.rows import (
 )
 from ocrflow.store.schema import ColumnTypes, contract_columns, schema_ddl, table_name
 from ocrflow.store.staging import staging_table
+
+log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -126,13 +130,8 @@ class DuckDBStore:
             return
         now = _now()
         guard = register_guard(_ts_literal(now), keep_final=keep_final)
-        self.con.begin()
-        try:
+        with transaction(self.con, self.path):
             self._upsert_documents(docs, run_id, now, where=guard)
-            self.con.commit()
-        except duckdb.Error:
-            self.con.rollback()
-            raise
 
     def _upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
                           set_extra: str = "", where: str = "") -> None:
@@ -194,8 +193,7 @@ class DuckDBStore:
         same rows (tests compare them).
         """
         now = _now()
-        self.con.begin()
-        try:
+        with transaction(self.con, self.path):
             mark_duplicates(batch, contracts, lambda q, p: self.con.execute(q, p).fetchall(), "duckdb")
             self._write_pages(batch, now)
             for (name, clean), outcomes in split_rows(batch, contracts).items():
@@ -207,10 +205,6 @@ class DuckDBStore:
             write_paths_duckdb(self.con, batch.paths, batch.run_id, now)
             write_lines_duckdb(self.con, batch, contracts)
             write_evidence_duckdb(self.con, batch, now)
-            self.con.commit()
-        except duckdb.Error:
-            self.con.rollback()
-            raise
 
     def _write_pages(self, batch: Batch, now: datetime) -> None:
         rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
@@ -308,21 +302,24 @@ class DuckDBStore:
     # -- runs ------------------------------------------------------------------
     @serialized
     def start_run(self, run: RunRecord) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO runs (run_id, flow_run_id, started_at, status, engine, contract, inputs) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run.run_id, run.flow_run_id, run.started_at.replace(tzinfo=None), run.status, run.engine,
-             run.contract, json.dumps(run.inputs)])
+        with refused_writes(self.path):
+            self.con.execute(
+                "INSERT OR REPLACE INTO runs (run_id, flow_run_id, started_at, status, engine, contract, inputs) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [run.run_id, run.flow_run_id, run.started_at.replace(tzinfo=None), run.status, run.engine,
+                 run.contract, json.dumps(run.inputs)])
 
     @serialized
     def finish_run(self, run: RunRecord) -> None:
-        c = run.counts
-        self.con.execute(
-            """UPDATE runs SET finished_at = ?, status = ?, documents = ?, pages = ?, loaded = ?, quarantined = ?,
-               failed = ?, pending = ?, skipped = ?, seconds = ?, message = ?, data_docs = ? WHERE run_id = ?""",
-            [(run.finished_at or _now()).replace(tzinfo=None), run.status, c.get("documents", 0),
-             c.get("pages", 0), c.get("loaded", 0), c.get("quarantined", 0), c.get("failed", 0),
-             c.get("pending", 0), c.get("skipped", 0), run.seconds, run.message, run.data_docs, run.run_id])
+        with refused_writes(self.path):
+            c = run.counts
+            self.con.execute(
+                """UPDATE runs SET finished_at = ?, status = ?, documents = ?, pages = ?, loaded = ?,
+                   quarantined = ?, failed = ?, pending = ?, skipped = ?, seconds = ?, message = ?, data_docs = ?
+                   WHERE run_id = ?""",
+                [(run.finished_at or _now()).replace(tzinfo=None), run.status, c.get("documents", 0),
+                 c.get("pages", 0), c.get("loaded", 0), c.get("quarantined", 0), c.get("failed", 0),
+                 c.get("pending", 0), c.get("skipped", 0), run.seconds, run.message, run.data_docs, run.run_id])
 
     # -- cache -----------------------------------------------------------------
     @serialized
@@ -362,8 +359,9 @@ class DuckDBStore:
         try:
             if not self.read_only and self.path != ":memory:":
                 self.checkpoint()
-        except duckdb.Error:  # pragma: no cover - e.g. already closed; DuckDB checkpoints at shutdown anyway
-            pass
+        except duckdb.Error as exc:  # committed batches stay in the WAL; the next open replays it
+            log.warning("DuckDB file %s not checkpointed at close (its WAL keeps every committed batch and "
+                        "is replayed on the next open): %s", self.path, " ".join(str(exc).split()))
         finally:
             self.con.close()
 
