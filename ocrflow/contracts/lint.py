@@ -21,6 +21,7 @@ from ocrflow.contracts.odcs import odcs_problems
 from ocrflow.contracts.parse import (
     custom_key_problems,
     custom_properties,
+    doc_name_problems,
     field_from_property,
     field_problems,
     parse_contract,
@@ -62,17 +63,22 @@ def lint_file(path: Path) -> LintResult:
 
 
 def lint_dir(directory: Path) -> list[LintResult]:
-    """Lint every ``*.yaml``/``*.yml`` contract in a folder, including names used by two files."""
+    """Lint every ``*.yaml``/``*.yml`` contract in a folder, including names and tables used by two files."""
     results: list[LintResult] = []
     owners: dict[str, Path] = {}
+    tables: dict[tuple[str, int], Path] = {}
     for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml")):
         result = lint_file(path)
-        if result.contract is not None and result.contract.name in owners:
-            other = owners[result.contract.name].name
+        c = result.contract
+        if c is not None and c.name in owners:
             result = LintResult(path, None, (f"{path.name}: duplicate contract name "
-                                             f"{result.contract.name!r} (also used by {other})",))
-        elif result.contract is not None:
-            owners[result.contract.name] = path
+                                             f"{c.name!r} (also used by {owners[c.name].name})",))
+        elif c is not None and (c.table, c.major) in tables:
+            result = LintResult(path, None, (f"{path.name}: table {c.table!r} (major version {c.major}) is "
+                                             f"already the table of {tables[(c.table, c.major)].name}",))
+        elif c is not None:
+            owners[c.name] = path
+            tables[(c.table, c.major)] = path
         results.append(result)
     return results
 
@@ -98,6 +104,8 @@ def lint_document(doc: dict[str, Any], where: str) -> list[str]:
     broken = {str(p.get("name")) for p in props if field_problems(p, where)}
     problems.extend(_rule_problems(schema[0].get("quality"), fields, broken, where))
     problems.extend(_line_problems(schema, where))
+    line_props = [p for p in ((schema[1].get("properties") or []) if len(schema) > 1 else []) if isinstance(p, dict)]
+    problems.extend(doc_name_problems(doc, where, names, [str(p.get("name")) for p in line_props]))
     return problems
 
 

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ocrflow.contracts.identifiers import name_problems
 from ocrflow.contracts.model import (
     CONTRACT_CUSTOM_KEYS,
     FIELD_CUSTOM_KEYS,
@@ -135,13 +136,25 @@ def parse_contract(doc: dict[str, Any], path: str = "<memory>") -> Contract:
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         raise ContractError(f"{where}: version {version!r} must be semantic (MAJOR.MINOR.PATCH)")
     desc = doc.get("description") or {}
+    lines = parse_lines(schema, where)
+    names = doc_name_problems(doc, where, names, [f.name for f in lines])
+    if names:
+        raise ContractError(names[0])
     return Contract(
         name=str(doc["name"]), version=version, table=str(obj.get("physicalName") or doc["name"]),
         description=str(desc.get("purpose", "")) if isinstance(desc, dict) else str(desc),
         fields=fields, keywords=_labels(custom.get("ocrflowKeywords"), where), business_key=key,
         path=str(path), rules=parse_rules(obj.get("quality"), fields, where),
-        lines=parse_lines(schema, where), lines_table=lines_table(schema), min_confidence=min_confidence(custom),
+        lines=lines, lines_table=lines_table(schema), min_confidence=min_confidence(custom),
     )
+
+
+def doc_name_problems(doc: dict[str, Any], where: str, fields: list[str], line_fields: list[str]) -> list[str]:
+    """Identifier problems of a contract document's table, line table and field names (see ``identifiers``)."""
+    schema = doc["schema"]
+    table = schema[0].get("physicalName") or doc["name"]
+    line_table = (lines_table(schema) or f"{table}_line") if len(schema) > 1 else None
+    return name_problems(table, line_table, fields, line_fields, where)
 
 
 def schema_shape_problem(schema: Any, where: str) -> str | None:

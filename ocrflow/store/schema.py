@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from ocrflow.contracts import Contract, FieldSpec
-from ocrflow.store.base import Dialect, SchemaChangeError
+from ocrflow.contracts.identifiers import column_problems, contract_identifier_problems, identifier_problem
+from ocrflow.store.base import Dialect, SchemaChangeError, StoreError
 from ocrflow.store.corrections import corrections_ddl
 from ocrflow.store.evidence import evidence_ddl
 from ocrflow.store.paths import added_columns_ddl, document_paths_ddl
@@ -82,9 +83,38 @@ quarantine, runs, page_cache) keep their PRIMARY KEYs in both dialects."""
 
 
 def contract_ddl(contract: Contract, dialect: Dialect) -> str:
-    cols = ",\n  ".join(f"{name} {typ}" for name, typ in contract_columns(contract, dialect))
+    """CREATE TABLE of a contract's clean table; any identifier that is not plain is quoted (:func:`ident`;
+    :func:`schema_ddl` refuses such names before this is called)."""
+    cols = ",\n  ".join(f"{ident(name)} {typ}" for name, typ in contract_columns(contract, dialect))
     key = ",\n  PRIMARY KEY (doc_sha256)" if KEYS_BY_CONSTRAINT[dialect] else ""
-    return f"CREATE TABLE IF NOT EXISTS {table_name(contract)} (\n  {cols}{key}\n)"
+    return f"CREATE TABLE IF NOT EXISTS {ident(table_name(contract))} (\n  {cols}{key}\n)"
+
+
+class IdentifierError(StoreError):
+    """A contract names a table or column that is not a safe SQL identifier; nothing was created."""
+
+
+def identifier_problems(contracts: Sequence[Contract]) -> list[str]:
+    """Every unsafe name of ``contracts`` (see :mod:`ocrflow.contracts.identifiers`), checked here again
+    against the lineage columns this module adds, and clean tables two contracts would share."""
+    lineage = [name for name, *_ in LINEAGE_COLUMNS]
+    problems: list[str] = []
+    owners: dict[str, str] = {}
+    for contract in contracts:
+        problems += contract_identifier_problems(contract)
+        problems += column_problems(contract.field_names, lineage, f"contract {contract.name!r}: field name")
+        table = table_name(contract)
+        if table in owners and owners[table] != contract.name:
+            problems.append(f"contracts {owners[table]!r} and {contract.name!r} both use table {table!r}")
+        owners.setdefault(table, contract.name)
+    return list(dict.fromkeys(problems))
+
+
+def check_identifiers(contracts: Sequence[Contract]) -> None:
+    """Raise :class:`IdentifierError` listing every unsafe name, before any SQL is built or run."""
+    problems = identifier_problems(contracts)
+    if problems:
+        raise IdentifierError("refused before any table was created: " + "; ".join(problems))
 
 
 def base_ddl(dialect: Dialect) -> list[str]:
@@ -186,15 +216,23 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def ident(name: str) -> str:
+    """``name`` as SQL: as it is when it is a plain identifier (snake_case, not a reserved word: then quoting
+    it changes nothing in either dialect), else quoted. Never raw SQL text."""
+    return name if identifier_problem(name, "name") is None else quote_ident(name)
+
+
 def schema_ddl(contracts: Sequence[Contract], dialect: Dialect,
                existing_columns: Callable[[str], dict[str, str]]) -> Iterator[str]:
     """The DDL that brings a store's schema to ``contracts``, statement by statement, to run in order.
 
-    The base tables, then per contract its CREATE TABLE, or for a table that exists the ADD COLUMNs
+    Every contract's names are validated first (:func:`check_identifiers`: nothing runs when one is
+    unsafe). Then the base tables, then per contract its CREATE TABLE, or for a table that exists the ADD COLUMNs
     of ``columns_to_add`` (which raises ``SchemaChangeError`` before any of that table's). Lazy: a
     contract's table is looked up (``existing_columns``: name -> type, empty when there is no such
     table) only once the statements before it have been run.
     """
+    check_identifiers(contracts)
     yield from base_ddl(dialect)
     for contract in contracts:
         table = table_name(contract)
