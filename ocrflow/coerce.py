@@ -7,6 +7,7 @@ never raises out of the coercion stage.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -58,6 +59,8 @@ def parse_money(s: str | float | int | Decimal) -> Decimal:
 
 
 def _quantize(value: Decimal) -> Decimal:
+    if not value.is_finite():  # NaN quantizes to NaN without signalling; JSON parsers accept NaN, Infinity
+        raise CoercionError(f"{value!r} is not a finite amount")
     try:
         return value.quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
@@ -251,7 +254,7 @@ def _integer(s: Any) -> int:
     if isinstance(s, int):
         return s
     value = parse_money(str(s)) if not isinstance(s, float) else Decimal(str(s))
-    if value != value.to_integral_value():
+    if not value.is_finite() or value != value.to_integral_value():
         raise CoercionError(f"{s!r} is not a whole number")
     return int(value)
 
@@ -260,15 +263,26 @@ def _number(s: Any) -> float:
     if isinstance(s, bool):
         raise CoercionError(f"{s!r} is not a number")
     if isinstance(s, (int, float)):
-        return float(s)
+        return _finite(s)
     number = _normalize_digits(str(s).strip().lstrip("+"))
     if number is None:
         negative = str(s).strip().startswith("-")
         number = _normalize_digits(str(s).strip()[1:]) if negative else None
         if number is None:
             raise CoercionError(f"{s!r} is not a number")
-        return -float(number)
-    return float(number)
+        return -_finite(number)
+    return _finite(number)
+
+
+def _finite(s: int | float | str) -> float:
+    """``float(s)``, refusing what is no number of a document: NaN, infinities, values beyond a double."""
+    try:
+        value = float(s)
+    except OverflowError as exc:
+        raise CoercionError(f"{s!r} is too large a number") from exc
+    if not math.isfinite(value):
+        raise CoercionError(f"{s!r} is not a finite number")
+    return value
 
 
 # --------------------------------------------------------------------------- rows
