@@ -38,7 +38,7 @@ from ocrflow.engines.cache import with_cache
 from ocrflow.models import DocumentRef
 from ocrflow.planning import Plan
 from ocrflow.results import DocResult
-from ocrflow.settings import ConfigError, Settings
+from ocrflow.settings import ConfigError, Settings, redact_url
 from ocrflow.store.base import Batch, RunRecord, Store
 from ocrflow.store.business_keys import apply_decisions
 from ocrflow.summary import RunSummary, effective_plan, new_run_id, summarize
@@ -181,7 +181,7 @@ class DocumentRun:
                 self.store, plan.todo, start=start, load=load, claims=self.work.claims,
                 worker=self.options.worker or worker_id(record.flow_run_id), ttl_s=self.options.claim_ttl_s,
                 batch_size=self.settings.resolved_batch_size(self.options.batch_size),
-                store_name=self.settings.store, on_batch=self.hooks.on_batch)
+                store_name=redact_url(self.settings.store), on_batch=self.hooks.on_batch)
 
     def write(self, done: list[DocResult], run_id: str) -> list[DocResult]:
         """Validate one batch and write it in one transaction."""

@@ -28,9 +28,12 @@ import psycopg
 import pytest
 
 from flows.reporting import problem_rows, summary_markdown
+from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.engines.vllm import VllmOptions, make_vllm_engine
 from ocrflow.files_run import run_files
+from ocrflow.run import RunOptions
 from ocrflow.settings import load_settings, redact_url, scrub
+from ocrflow.store import StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 from tests.integration.store_support import drop_schema, require_pg
@@ -186,6 +189,36 @@ def test_a_401_mid_run_leaks_nothing_into_logs_store_or_artifacts(inbox: Path, t
     found += leaks("problem table", json.dumps(problem_rows(summary)))
     found += leaks("store", duckdb_tables_text(db)) + files_leaks(tmp_path)
     assert found == []
+
+
+class DeadWrites(DuckDBStore):
+    """A store whose every batch write fails (the disk is gone), so the run gives up with a StoreError."""
+
+    def write_batch(self, batch: Any, contracts: Any) -> Any:
+        raise StoreError("the disk is gone")
+
+
+def test_a_store_that_stops_writing_names_it_without_the_password(demo_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The run's stop message (raised, logged, and kept in ``runs.message``) names the configured store."""
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    db = tmp_path / "dead.duckdb"
+    settings = load_settings(store=f"postgresql://ocr:{PG_PASSWORD}@db.example:5432/ocr", engine="embedded")
+    docs = [str(demo_dir / "docs" / n) for n in ("invoice_digital.pdf", "invoice_ubl.xml")]
+    store = DeadWrites(str(db))
+    try:
+        with pytest.raises(StoreError) as stopped:
+            run_files(docs, settings, store, EmbeddedEngine(), options=RunOptions(batch_size=1))
+    finally:
+        store.close()
+    message = str(stopped.value)
+    assert "could not be written to postgresql://ocr:***@db.example:5432/ocr" in message, message
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    runs = duckdb_tables_text(db)
+    assert "the disk is gone" in runs  # the runs row says why it stopped
+    assert leaks("message", message) + leaks("logs", logged) + leaks("store", runs) + files_leaks(tmp_path) == []
 
 
 def _with_password(url: str, password: str) -> tuple[str, str]:

@@ -55,7 +55,7 @@ def parse_json_object(text: str) -> dict[str, Any]:
     for candidate in _json_candidates(text):
         try:
             value = json.loads(candidate)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an integer over 4300 digits, nesting too deep
             continue
         if isinstance(value, dict):
             return value
