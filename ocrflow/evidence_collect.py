@@ -17,6 +17,7 @@ from ocrflow.confidence import INVALID, grounding_factor, prior, score
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.evaluation import score_field
 from ocrflow.evidence import EvidenceRow
+from ocrflow.evidence_lines import LineEvidence
 from ocrflow.extract.layout import document_lines
 from ocrflow.extract.rules import Found
 from ocrflow.grounding import ABSENT, Grounder, Hit, compact
@@ -57,7 +58,8 @@ class Collector:
         self.day_first = day_first
         self.run_id = run_id
         self.pages: dict[int, PageText] = {p.page_no: p for p in text.pages}
-        self.grounder = Grounder(document_lines(text))
+        self.page_lines = document_lines(text)
+        self.grounder = Grounder(self.page_lines)
 
     def rows(self, values: Mapping[str, Any], rules: Mapping[str, Found], primary: Reading | None,
              failures: list[Failure], lineage: Mapping[str, Any]) -> list[EvidenceRow]:
@@ -140,9 +142,16 @@ class Collector:
 
 def attach_evidence(row: RowOutcome, text: DocumentText, contract: Contract, found: Mapping[str, Found],
                     primary: Reading | None, *, day_first: bool = True) -> RowOutcome:
-    """``row`` with its evidence: one row per contract field (the processor's and reprocess's last step)."""
+    """``row`` with its evidence: one row per contract field, then one per line column of every line
+    (``line_no`` > 0, ``ocrflow.evidence_lines``); the processor's and reprocess's last step."""
     collector = Collector(text, contract, day_first=day_first)
     row.evidence = collector.rows(row.values, found, primary, row.failures, row.lineage)
+    if row.lines:
+        lines = LineEvidence(text, contract, collector.page_lines, collector.grounder)
+        row.evidence.extend(lines.rows(row.lines, row.failures, xml=primary is not None and primary.source ==
+                                       "einvoice_xml", engine=str(row.lineage.get("engine") or ""),
+                                       model=str(row.lineage.get("model") or ""),
+                                       prompt_version=str(row.lineage.get("prompt_version") or "")))
     return row
 
 

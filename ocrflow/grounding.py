@@ -19,17 +19,30 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from ocrflow.coerce import CURRENCY_ALIASES, ISO_CODES
 from ocrflow.evidence import BBox
 from ocrflow.extract.layout import PageLine
 
 FUZZY_MIN = 85.0
 """Partial-match ratio (0..100) from which a value counts as found ``fuzzy``."""
 MAX_ROWS = 4
-_NON_ALNUM = re.compile(r"[\W_]+")
+_NON_ALNUM = re.compile(r"[^\w$€£¥₹]+|_")
+MONTHS: tuple[tuple[str, ...], ...] = (
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"),
+    ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november",
+     "dezember"),
+    ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+     "décembre"),
+)
+"""Month names a date may be printed with (en, de, fr); the first three letters are tried too."""
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                "twelve")
+_DURATION = re.compile(r"(?i)(\d{1,2})\s*(years?|months?|weeks?|days?)")
 
 
 def compact(text: str) -> str:
-    """NFKC, case-folded, letters and digits only."""
+    """NFKC, case-folded, letters, digits and currency symbols only."""
     return _NON_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -91,7 +104,7 @@ def _spellings(value: Any) -> list[str]:
         d, m, y = value.day, value.month, value.year
         return [f"{d:02d}.{m:02d}.{y}", f"{d:02d}/{m:02d}/{y}", f"{m:02d}/{d:02d}/{y}", f"{d}.{m}.{y}",
                 f"{d:02d}-{m:02d}-{y}", f"{d:02d}/{m:02d}/{y % 100:02d}", f"{d:02d}.{m:02d}.{y % 100:02d}",
-                f"{y}{m:02d}{d:02d}"]
+                f"{y}{m:02d}{d:02d}", *_month_spellings(value)]
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         try:
             dec = Decimal(str(value)).quantize(Decimal("0.01"))
@@ -100,6 +113,11 @@ def _spellings(value: Any) -> list[str]:
         plain = f"{dec:f}"
         return [plain, f"{dec:,f}", plain.replace(".", ",")]
     text = str(value)
+    if text in ISO_CODES:
+        return [alias for alias, code in CURRENCY_ALIASES.items() if code == text]
+    duration = _DURATION.fullmatch(text.strip())
+    if duration:
+        return _duration_spellings(int(duration[1]), duration[2])
     iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
     if iso:
         try:
@@ -109,6 +127,31 @@ def _spellings(value: Any) -> list[str]:
     if re.fullmatch(r"-?\d+(?:\.\d+)?", text):
         return _spellings(Decimal(text))
     return []
+
+
+def _ordinal(day: int) -> str:
+    return "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
+def _month_spellings(value: date) -> list[str]:
+    """"March 1, 2015", "1st March 2015", "1st day of March, 2015", "01 Mar 2015", "1. März 2015" ..."""
+    d, y, th = value.day, value.year, _ordinal(value.day)
+    out = []
+    for names in MONTHS:
+        full = names[value.month - 1]
+        for m in dict.fromkeys((full, full[:3])):
+            out += [f"{d:02d} {m} {y}", f"{m} {d:02d}, {y}", f"{d}{th} day of {m}, {y}", f"{d}{th} {m} {y}",
+                    f"{m} {d}{th}, {y}", f"{m} {d}, {y}", f"{d} {m} {y}", f"{d}. {m} {y}"]
+    return out
+
+
+def _duration_spellings(n: int, unit: str) -> list[str]:
+    """"2 years" is also printed "two years" and "two (2) years"."""
+    unit = unit.lower()
+    if n >= len(NUMBER_WORDS):
+        return []
+    word = NUMBER_WORDS[n]
+    return [f"{word} ({n}) {unit}", f"{word} {unit}"]
 
 
 class Grounder:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +19,14 @@ from PIL import Image
 from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract, load_contracts, pick_contract
 from ocrflow.contracts.model import LINES_KEY
+from ocrflow.einvoice.model import EmbeddedInvoice
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, Task, TransientEngineError
 from ocrflow.errors import AuthEngineError, ErrorCode
 from ocrflow.evidence_collect import Reading, attach_evidence
 from ocrflow.extract.lines import coerce_lines
 from ocrflow.extract.rules import extract_fields_with_evidence
 from ocrflow.extract.tables import table_lines
+from ocrflow.extract.vlm_lines import METHOD_TABLE, vlm_route_lines
 from ocrflow.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
 from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
@@ -78,8 +81,8 @@ class Processor:
         embedded = self._embedded_invoice(doc)
         pages, first_image = self._read_pages(doc)
         text = DocumentText(doc=doc, pages=tuple(pages),
-                            embedded_fields=embedded[0] if embedded else None,
-                            embedded_source=embedded[1] if embedded else "")
+                            embedded_fields={**embedded.fields, LINES_KEY: list(embedded.lines)} if embedded else None,
+                            embedded_source=embedded.source if embedded else "")
         contract = self._choose_contract(text, embedded is not None)
         if contract is None:
             names = ", ".join(sorted(self.contracts))
@@ -87,10 +90,13 @@ class Processor:
                              error=f"no data contract matched the document text (known: {names}); add a "
                                    "contract and run `ocrflow reprocess --unmatched`, or pass --contract NAME")
         row = self._extract(text, contract, first_image)
+        pages = _note_extraction(pages, row.lineage.pop("extraction_flags", ()))
+        xml = embedded if embedded is not None and contract.name == "invoice" else None
         return DocResult(doc, DocState.PENDING, pages=pages, row=row, contract=contract.name,
-                         einvoice_syntax="cii" if embedded and contract.name == "invoice" else None)
+                         einvoice_syntax=xml.syntax if xml else None,
+                         einvoice_profile=(xml.profile or None) if xml else None)
 
-    def _embedded_invoice(self, doc: DocumentRef) -> tuple[dict[str, Any], str] | None:
+    def _embedded_invoice(self, doc: DocumentRef) -> EmbeddedInvoice | None:
         if doc.mime != "application/pdf" or not self.settings.use_embedded_xml:
             return None
         if "invoice" not in self.contracts:
@@ -106,7 +112,7 @@ class Processor:
             return None
         except pdfium.PdfiumError:
             return None  # the renderer reports why the PDF cannot be opened
-        return ({**found.fields, LINES_KEY: list(found.lines)}, found.source) if found else None
+        return found
 
     def _read_pages(self, doc: DocumentRef) -> tuple[list[PageText], Image.Image | None]:
         """Text-layer pages directly; the others through the engine, many in flight."""
@@ -150,6 +156,8 @@ class Processor:
         engine = text.pages[0].engine if text.pages else ""
         prompt_version = ""
         primary: Reading | None = None
+        flags: tuple[str, ...] = ()
+        vlm: EngineResult | None = None
         if text.embedded_fields and contract.name == "invoice":
             raw.update({k: v for k, v in text.embedded_fields.items() if v not in (None, "")})
             engine, model = "einvoice", text.embedded_source
@@ -161,23 +169,52 @@ class Processor:
             raw.update({k: v for k, v in (result.fields or {}).items() if v not in (None, "", [])})
             engine, model, prompt_version = result.engine, result.model, result.prompt_version
             primary = Reading("vlm", dict(raw), engine, model, prompt_version)
+            flags = result.flags
+            vlm = result
         found = extract_fields_with_evidence(text, contract, day_first=self.settings.day_first)
         for name, value in ((n, f.value) for n, f in found.items()):
             if raw.get(name) in (None, "", []) and value not in (None, "", []):
                 raw[name] = value
         values, failures = coerce_row(contract, raw, day_first=self.settings.day_first)
-        if contract.lines and not raw.get(LINES_KEY):  # no XML/VLM lines: the table on the pages
-            raw[LINES_KEY] = table_lines(text, contract)
+        if contract.lines and vlm is not None:  # JSON array, parse-prompt tables or spotted lines
+            raw[LINES_KEY] = vlm_route_lines(text, contract, values, (vlm.fields or {}).get(LINES_KEY), vlm.flags,
+                                             lambda: self._parse_replies(text), day_first=self.settings.day_first)
+        elif contract.lines and not raw.get(LINES_KEY):  # no XML lines: the table on the pages
+            raw[LINES_KEY] = [{**line, "method": METHOD_TABLE} for line in table_lines(text, contract)]
         lines, line_failures = coerce_lines(contract, raw.get(LINES_KEY), day_first=self.settings.day_first)
         lineage = {
             "page_numbers": [p.page_no for p in text.pages], "engine": engine, "model": model,
             "prompt_version": prompt_version or _prompt_versions(text.pages), "flow_run_id": self.flow_run_id,
-            "extracted_at": datetime.now(UTC).replace(tzinfo=None),
+            "extracted_at": datetime.now(UTC).replace(tzinfo=None), "extraction_flags": flags,
         }
         row = RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version,
                          values=values, raw=raw, lineage=lineage, failures=[*failures, *line_failures],
                          lines=lines)
         return attach_evidence(row, text, contract, found, primary, day_first=self.settings.day_first)
+
+    def _parse_replies(self, text: DocumentText) -> list[tuple[int, str]]:
+        """The parse prompt's answer (markdown with HTML tables) for each page that went through the engine,
+        rendered again (pages are not kept in memory); a page whose request fails terminally is left out."""
+        engine_pages = {p.page_no for p in text.pages if p.path == PagePath.OCR}
+        numbers: list[int] = []
+        language = _language(text.text)
+
+        def requests() -> Iterator[EngineRequest]:
+            for sp in self.renderer.pages(text.doc, max_pages=self.settings.max_pages):
+                if sp.page_no in engine_pages and sp.text_lines is None:
+                    numbers.append(sp.page_no)
+                    yield EngineRequest(image=timed_render(sp)[0], task=Task.PARSE, language=language)
+
+        replies: list[tuple[int, str]] = []
+        for page_no, outcome in zip(numbers, list(self.engine.run_many(requests())), strict=True):
+            if isinstance(outcome, TransientEngineError):
+                raise outcome
+            if isinstance(outcome, EngineError):
+                log.warning("%s page %d: parse request failed, its tables are not read: %s", text.doc.path,
+                            page_no, outcome)
+                continue
+            replies.append((page_no, outcome.text))
+        return replies
 
 
 def _language(text: str) -> str:
@@ -199,3 +236,15 @@ def _ocr_page(page_no: int, w: int, h: int, render_s: float, r: EngineResult) ->
                     model=r.model, prompt_version=r.prompt_version, latency_s=r.latency_s, render_s=render_s,
                     prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens,
                     is_fallback=r.is_fallback, note=",".join(r.flags))
+
+
+def _note_extraction(pages: list[PageText], flags: tuple[str, ...]) -> list[PageText]:
+    """The extraction's flags (keys dropped, schema violations) in the note of the page it was sent (the first
+    OCR page), each prefixed ``extract:``."""
+    first = next((i for i, p in enumerate(pages) if p.path == PagePath.OCR), None)
+    if not flags or first is None:
+        return pages
+    note = ",".join(f"extract:{f}" for f in flags)
+    out = list(pages)
+    out[first] = replace(out[first], note=f"{out[first].note},{note}" if out[first].note else note)
+    return out

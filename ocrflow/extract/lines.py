@@ -2,8 +2,8 @@
 
 Every line keeps ``line_no`` (its position, 1..n), the contract's line columns coerced by kind, and
 where it was read: ``page_no`` and ``box`` (x0, y0, x1, y1 on that page) when it came from a page,
-``raw`` (the values as read, for ``raw_values``). Lines with neither a description nor an amount are
-dropped (blank table rows).
+``method`` (how it was read), ``raw`` (the values as read, for ``raw_values``). Lines with neither a
+description nor an amount are dropped (blank table rows).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from ocrflow.coerce import CoercionError, coerce_value
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.models import Failure
 
-KEEP_KEYS = ("page_no", "box")
+KEEP_KEYS = ("page_no", "box", "method")
+"""Where a line was read (kept on the line, not in ``raw``): its page, its row box, and the method
+(``xml:line_items``, ``vlm:line_items``, ``vlm:html_table``, ``table``) the line evidence records."""
 
 
 def coerce_lines(contract: Contract, raw_lines: Any, *, day_first: bool) -> tuple[list[dict[str, Any]],

@@ -52,7 +52,7 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def _label_match(text: str, labels: Sequence[str]) -> int:
+def label_match(text: str, labels: Sequence[str]) -> int:
     """Length of the longest label found in ``text`` (short labels as whole words), 0 for none."""
     norm = _norm(text)
     words = set(norm.split())
@@ -83,7 +83,7 @@ def rows_of(lines: Sequence[Line]) -> list[list[Line]]:
 def _header_cells(row: Sequence[Line], specs: Sequence[FieldSpec]) -> dict[str, Column]:
     cells: dict[str, tuple[int, Column]] = {}
     for ln in row:
-        scored = [(_label_match(ln.text, spec.all_labels()), spec) for spec in specs]
+        scored = [(label_match(ln.text, spec.all_labels()), spec) for spec in specs]
         score, spec = max(scored, key=lambda s: s[0])
         if score and (spec.name not in cells or cells[spec.name][0] < score):
             cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2, ln.x0))
@@ -91,7 +91,7 @@ def _header_cells(row: Sequence[Line], specs: Sequence[FieldSpec]) -> dict[str, 
 
 
 def find_header(rows: list[list[Line]], contract: Contract, amount: str) -> tuple[int, list[Column]] | None:
-    specs = [f for f in contract.lines if f.name != "line_no" and f.labels]
+    specs = header_specs(contract)
     best: tuple[int, int, dict[str, Column]] | None = None
     for i, row in enumerate(rows):
         cells = _header_cells(row, specs)
@@ -133,10 +133,23 @@ def _is_number(text: str) -> bool:
     return m is not None and len(m.group(0)) >= max(1, len(text.replace(" ", "")) // 2)
 
 
+def total_labels(contract: Contract) -> list[str]:
+    """The labels of the header totals (subtotal, tax, total): a row naming one ends the table."""
+    return [lab for name in TOTAL_FIELDS if name in contract.field_names for lab in contract.field(name).all_labels()]
+
+
+def header_specs(contract: Contract) -> list[FieldSpec]:
+    """The line columns a header cell can name (those with labels; never ``line_no``)."""
+    return [f for f in contract.lines if f.name != "line_no" and f.labels]
+
+
+def amount_column(contract: Contract) -> str:
+    return "line_net_amount" if "line_net_amount" in contract.line_names else "amount"
+
+
 def _is_total_row(row: Sequence[Line], contract: Contract) -> bool:
-    labels = [lab for name in TOTAL_FIELDS if name in contract.field_names
-              for lab in contract.field(name).all_labels()]
-    return bool(labels) and _label_match(row[0].text, labels) >= 4
+    labels = total_labels(contract)
+    return bool(labels) and label_match(row[0].text, labels) >= 4
 
 
 def _row_cells(row: Sequence[Line], cols: list[Column]) -> dict[str, str]:
@@ -152,7 +165,7 @@ def _read_rows(rows: list[list[Line]], cols: list[Column], page_no: int, contrac
                items: list[Item]) -> bool:
     """Add the items of ``rows``; True when the table ended (a totals row) on this page."""
     numeric = {c.spec.name for c in cols if c.spec.kind in NUMERIC_KINDS}
-    specs = [f for f in contract.lines if f.name != "line_no" and f.labels]
+    specs = header_specs(contract)
     for row in rows:
         if _is_total_row(row, contract) or len(_header_cells(row, specs)) >= 3:
             return True
@@ -195,7 +208,7 @@ def table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
     """Raw line items (strings, contract line names) read from the document's pages; [] for no table."""
     if not contract.lines:
         return []
-    amount = "line_net_amount" if "line_net_amount" in contract.line_names else "amount"
+    amount = amount_column(contract)
     items: list[Item] = []
     cols: list[Column] | None = None
     for page in text.pages:
@@ -215,12 +228,20 @@ def table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
 def _raw_line(item: Item, contract: Contract) -> dict[str, Any]:
     raw: dict[str, Any] = {"description": "\n".join(item.description), "page_no": item.page_no,
                            "box": [round(v, 1) for v in item.box]}
+    raw.update(cell_values(item.values, contract))
+    return raw
+
+
+def cell_values(cells: dict[str, str], contract: Contract) -> dict[str, Any]:
+    """A row's cell texts by line column -> raw values: numbers split from their units ('3 Stk' -> '3',
+    unit 'Stk' where the table has no unit column), texts as printed."""
     kinds = {f.name: f.kind for f in contract.lines}
-    for name, value in item.values.items():
+    raw: dict[str, Any] = {}
+    for name, value in cells.items():
         if kinds.get(name) in NUMERIC_KINDS:
             number, rest = split_number(value)
             raw[name] = number
-            if name == "quantity" and rest and "unit" in kinds and "unit" not in item.values:
+            if name == "quantity" and rest and "unit" in kinds and "unit" not in cells:
                 raw["unit"] = rest
         else:
             raw[name] = value

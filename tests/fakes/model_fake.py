@@ -5,8 +5,12 @@ page with their boxes, and the field values a reader would extract), looked up b
 written in HunyuanOCR's output formats:
 
 * spotting: one ``text(x1,y1),(x2,y2)`` per line, coordinates on the 0-1000 grid of the page;
-* parsing: markdown, rows of several cells on one baseline as an HTML ``<table>``;
-* extraction: a JSON object with exactly the requested keys, values from the truth's fields.
+* parsing: markdown, rows of several cells on one baseline as an HTML ``<table>``; a truth with line items
+  (``fields["line_items"]``, a list of objects) also gets its item table: a header row of printed labels
+  (``PageTruth.table_header``, in its order, else the key written as words: ``unit_price`` -> "Unit price"), one row per
+  item, then the totals the fields hold (subtotal / tax / total) as rows of the same table;
+* extraction: a JSON object with exactly the requested keys (the prompt's list, plus every property of
+  the structured-output schema, as a schema-constrained server answers), values from the truth's fields.
 
 Keyed by content, not bytes: the pipeline renders, EXIF-rotates, resizes and JPEG-encodes a page before
 sending it, so neither the file's bytes nor the pixels survive. The key is a fingerprint that does: the
@@ -18,7 +22,11 @@ Noise on demand (``model.noise = {"slip", ...}``, or ``noise=`` per truth): ``sl
 l->1, S->5 in the first line that has one), ``wrong_digit`` (a digit of the first numeric field value is
 changed), ``no_coords`` (spotting lines without coordinates), ``prose`` (prose around the JSON), ``fence``
 (```json fences), ``loop`` (the last line repeated until the budget runs out), ``truncate`` (the answer cut
-in half). A value that is on no page is a truth whose ``fields`` say so (``PageTruth.with_fields``).
+in half); for line items: ``no_line_items`` (the JSON's array is empty), ``line_digit`` (a digit of the first
+item's last numeric value is changed in the JSON, not in the table), ``markdown_table`` (the item table as a
+markdown pipe table), ``spans`` (a two-row HTML header: the last two columns under one ``colspan`` group
+label, the others ``rowspan``-ed; a description wrapped with ``<br>``). A value that is on no page is a
+truth whose ``fields`` say so (``PageTruth.with_fields``; items: ``PageTruth.with_items``).
 
 Imports nothing from ocrflow (the demo's truth/ and gold.jsonl are read as plain JSON).
 """
@@ -35,7 +43,10 @@ from typing import Any, Protocol
 
 from PIL import Image, ImageOps
 
-NOISE_KINDS = frozenset({"slip", "wrong_digit", "no_coords", "prose", "fence", "loop", "truncate"})
+NOISE_KINDS = frozenset({"slip", "wrong_digit", "no_coords", "prose", "fence", "loop", "truncate", "no_line_items",
+                         "line_digit", "markdown_table", "spans"})
+ITEMS = "line_items"
+TOTAL_ROWS = (("subtotal_amount", "Subtotal"), ("tax_amount", "Tax"), ("total_amount", "Total"))
 THUMB = 32
 SLIPS = (("O", "0"), ("l", "1"), ("S", "5"), ("B", "8"))
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
@@ -49,6 +60,7 @@ class Call(Protocol):
     prompt: str
     image: Image.Image
     fields: list[str]
+    response_format: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -66,12 +78,19 @@ class PageTruth:
     lines: tuple[DrawnLine, ...]
     fields: Mapping[str, Any] = field(default_factory=dict)
     noise: frozenset[str] = frozenset()
+    table_header: Mapping[str, str] = field(default_factory=dict)
+    """Printed column labels of the item table by key (a key not here is written as words)."""
 
     def with_fields(self, **values: Any) -> PageTruth:
         return replace(self, fields={**self.fields, **values})
 
     def with_noise(self, *kinds: str) -> PageTruth:
         return replace(self, noise=_checked(kinds))
+
+    def with_items(self, items: Iterable[Mapping[str, Any]], header: Mapping[str, str] | None = None) -> PageTruth:
+        """The page's line items (what the JSON array and the item table say) and their printed labels."""
+        return replace(self, fields={**self.fields, ITEMS: [dict(i) for i in items]},
+                       table_header=dict(header or self.table_header))
 
 
 def _checked(kinds: Iterable[str]) -> frozenset[str]:
@@ -151,7 +170,7 @@ class TruthModel:
             return "" if task != "extract" else json.dumps(dict.fromkeys(call.fields))
         noise = self.noise | truth.noise
         text = {"spot": spotting, "parse": parsing}.get(task)
-        body = text(truth, noise) if text else extraction(truth, call.fields, noise)
+        body = text(truth, noise) if text else extraction(truth, requested(call), noise, item_keys(call))
         return _shape(body, noise)
 
 
@@ -190,12 +209,81 @@ def _rows(lines: tuple[DrawnLine, ...]) -> list[list[DrawnLine]]:
     return [sorted(r, key=lambda x: x.box[0]) for r in rows]
 
 
+def requested(call: Call) -> list[str]:
+    """The prompt's field list, then the structured-output schema's other properties (e.g. the item array)."""
+    schema = ((call.response_format or {}).get("json_schema") or {}).get("schema") or {}
+    extra = [k for k in (schema.get("properties") or {}) if k not in call.fields]
+    return [*call.fields, *extra]
+
+
+def item_keys(call: Call) -> list[str]:
+    """The properties the schema gives each item of the array (a constrained answer has every one)."""
+    schema = ((call.response_format or {}).get("json_schema") or {}).get("schema") or {}
+    items = ((schema.get("properties") or {}).get(ITEMS) or {}).get("items") or {}
+    return list((items.get("properties") or {}).keys())
+
+
 def parsing(truth: PageTruth, noise: frozenset[str] = frozenset()) -> str:
-    """Markdown: single lines as paragraphs, runs of multi-cell rows as one HTML table."""
+    """Markdown: single lines as paragraphs, runs of multi-cell rows as one HTML table, then the item table."""
+    items = truth.fields.get(ITEMS) or []
+    body = _drawn_markdown(truth, noise, tables=not items)
+    if not items:
+        return body
+    return body + "\n\n" + item_table(items, truth.fields, truth.table_header, noise)
+
+
+def _label(key: str, header: Mapping[str, str]) -> str:
+    return header.get(key) or key.replace("_", " ").capitalize()
+
+
+def _keys(items: list[Mapping[str, Any]], header: Mapping[str, str]) -> list[str]:
+    """The table's columns: the header's keys in its order, then the items' other keys."""
+    keys: list[str] = [k for k in header if any(k in item for item in items)]
+    for item in items:
+        keys.extend(k for k in item if k not in keys)
+    return keys
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def item_table(items: list[Mapping[str, Any]], fields: Mapping[str, Any], header: Mapping[str, str],
+               noise: frozenset[str] = frozenset()) -> str:
+    """The item table as the parse prompt writes it (HTML; a pipe table with ``markdown_table``)."""
+    keys = _keys(items, header)
+    totals = [(label, fields[name]) for name, label in TOTAL_ROWS if fields.get(name) is not None]
+    if "markdown_table" in noise:
+        rows = [[_label(k, header) for k in keys], ["---"] * len(keys),
+                *([_cell(item.get(k)) for k in keys] for item in items),
+                *([label, *[""] * (len(keys) - 2), _cell(value)] for label, value in totals)]
+        return "\n".join("| " + " | ".join(r) + " |" for r in rows)
+    if "spans" in noise and len(keys) >= 3:
+        first = "".join(f'<th rowspan="2">{_label(k, header)}</th>' for k in keys[:-2])
+        head = (f'<tr>{first}<th colspan="2">Price</th></tr>'
+                f"<tr>{''.join(f'<th>{_label(k, header)}</th>' for k in keys[-2:])}</tr>")
+    else:
+        head = "<tr>" + "".join(f"<th>{_label(k, header)}</th>" for k in keys) + "</tr>"
+    body = []
+    for item in items:
+        cells = [_cell(item.get(k)) for k in keys]
+        if "spans" in noise and " " in cells[0]:
+            cells[0] = cells[0].replace(" ", "<br>", 1)
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    body.extend(f'<tr><td colspan="{len(keys) - 1}">{label}</td><td>{_cell(value)}</td></tr>'
+                for label, value in totals)
+    return "<table>" + head + "".join(body) + "</table>"
+
+
+def _drawn_markdown(truth: PageTruth, noise: frozenset[str], *, tables: bool = True) -> str:
+    """The drawn lines; multi-cell rows as HTML tables unless the item table stands for them."""
     lines = _slipped(truth.lines) if "slip" in noise else truth.lines
     blocks: list[str] = []
     table: list[str] = []
     for row in _rows(lines):
+        if len(row) > 1 and not tables:
+            blocks.append(" ".join(c.text for c in row))
+            continue
         if len(row) > 1:
             table.append("<tr>" + "".join(f"<td>{c.text}</td>" for c in row) + "</tr>")
             continue
@@ -212,22 +300,41 @@ def _wrong_digit(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in values.items():
         text = str(value) if value is not None else ""
         m = re.search(r"\d", text)
-        if m and not isinstance(value, bool):
+        if m and not isinstance(value, (bool, list, dict)):
             digit = str((int(m.group()) + 1) % 10)
             return {**values, name: text[:m.start()] + digit + text[m.end():]}
     return values
 
 
-def extraction(truth: PageTruth, fields: list[str], noise: frozenset[str] = frozenset()) -> str:
+def extraction(truth: PageTruth, fields: list[str], noise: frozenset[str] = frozenset(),
+               keys: list[str] | None = None) -> str:
     values = {name: truth.fields.get(name) for name in fields}
     if "wrong_digit" in noise:
         values = _wrong_digit(values)
+    if ITEMS in values:
+        values[ITEMS] = [{**dict.fromkeys(keys or ()), **item} for item in _json_items(values[ITEMS] or [], noise)]
     body = json.dumps(values, ensure_ascii=False, indent=2)
     if "fence" in noise:
         body = f"```json\n{body}\n```"
     if "prose" in noise:
         body = f"Here is the information extracted from the document:\n{body}\nLet me know if you need more."
     return body
+
+
+def _json_items(items: list[Mapping[str, Any]], noise: frozenset[str]) -> list[dict[str, Any]]:
+    if "no_line_items" in noise:
+        return []
+    out = [dict(item) for item in items]
+    if "line_digit" in noise and out:
+        numeric = [k for k, v in out[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numeric:
+            key = numeric[-1]
+            text = str(out[0][key])
+            m = re.search(r"\d", text)
+            if m:
+                changed = text[:m.start()] + str((int(m.group()) + 1) % 10) + text[m.end():]
+                out[0][key] = float(changed) if "." in changed else int(changed)
+    return out
 
 
 def _shape(body: str, noise: frozenset[str]) -> str:

@@ -1,0 +1,78 @@
+"""The shape of positional guesses, the shipped contracts' confidence policy, and grounding of values printed
+in words (dates with month names, durations, currency symbols)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ocrflow.confidence import apply_policy, prior, score, shape, threshold
+from ocrflow.contracts import load_contracts
+from ocrflow.evidence import EvidenceRow
+from ocrflow.extract.layout import PageLine
+from ocrflow.grounding import Grounder
+from ocrflow.models import DocumentRef, Line, RowOutcome
+
+
+def test_shape_judges_only_positional_guesses() -> None:
+    assert shape("heuristic:top_lines", "HON HWA HARDWARE TRADING") == 1.0
+    assert shape("heuristic:top_lines", "TTA ICE A05143") < 1.0  # a code, not a name
+    assert shape("heuristic:top_lines", "Hotel Details Check In Check Out Rooms Guests Nights") < 1.0
+    assert shape("heuristic:address_block", "NO 37, JALAN MANIS 7, 56100 CHERAS, KUALA LUMPUR.") == 1.0
+    assert shape("heuristic:address_block", "Resort Road 4, 31/12/2017 01/01/2018") < 1.0  # a date inside
+    assert shape("heuristic:address_block", "bakery 000965911 117, Jalan Radin") < 1.0  # a registration no.
+    assert shape("label:seller:right", "TTA ICE A05143") == 1.0  # read beside a label: not judged
+    assert shape("heuristic:top_lines", None) == 1.0
+
+
+def test_a_positional_guess_is_less_sure_than_a_labelled_value() -> None:
+    assert prior("heuristic:top_lines") < prior("label:total:right") < prior("xml:total_amount")
+    labelled = score({"prior": prior("label:total:right"), "recognition": 0.98, "grounding": 1.0})
+    guessed = score({"prior": prior("heuristic:top_lines"), "recognition": 0.98, "grounding": 1.0})
+    assert guessed < labelled
+
+
+def _row(values: dict[str, tuple[str, str, float]]) -> RowOutcome:
+    doc = DocumentRef(path="r.jpg", sha256="s" * 64, mime="image/jpeg", size_bytes=1)
+    evidence = []
+    for name, (value, method, recognition) in values.items():
+        signals = {"prior": prior(method), "recognition": recognition, "grounding": 1.0, "validity": 1.0}
+        evidence.append(EvidenceRow(doc_sha256=doc.sha256, contract="receipt", field=name, value=value, raw=value,
+                                    source="ocr", method=method, confidence=score(signals), grounding="exact",
+                                    signals=signals))
+    return RowOutcome(doc=doc, contract="receipt", contract_version="1.0.0", values={}, raw={}, lineage={},
+                      evidence=evidence)
+
+
+def test_receipt_policy_sends_odd_positional_guesses_to_review() -> None:
+    receipt = load_contracts()["receipt"]
+    assert threshold(receipt, "merchant_name") is not None and threshold(receipt, "merchant_address") is not None
+    good = _row({"merchant_name": ("HON HWA HARDWARE TRADING", "heuristic:top_lines", 0.97),
+                 "merchant_address": ("NO 37, JALAN MANIS 7, 56100 CHERAS", "heuristic:address_block", 0.97),
+                 "total_amount": ("10.40", "label:total:right", 0.99)})
+    apply_policy(good, receipt)
+    assert good.clean, [f.message for f in good.failures]
+    odd = _row({"merchant_name": ("TTA ICE A05143", "heuristic:top_lines", 0.95),
+                "merchant_address": ("30, Jln Kebudayaan 7, 81300 Skudai", "heuristic:address_block", 0.99)})
+    apply_policy(odd, receipt)
+    assert [(f.field, f.check) for f in odd.failures] == [("merchant_name", "min_confidence")]
+    ev = next(e for e in odd.evidence if e.field == "merchant_name")
+    assert ev.signals is not None and ev.signals["shape"] < 1.0 and ev.confidence is not None
+    assert ev.confidence < (threshold(receipt, "merchant_name") or 0)
+
+
+def _grounder() -> Grounder:
+    texts = ["This Agreement is entered into as of March 1, 2015 between", "shall terminate two years after",
+             "Total $ 12.00", "Datum: 4. Juni 2018"]
+    return Grounder([PageLine(1, i, Line(t, (0, 20 * i, 300, 20 * i + 15), 1.0)) for i, t in enumerate(texts)])
+
+
+def test_values_printed_in_words_are_found_on_the_page() -> None:
+    g = _grounder()
+    dated = g.locate(date(2015, 3, 1))
+    assert dated.grounding == "exact" and dated.bbox == (0, 0, 300, 15)
+    assert g.locate("2015-03-01").grounding == "exact"
+    assert g.locate(date(2018, 6, 4)).bbox == (0, 60, 300, 75)
+    term = g.locate("2 years")
+    assert term.grounding == "exact" and term.bbox == (0, 20, 300, 35)
+    assert g.locate("USD").bbox == (0, 40, 300, 55)
+    assert g.locate(date(2016, 3, 1)).grounding != "exact"
