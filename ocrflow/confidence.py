@@ -137,6 +137,8 @@ def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list
     """The evidence of non-null values whose confidence is under the contract's policy."""
     out = []
     for ev in evidence:
+        if ev.line_no:  # line items have their own checks (ocrflow.validate.lines), not this policy
+            continue
         limit = threshold(contract, ev.field)
         if limit is not None and ev.value is not None and ev.confidence is not None and ev.confidence < limit:
             out.append(ev)
