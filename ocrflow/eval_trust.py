@@ -83,7 +83,20 @@ def trust_report(documents: list[dict[str, Any]]) -> dict[str, Any]:
         "reliability": reliability(pairs),
         "by_source": _by_source(documents),
         "states": _states(documents),
+        "held_by_check": held_by_check(documents),
     }
+
+
+def held_by_check(documents: list[dict[str, Any]]) -> dict[str, int]:
+    """Documents that did not load, by each check their row failed (one document may count under several);
+    a document without a row counts under its state (``failed``)."""
+    out: dict[str, int] = {}
+    for d in documents:
+        if d.get("state") == "loaded":
+            continue
+        for check in d.get("checks") or [str(d.get("state") or "unknown")]:
+            out[check] = out.get(check, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _states(documents: list[dict[str, Any]]) -> dict[str, int]:

@@ -76,8 +76,10 @@ Found = dict[str, tuple[str, str, dict[str, Any]]]
 
 
 def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine: Engine,
-               progress: Any, lines: dict[str, PredictedLines], evidence: Evidence | None = None) -> Found:
-    """path -> (state, error, predicted values) for one contract setting; ``lines`` gets each document's."""
+               progress: Any, lines: dict[str, PredictedLines], evidence: Evidence | None = None,
+               checks: dict[str, list[str]] | None = None) -> Found:
+    """path -> (state, error, predicted values) for one contract setting; ``lines`` gets each document's
+    lines, ``evidence`` its evidence, ``checks`` the checks its row failed and the contract it was read with."""
     summary = run_files(paths, settings, store, engine, hooks=_Printer(progress),
                         options=RunOptions(data_docs=False))
     out = {r.doc.path: (r.state.value, r.error or "",
@@ -86,6 +88,9 @@ def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine:
     lines.update(predicted_lines(summary.results))
     if evidence is not None:
         evidence.update(predicted_evidence(summary.results))
+    if checks is not None:
+        checks.update({r.doc.path: sorted({f.check for f in r.row.failures}) for r in summary.results
+                       if r.row is not None})
     for path, reason in summary.failed:
         out.setdefault(path, ("failed", reason, {}))
     return out
@@ -103,12 +108,14 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     found: Found = {}
     lines: dict[str, PredictedLines] = {}
     evidence: Evidence = {}
+    checks: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="ocrflow-eval-") as tmp:
         store = DuckDBStore(str(Path(tmp) / "eval.duckdb"))
         try:
             for name, idx in _groups(records, contracts, contract_mode).items():
                 group = settings.model_copy(update={"contract": name, "store": store.path, "force": True})
-                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, lines, evidence))
+                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, lines, evidence,
+                                        checks))
         finally:
             store.close()
             eng.close()
@@ -121,6 +128,8 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     report = score_documents(items)
     annotate(report["documents"], {i: found.get(p, ("failed", ""))[:2] for i, p in enumerate(paths)},
              {i: evidence.get(p, {}) for i, p in enumerate(paths)})
+    for i, doc in enumerate(report["documents"]):
+        doc["checks"] = checks.get(paths[i], [])
     report["trust"] = trust_report(report["documents"])
     report["line_items"] = line_items_report(records, paths, lines, use_embedded_xml=use_embedded_xml)
     report["seconds"] = round(time.perf_counter() - started, 1)

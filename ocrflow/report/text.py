@@ -55,6 +55,10 @@ def print_trust(console: Console, trust: Mapping[str, Any]) -> None:
     t.add_row("values with page and box", _pct(trust["located"]), f"{trust['located_n']}/{trust['values']}",
               f">= {_pct(AIMS['located'])}")
     console.print(t)
+    held = trust.get("held_by_check") or {}
+    if held:
+        console.print("not loaded, by failed check: " + ", ".join(f"{k} {v}" for k, v in held.items()),
+                      highlight=False, markup=False)
     rel = trust.get("reliability") or {}
     r = Table(title=f"reliability (expected calibration error {_num(rel.get('ece'))} over {rel.get('n', 0)} "
                     "labelled values)")

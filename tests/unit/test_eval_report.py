@@ -15,7 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
-from ocrflow.eval_trust import reliability
+from ocrflow.eval_trust import held_by_check, reliability
 from ocrflow.report.charts import accuracy_bars, reliability_diagram
 from ocrflow.report.crops import PageCropper, crop_box
 from ocrflow.report.html import render_html, write_report
@@ -57,6 +57,7 @@ def _report(**overrides: Any) -> dict[str, Any]:
         "trust": {"wrong_in_clean": 0.5, "wrong_in_clean_n": 1, "labelled_in_clean": 2,
                   "loaded_without_review": 0.5, "loaded": 1, "documents": 2, "located": 0.75, "located_n": 3,
                   "values": 4, "reliability": reliability(pairs), "states": {"loaded": 1, "quarantined": 1},
+                  "held_by_check": {"rule:totals": 1},
                   "by_source": {"ocr": {"field_accuracy": 0.5, "soft_field_accuracy": 0.5, "labelled": 2,
                                         "correct": 1}}},
         "line_items": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "predicted": 2, "gold": 4, "correct": 1,
@@ -105,6 +106,7 @@ def test_report_shows_trust_reliability_lines_and_escapes_document_strings(tmp_p
     assert len(charts) == 4 and all(c.startswith(PNG_MAGIC) for c in charts)
     assert not re.search(r'(src|href)="(?!data:)', html)  # self-contained: nothing fetched from elsewhere
     assert "embedded / rapidocr" in html and "invoice 2.1.0" in html
+    assert "Not loaded, by failed check: rule:totals 1." in html
 
 
 def test_report_of_an_old_json_without_trust_or_run(tmp_path: Path) -> None:
@@ -149,6 +151,13 @@ def test_text_output_prints_trust_figures_and_reliability() -> None:
     assert "documents loaded without review" in out and "values with page and box" in out and "3/4" in out
     assert "expected calibration error" in out and "0.9-1.0" in out
     assert "line items (with XML)" in out and "0.333" in out
+    assert "not loaded, by failed check: rule:totals 1" in out
+
+
+def test_held_by_check_counts_documents_that_did_not_load() -> None:
+    docs = [{"state": "loaded", "checks": []}, {"state": "quarantined", "checks": ["duplicate"]},
+            {"state": "quarantined", "checks": ["duplicate", "min_confidence"]}, {"state": "failed", "checks": []}]
+    assert held_by_check(docs) == {"duplicate": 2, "failed": 1, "min_confidence": 1}
 
 
 def test_eval_writes_the_report_of_a_real_run(tmp_path: Path) -> None:
@@ -166,6 +175,7 @@ def test_eval_writes_the_report_of_a_real_run(tmp_path: Path) -> None:
     assert result["run"]["engine"] and result["run"]["contracts"]["invoice"]
     assert result["by_field"]["invoice_number"]["correct"] == 0
     assert result["by_field"]["total_amount"]["correct"] == 1
+    assert result["documents"][0]["checks"] == [] and result["trust"]["loaded"] == 1
     html = (tmp_path / "rep" / "index.html").read_text(encoding="utf-8")
     misses = _table(html, "misses")
     assert "INV-9999" in misses and "INV-1001" in misses and "&lt;img src=x onerror=alert(1)&gt;.pdf" in misses
