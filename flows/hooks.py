@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 
 from flows.reporting import Progress
@@ -18,6 +19,7 @@ from ocrflow.models import DocumentRef
 from ocrflow.planning import Plan
 from ocrflow.results import DocResult, failed_result, pending_result, state_counts
 from ocrflow.run import DocumentProcessor, RunHooks
+from ocrflow.summary import already_final_text
 from tasks.stages import STAGE_TASKS, process_document_task
 
 T = TypeVar("T")
@@ -29,11 +31,16 @@ class FlowHooks(RunHooks):
         self.progress: Progress | None = None
         self.written: list[DocResult] = []
         self.window: Window[DocumentRef, DocResult] | None = None
+        self.already_final: dict[str, int] = {}
 
     def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         task = STAGE_TASKS.get(name)
-        result: T = task(fn, *args) if task is not None else fn(*args)
-        return result
+        result: Any = task(fn, *args) if task is not None else fn(*args)
+        if isinstance(result, State):  # the stage stopped for an expected reason (tasks.stages): raise it here
+            result.result(raise_on_failure=True)
+            raise RuntimeError(f"stage {name} returned a {result.type.value} state: {result.message}")
+        staged: T = result
+        return staged
 
     @contextmanager
     def documents(self, processor: DocumentProcessor, in_flight: int) -> Iterator[StartFn]:
@@ -41,9 +48,12 @@ class FlowHooks(RunHooks):
         self.window = Window(lambda doc: process_document_task.submit(processor, doc), result_or_pending, in_flight)
         yield self.window.start
 
+    def on_already_final(self, counts: dict[str, int]) -> None:
+        self.already_final = counts
+
     def on_plan(self, plan: Plan) -> None:
-        self.logger.info("%d to process, %d already final, %d rejected", len(plan.todo), len(plan.skipped),
-                         len(plan.rejected))
+        self.logger.info("%d to process, %s, %d rejected", len(plan.todo),
+                         already_final_text(len(plan.skipped), self.already_final), len(plan.rejected))
         self.progress = Progress(len(plan.todo), self.label)
         self.progress.start()
 

@@ -14,10 +14,14 @@ from uuid import UUID
 
 from prefect import flow, get_run_logger
 
+from flows.nightly_report import publish_nightly, with_counts
+from flows.outcome import failed_state
 from flows.params import FanOut, Inbox, Processing
-from flows.process_documents import process_documents
+from flows.process_documents import STOPS, process_documents
+from flows.reporting import review_waiting
 from flows.runtime import flow_settings, run_name
 from ocrflow.planning import plan
+from ocrflow.run import check_contract_setting, stop_message
 from ocrflow.store import open_store
 
 POLL_S = 2.0
@@ -47,42 +51,69 @@ def nightly_ingest(
     """
     inbox, processing, fan_out = inbox or Inbox(), processing or Processing(), fan_out or FanOut()
     logger = get_run_logger()
-    files = new_files(inbox, processing)
+    try:
+        files = new_files(inbox, processing)
+    except STOPS as exc:  # an unknown contract, a missing inbox, a store that cannot be opened
+        message = stop_message(exc)
+        logger.error("%s", message)
+        publish_nightly(inbox.root, [], {}, mode="none", new=0, message=message)
+        return failed_state(message, {"status": "FAILED", "documents": 0, "child_runs": 0, "message": message})
     if not files:
         logger.info("nothing new under %s", inbox.root)
-        _publish([], inbox, mode="none", new=0)
-        return {"status": "COMPLETED", "documents": 0, "child_runs": 0}
+        publish_nightly(inbox.root, [], {}, mode="none", new=0, review_waiting=_review_count(processing))
+        return {"status": "COMPLETED", "documents": 0, "child_runs": 0, "children": [], "totals": {}}
     chunks = [files[i:i + fan_out.docs_per_run] for i in range(0, len(files), fan_out.docs_per_run)]
     mode = resolve_mode(fan_out)
     logger.info("%d new file(s) under %s -> %d child run(s), %s", len(files), inbox.root, len(chunks), mode)
     params = processing.model_dump(exclude_none=True)
     children = (_via_deployments(chunks, params, fan_out) if mode == "deployments"
                 else _in_process(chunks, params))
-    _publish(children, inbox, mode=mode, new=len(files))
+    children, totals = with_counts(children)
+    logger.info("child runs: %s", ", ".join(f"{k} {v}" for k, v in totals.items()))
     bad = [c for c in children if c["state"] != "COMPLETED"]
+    message = "" if not bad else f"{len(bad)} of {len(children)} child run(s) not completed: " + "; ".join(
+        f"{c['name']}: {c['state']} {c['message']}"[:300] for c in bad[:5])
+    publish_nightly(inbox.root, children, totals, mode=mode, new=len(files), message=message,
+                    review_waiting=_review_count(processing))
     out = {"status": "FAILED" if bad else "COMPLETED", "documents": len(files), "child_runs": len(children),
-           "children": children}
+           "children": children, "totals": totals}
     if bad:
-        from prefect.states import Failed
-
-        msg = f"{len(bad)} of {len(children)} child run(s) not completed: " + "; ".join(
-            f"{c['name']}: {c['state']} {c['message']}"[:300] for c in bad[:5])
-        return Failed(message=msg, data=out)
+        return failed_state(message, out)
     return out
 
 
 def new_files(inbox: Inbox, processing: Processing) -> list[str]:
-    """Paths under the inbox that are not final in the store (rejected files included: children record them)."""
+    """Paths under the inbox that are not final in the store (rejected files included: children record them).
+
+    An unknown contract stops here, before any child run or document (ConfigError)."""
     settings = flow_settings(store=processing.store, glob=inbox.glob, force=processing.force or None)
+    from ocrflow.contracts import load_contracts
+
+    contracts = load_contracts(settings.contracts_dir)
+    check_contract_setting(processing.contract, contracts)
     st = open_store(settings.store)
     try:
-        from ocrflow.contracts import load_contracts
-
-        st.init_schema(list(load_contracts(settings.contracts_dir).values()))
+        st.init_schema(list(contracts.values()))
         p = plan([inbox.root], st, glob=settings.glob, force=settings.force)
     finally:
         st.close()  # a DuckDB file must be free before the children open it
     return [d.path for d in p.todo] + [r.path for r in p.rejected]
+
+
+def _review_count(processing: Processing) -> int | None:
+    """Records waiting for review in the store after the children ran (None when it cannot be read)."""
+    from ocrflow.contracts import load_contracts
+
+    try:
+        settings = flow_settings(store=processing.store)
+        st = open_store(settings.store, read_only=True)
+    except STOPS as exc:
+        get_run_logger().warning("review queue not counted: %s", stop_message(exc))
+        return None
+    try:
+        return review_waiting(st, load_contracts(settings.contracts_dir))
+    finally:
+        st.close()
 
 
 def resolve_mode(fan_out: FanOut) -> str:
@@ -143,17 +174,17 @@ def _in_process(chunks: list[list[str]], params: dict[str, Any]) -> list[dict[st
     rows = []
     for chunk in chunks:
         state: Any = process_documents(**{**params, "paths": chunk}, return_state=True)
-        rows.append({"name": state.name or "process-documents", "id": "", "state": state.type.value,
-                     "message": state.message or ""})
+        fid = state.state_details.flow_run_id if state.state_details else None
+        rows.append({"name": _child_name(fid) or state.name or "process-documents", "id": str(fid or ""),
+                     "state": state.type.value, "message": state.message or ""})
     return rows
 
 
-def _publish(children: list[dict[str, Any]], inbox: Inbox, *, mode: str, new: int) -> None:
-    from prefect.artifacts import create_markdown_artifact
+def _child_name(flow_run_id: UUID | None) -> str:
+    """The child flow run's name as the UI shows it (process-<date>-<source>)."""
+    if flow_run_id is None:
+        return ""
+    from prefect.client.orchestration import get_client
 
-    lines = [f"# nightly-ingest: {inbox.root}", "", f"{new} new file(s), {len(children)} child run(s) ({mode})", ""]
-    if children:
-        lines += ["| run | state | message |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['state']} | {c['message'][:200]} |" for c in children]
-    create_markdown_artifact(markdown="\n".join(lines), key="ocrflow-nightly-summary",
-                             description=f"{new} new file(s) in {len(children)} run(s)")
+    with get_client(sync_client=True) as client:
+        return str(client.read_flow_run(flow_run_id).name)

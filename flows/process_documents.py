@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,16 +20,22 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.hooks import FlowHooks
-from flows.params import ClaimOptions, EngineName
-from flows.reporting import publish_summary
+from flows.outcome import failed_state, flow_output
+from flows.params import ClaimOptions, ContractName, EngineName
+from flows.reporting import publish_summary, review_waiting
 from flows.runtime import flow_engine, flow_settings, run_name
 from ocrflow.engines.base import EngineError
 from ocrflow.files_run import FilesWork
 from ocrflow.metrics import start_metrics_server
-from ocrflow.run import DocumentRun, RunOptions
+from ocrflow.run import DocumentRun, RunOptions, record_stopped_run, stop_message
 from ocrflow.settings import ConfigError
-from ocrflow.store import StoreError, open_store
-from ocrflow.summary import RunSummary
+from ocrflow.store import Store, StoreError, open_store
+from ocrflow.summary import RunSummary, stopped_summary
+
+STOPS = (ConfigError, StoreError, OSError)
+"""Expected reasons for a run to stop before or between batches: a bad parameter or setting, a store that
+cannot be opened or stopped answering, a missing or unreadable input. Each ends the run with one line."""
+TITLE = "process-documents"
 
 
 def _flow_run_id() -> str:
@@ -55,7 +62,7 @@ DOCUMENT_THREADS = 256
       log_prints=True, flow_run_name=_run_name)
 def process_documents(
     paths: list[str],
-    contract: str = "auto",
+    contract: ContractName = "auto",
     engine: EngineName = "auto",
     store: str | None = None,
     force: bool = False,
@@ -79,50 +86,67 @@ def process_documents(
     logger = get_run_logger()
     start_metrics_server()
     claims = claims or ClaimOptions()
+    started = time.perf_counter()
     try:
         settings = flow_settings(contract=contract, engine=engine, store=store, force=force or None, glob=glob)
+    except ConfigError as exc:
+        return _stopped(logger, stop_message(exc), store_url=store or "", started=started)
+    try:
         st = open_store(settings.store)
-    except (ConfigError, StoreError) as exc:  # e.g. the DuckDB file is held by another run: say who
-        return _failed(logger, str(exc))
+    except StoreError as exc:  # e.g. the DuckDB file is held by another run: say who
+        return _stopped(logger, stop_message(exc), store_url=settings.store, started=started)
     options = RunOptions(flow_run_id=_flow_run_id(), batch_size=batch_size or None, worker=claims.worker,
                          claim_ttl_s=claims.ttl_s)
     eng = None
+    run: DocumentRun | None = None
     try:
         eng = flow_engine(settings)
         run = DocumentRun(settings, st, eng, FilesWork(list(paths), settings), FlowHooks(logger), options)
         summary = run.execute()
-    except EngineError as exc:  # the preflight: nothing was touched
-        return _failed(logger, f"engine not ready: {exc}")
-    except (ConfigError, FileNotFoundError) as exc:
-        return _failed(logger, str(exc))
+        summary.review_waiting = review_waiting(st, run.contracts)
+    except (EngineError, *STOPS) as exc:  # the preflight, a contract typo, a missing input, a dead store
+        prefix = "engine not ready: " if isinstance(exc, EngineError) else ""
+        run_id = _ledger_row(st, run, options, paths, settings.contract, prefix + stop_message(exc))
+        return _stopped(logger, prefix + stop_message(exc), store_url=settings.store, started=started,
+                        run_id=run_id)
     finally:
         if eng is not None:
             eng.close()
         st.close()
-    publish_summary(summary, title=f"process-documents: {summary.status}", store_url=settings.store)
+    publish_summary(summary, title=f"{TITLE}: {summary.status}", store_url=settings.store)
     return _finish(summary)
 
 
-def _failed(logger: Any, message: str) -> Any:
-    from prefect.states import Failed
+def _ledger_row(st: Store, run: DocumentRun | None, options: RunOptions, paths: list[str], contract: str,
+                message: str) -> str:
+    """The run's ``runs`` row, closed FAILED: the run's own (the run closed it) or, when the run never
+    opened one (the engine could not be made), a new one."""
+    if run is not None and run.record is not None:
+        return run.record.run_id
+    return record_stopped_run(st, flow_run_id=options.flow_run_id, engine="", contract=contract,
+                              inputs=list(paths), message=message).run_id
 
-    logger.error("%s", message)
-    return Failed(message=message)
+
+def _stopped(logger: Any, message: str, *, store_url: str, started: float, run_id: str = "") -> Any:
+    """A run that stopped early: one error line, the summary artifact, a Failed state with that line."""
+    summary = stopped_summary(run_id, _flow_run_id(), message, started)
+    logger.error("%s", summary.message)
+    publish_summary(summary, title=f"{TITLE}: stopped", store_url=store_url)
+    return failed_state(summary.message, summary_dict(summary))
 
 
 def summary_dict(summary: RunSummary) -> dict[str, Any]:
     return {"run_id": summary.run_id, "status": summary.status, **summary.counts,
             "seconds": round(summary.seconds, 2), "message": summary.message,
-            "failed_documents": [p for p, _ in summary.failed]}
+            "failed_documents": [p for p, _ in summary.failed], "already_final": summary.already_final,
+            "review_waiting": summary.review_waiting}
 
 
 def _finish(summary: RunSummary) -> Any:
     """The summary, or a Failed state naming the failed documents (one bad document never crashes the flow)."""
     out = summary_dict(summary)
     if summary.status != "COMPLETED":
-        from prefect.states import Failed
-
-        return Failed(message=summary.message, data=out)
+        return failed_state(summary.message, out)
     return out
 
 
@@ -140,9 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     state: Any = process_documents(paths=args.paths, contract=args.contract, engine=args.engine, store=args.store,
                                    force=args.force, batch_size=args.batch_size,
                                    claims=ClaimOptions(ttl_s=args.claim_ttl), return_state=True)
-    out = state.result(raise_on_failure=False)
-    data = out if isinstance(out, dict) else {"status": state.type.value, "message": state.message}
-    sys.stdout.write(json.dumps(data, default=str) + "\n")
+    sys.stdout.write(json.dumps(flow_output(state), default=str) + "\n")
     return 0 if state.is_completed() else 1
 
 

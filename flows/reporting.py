@@ -5,17 +5,49 @@ Keys (lowercase, dashes) make the artifacts show on the UI's Artifacts page, one
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ocrflow.summary import RunSummary
+from ocrflow.contracts import Contract
+from ocrflow.store.base import Store
+from ocrflow.summary import RunSummary, already_final_text
+
+log = logging.getLogger("ocrflow.flows")
 
 SUMMARY_KEY = "ocrflow-run-summary"
 PROBLEMS_KEY = "ocrflow-problem-documents"
 PROGRESS_KEY = "ocrflow-progress"
+COUNTS_KEY = "ocrflow-run-counts"
+"""A one-row table artifact with the run's counts: what the nightly run adds up over its child runs."""
 COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped")
+TOTAL_KEYS = ("documents", "loaded", "quarantined", "failed", "unmatched", "pending", "skipped", "duplicates")
+"""The counts the nightly summary adds up over its children."""
+REVIEW_URL_ENV = "OCRFLOW_REVIEW_URL"
+"""Where the review page (``ocrflow review``) is served; the summary links to it when set."""
+
+
+def review_waiting(store: Store, contracts: dict[str, Contract]) -> int | None:
+    """Records waiting in the review queue (quarantined + low confidence); None if they cannot be counted."""
+    from ocrflow.review.queue import review_queue
+
+    try:
+        return review_queue(store, contracts).total
+    except Exception as exc:  # noqa: BLE001 - a count for the summary never fails the run
+        log.warning("review queue not counted: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def review_markdown(waiting: int | None) -> list[str]:
+    """The summary's review line: how many records wait, and a link when OCRFLOW_REVIEW_URL is set."""
+    if waiting is None:
+        return []
+    url = os.environ.get(REVIEW_URL_ENV, "").strip()
+    where = f"[open the review page]({url})" if url else "run `ocrflow review` to open the review page"
+    return [f"**{waiting} record(s) wait for review**: {where}.", ""]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -47,6 +79,9 @@ def summary_markdown(summary: RunSummary, *, title: str, store_url: str) -> str:
         lines += [f"> {summary.message}", ""]
     lines += ["| " + " | ".join(COUNT_KEYS) + " |", "|" + "---:|" * len(COUNT_KEYS),
               "| " + " | ".join(str(c.get(k, 0)) for k in COUNT_KEYS) + " |", ""]
+    if c.get("skipped"):
+        lines += [f"Skipped: {already_final_text(c['skipped'], summary.already_final)}.", ""]
+    lines += review_markdown(summary.review_waiting)
     rows = latency_rows(summary.latencies)
     if rows:
         lines += ["## Page latency (render + text/OCR, seconds)", "", "| engine | pages | p50 | p95 |",
@@ -82,6 +117,9 @@ def publish_summary(summary: RunSummary, *, title: str, store_url: str) -> None:
     table: list[dict[str, str]] = rows or [{"state": "", "document": "(none)", "path": "", "reason": ""}]
     create_table_artifact(table=table, key=PROBLEMS_KEY,
                           description=f"{len(rows)} quarantined, failed or pending document(s)")
+    counts: dict[str, Any] = {"run_id": summary.run_id, "status": summary.status, "message": summary.message,
+                              **{k: int(summary.counts.get(k, 0)) for k in TOTAL_KEYS}}
+    create_table_artifact(table=[counts], key=COUNTS_KEY, description=f"{summary.status}: counts of this run")
 
 
 class Progress:

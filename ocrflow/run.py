@@ -2,9 +2,9 @@
 
 ``DocumentRun.execute`` owns the stage order (as docling's ``BasePipeline.execute`` does):
 
-    open      load the contracts, check the run's configuration, create the tables, preflight the
-              engine (nothing is registered if any of this fails), put the result cache in front of
-              it, open the run's ledger row
+    open      load the contracts, create the tables, open the run's ledger row, check the run's
+              configuration and preflight the engine (if either fails no document is registered and
+              the ledger row is closed FAILED with the reason), put the result cache in front of it
     plan      what the work covers (files discovered and hashed, or quarantined records), minus what
               already reached a final state
     register  every document of the plan in ``documents`` (pending, or failed for rejected inputs)
@@ -104,6 +104,9 @@ class RunHooks:
         self.on_document(result)
         return result
 
+    def on_already_final(self, counts: dict[str, int]) -> None:
+        """Documents of the inputs that an earlier run finished, by final state (called before on_plan)."""
+
     def on_plan(self, plan: Plan) -> None:
         """The plan is registered; processing starts."""
 
@@ -141,32 +144,42 @@ class DocumentRun:
         record = self.open()
         try:
             plan = self.hooks.stage("discover", self.work.plan, self.store)
+            already = final_state_counts(self.store, [d.sha256 for d in plan.skipped])
             self.work.register(self.store, plan, record.run_id)
+            self.hooks.on_already_final(already)
             self.hooks.on_plan(plan)
             loop = self.run_batches(plan, record)
         except Exception as exc:
-            abandon(self.store, record, f"{type(exc).__name__}: {exc}")
+            abandon(self.store, record, stop_message(exc))
             raise
         summary = summarize(record.run_id, record.flow_run_id, loop.results,
                             effective_plan(plan, loop.mine, loop.elsewhere), started, self.settings.max_failed)
+        summary.already_final = already
         if self.options.data_docs:
             summary.data_docs = build_run_data_docs(self.reports, self.settings.store, record.run_id)
         finish(self.store, record, summary)
         return summary
 
     def open(self) -> RunRecord:
-        """Contracts, configuration, tables, engine preflight, then the ledger row."""
+        """Contracts, tables, the ledger row, then the configuration check and the engine preflight.
+
+        A run stopped by its configuration (an unknown contract) or by the engine preflight registers
+        no document; its ledger row is closed FAILED with the one-line reason, so that ``runs`` says why."""
         self.contracts = load_contracts(self.settings.contracts_dir)
-        check_contract_setting(self.settings.contract, self.contracts)
         self.store.init_schema(list(self.contracts.values()))
-        if self.engine is not None:
-            self.engine = prepare_engine(self.engine, self.store, self.settings)
         run_id = new_run_id()
         self.record = RunRecord(run_id=run_id, flow_run_id=self.options.flow_run_id or run_id,
                                 started_at=datetime.now(UTC),
                                 engine=self.engine.name if self.engine else self.work.engine_label,
                                 contract=self.work.label, inputs=list(self.work.inputs))
         self.store.start_run(self.record)
+        try:
+            check_contract_setting(self.settings.contract, self.contracts)
+            if self.engine is not None:
+                self.engine = prepare_engine(self.engine, self.store, self.settings)
+        except Exception as exc:
+            abandon(self.store, self.record, stop_message(exc))
+            raise
         return self.record
 
     def run_batches(self, plan: Plan, record: RunRecord) -> LoopResult:
@@ -189,6 +202,23 @@ class DocumentRun:
         self.store.write_batch(batch, self.contracts)
         apply_decisions(done)  # rows the store quarantined as duplicates of a stored business key
         return done
+
+
+def stop_message(exc: BaseException) -> str:
+    """One line saying why a run stopped: the error's own text, whitespace folded (a driver's message can
+    span lines); the exception's type only where its text says nothing."""
+    text = " ".join(str(exc).split())
+    return text if text else type(exc).__name__
+
+
+def final_state_counts(store: Store, hashes: list[str]) -> dict[str, int]:
+    """How many of ``hashes`` are in each state of ``documents`` (the documents a run skips as final)."""
+    if not hashes:
+        return {}
+    where = "sha256 IN (SELECT UNNEST(?))" if store.dialect == "duckdb" else "sha256 = ANY(%s)"
+    _, rows = store.query(f"SELECT state, count(*) FROM documents WHERE {where} GROUP BY state ORDER BY state",
+                          [hashes])
+    return {str(state): int(n) for state, n in rows}
 
 
 def check_contract_setting(name: str, contracts: dict[str, Contract]) -> None:
@@ -220,8 +250,23 @@ def abandon(store: Store, run: RunRecord, message: str) -> None:
     run.finished_at, run.status, run.message = datetime.now(UTC), "FAILED", message
     try:
         store.finish_run(run)
-    except Exception as exc:  # the store is what failed: say so, keep the original error
-        log.warning("run %s could not be marked FAILED in the store: %s", run.run_id, exc, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - the store is what failed: say so in one line, keep the original error
+        log.warning("run %s could not be marked FAILED in the store: %s", run.run_id, stop_message(exc))
+
+
+def record_stopped_run(store: Store, *, flow_run_id: str, engine: str, contract: str, inputs: list[str],
+                       message: str) -> RunRecord:
+    """A ``runs`` row for a run that stopped before it could open one itself, closed FAILED at once."""
+    run_id = new_run_id()
+    record = RunRecord(run_id=run_id, flow_run_id=flow_run_id or run_id, started_at=datetime.now(UTC),
+                       engine=engine, contract=contract, inputs=list(inputs))
+    try:
+        store.start_run(record)
+    except Exception as exc:  # noqa: BLE001 - a store without its tables yet: the reason is logged, not lost
+        log.warning("run %s could not be recorded in the store (%s): %s", run_id, stop_message(exc), message)
+        return record
+    abandon(store, record, message)
+    return record
 
 
 def finish(store: Store, run: RunRecord, summary: RunSummary) -> None:

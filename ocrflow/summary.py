@@ -33,6 +33,26 @@ class RunSummary:
     """Failed + unmatched documents this run may have and still be COMPLETED (``max_failed``)."""
     results: list[DocResult] = field(default_factory=list, repr=False)
     """Every processed document's result (pages, row, final state), for callers that score or show them."""
+    already_final: dict[str, int] = field(default_factory=dict)
+    """The skipped documents (final in an earlier run) by their state: loaded, quarantined, failed, ..."""
+    review_waiting: int | None = None
+    """Records in the review queue after the run (quarantined + low confidence); None: not counted."""
+
+
+def already_final_text(skipped: int, states: dict[str, int]) -> str:
+    """``3 already final (0 loaded, 1 quarantined, 2 failed)``: what a re-run skipped, by state."""
+    parts = [f"{states.get(k, 0)} {k}" for k in ("loaded", "quarantined", "failed")]
+    parts += [f"{n} {k}" for k, n in sorted(states.items()) if k not in ("loaded", "quarantined", "failed") and n]
+    return f"{skipped} already final ({', '.join(parts)})"
+
+
+def stopped_summary(run_id: str, flow_run_id: str, message: str, started: float) -> RunSummary:
+    """The summary of a run that stopped before processing anything (a bad parameter, a missing input, a
+    store that cannot be opened): every count 0, status FAILED, the one-line reason."""
+    counts = dict.fromkeys(("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped",
+                            "unmatched", "duplicates"), 0)
+    return RunSummary(run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
+                      status="FAILED", failed=[], quarantined=[], pending=[], latencies={}, message=message)
 
 
 def new_run_id() -> str:

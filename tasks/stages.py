@@ -13,7 +13,8 @@ from ocrflow.models import DocumentRef
 from ocrflow.planning import Plan
 from ocrflow.results import DocResult
 from ocrflow.run import DocumentProcessor
-from ocrflow.store.base import Store
+from ocrflow.settings import ConfigError
+from ocrflow.store.base import Store, StoreError
 
 
 def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -27,9 +28,19 @@ def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+DISCOVERY_STOPS = (OSError, ConfigError, StoreError)
+"""A missing or unreadable input, a bad setting, a store that stopped answering: expected, not a bug."""
+
+
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(plan: Callable[[Store], Plan], store: Store) -> Plan:
-    return plan(store)
+def discover_task(plan: Callable[[Store], Plan], store: Store) -> Any:
+    """The plan; an expected stop ends the task Failed with one line (no traceback) and re-raises in the flow."""
+    try:
+        return plan(store)
+    except DISCOVERY_STOPS as exc:
+        from prefect.states import Failed
+
+        return Failed(message=" ".join(str(exc).split()) or type(exc).__name__, data=exc)
 
 
 @task(name="process-document", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10],

@@ -91,11 +91,12 @@ def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None
                  json_out: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     quiet_libraries()
+    from flows.outcome import flow_output
     from flows.process_documents import process_documents
 
     state: Any = process_documents(paths=paths, contract=contract, engine=engine, store=db, force=force, glob=glob,
                                    return_state=True)
-    out = state.result(raise_on_failure=False)
+    out = flow_output(state)  # the counts, also of a Failed run
     if not isinstance(out, dict):
         err.print(f"[red]flow {state.type.value}:[/red] {state.message or out}")
         raise typer.Exit(1)

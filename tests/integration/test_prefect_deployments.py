@@ -56,6 +56,16 @@ def test_deployments_as_declared(deployed: PrefectServer) -> None:
     assert proc.global_concurrency_limit is not None and proc.global_concurrency_limit.limit == 1
     props = proc.parameter_openapi_schema["properties"]
     assert props["engine"]["enum"] == ["auto", "embedded", "vllm"] and props["paths"]["type"] == "array"
+    # a contract is chosen from the contracts found at deploy time (a choice list in the run form)
+    from ocrflow.contracts import load_contracts
+
+    names = sorted(load_contracts())
+    assert props["contract"]["enum"] == ["auto", *names]
+    processing = nightly.parameter_openapi_schema["definitions"]["Processing"]["properties"]
+    assert processing["contract"]["enum"] == ["auto", *names]
+    selection = _deployment("reprocess-quarantine/reprocess-quarantine").parameter_openapi_schema
+    assert {"enum": names, "type": "string"} in selection["definitions"]["QuarantineSelection"]["properties"][
+        "contract"]["anyOf"]
     assert "claims" in props
     env = proc.job_variables["env"]
     assert {"OCRFLOW_VLLM_URL", "OCRFLOW_STORE"} <= set(env)
@@ -122,3 +132,52 @@ def test_nightly_fans_out_over_deployment_runs(deployed: PrefectServer, demo_dir
                                  "count(DISTINCT run_id) FROM documents").fetchone() or (0, 0, 0)
     con.close()
     assert n == final == len(files) and runs == 2
+
+
+def test_a_bad_contract_is_refused_and_a_failed_run_says_why_in_one_line(deployed: PrefectServer,
+                                                                        tmp_path: Path) -> None:
+    """The server refuses a contract that is not deployed before any run exists; a deployment run that
+    fails (a missing inbox) ends on the worker with its one-line reason: no Prefect-internal TypeError in
+    its log, its runs row closed FAILED, its summary artifact published."""
+    db = tmp_path / "stop.duckdb"
+    typo = deployed.run([PREFECT, "deployment", "run", "process-documents/process-documents",
+                         "--param", f'paths=["{tmp_path}"]', "--param", "contract=nope"], timeout=120)
+    assert typo.returncode != 0 and "nope" in typo.stdout + typo.stderr, typo.stdout + typo.stderr
+    missing = tmp_path / "no-such-inbox"
+    r = deployed.run([PREFECT, "deployment", "run", "process-documents/process-documents",
+                      "--param", f'paths=["{missing}"]', "--param", f"store={db}", "--param", "engine=embedded",
+                      "--watch", "--watch-timeout", "300"], timeout=330)
+    assert r.returncode != 0  # the run Failed
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        DeploymentFilter,
+        DeploymentFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(
+            any_=["process-documents"])))
+        run = next(fr for fr in runs if fr.parameters.get("store") == str(db))
+        deadline = time.monotonic() + 30
+        while True:  # the worker's last log lines arrive after the state
+            logs = [lg.message for lg in client.read_logs(log_filter=LogFilter(
+                flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+            if any("Finished in state Failed" in m for m in logs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        arts = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))}
+    assert run.state is not None and run.state.is_failed()
+    message = run.state.message or ""
+    assert f"input '{missing}' does not exist" == message, message
+    assert not [m for m in logs if "TypeError" in m or "cannot be resolved into an exception" in m], logs
+    assert any(message in m for m in logs)
+    assert message in str(arts[SUMMARY_KEY].data)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT status, message FROM runs").fetchall() == [("FAILED", message)]
+    con.close()
