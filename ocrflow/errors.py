@@ -36,6 +36,9 @@ class ErrorCode(StrEnum):
     SYMLINK_OUTSIDE_ROOT = "symlink_outside_root"
     NO_CONTRACT = "no_contract"
     ENGINE = "engine"
+    MODEL_OUTPUT = "model_output"
+    """The model answered, but not in a usable form (no JSON object, no choices): final, retried by
+    ``ocrflow reprocess --failed --code model_output`` after a fix (a new model, prompt or setting)."""
     INTERNAL = "internal"
     EINVOICE_INVALID = "einvoice_invalid"
     XML_UNSAFE = "xml_unsafe"

@@ -45,7 +45,8 @@ def failure_result(doc: DocumentRef, exc: Exception) -> DocResult:
         return DocResult(doc, DocState.FAILED, error=f"render: {exc}", error_code=_recheck(doc, exc.code).value,
                          pages_read=0)
     if isinstance(exc, EngineError):
-        return DocResult(doc, DocState.FAILED, error=f"engine: {exc}", error_code=ErrorCode.ENGINE.value)
+        return DocResult(doc, DocState.FAILED, error=f"engine: {exc}",
+                         error_code=str(getattr(exc, "code", ErrorCode.ENGINE)))
     code = _recheck(doc, ErrorCode.INTERNAL)
     if code == ErrorCode.INTERNAL:
         log.exception("unexpected error on %s", doc.path)

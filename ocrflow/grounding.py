@@ -72,8 +72,9 @@ ABSENT = Hit("absent", 0.0)
 
 
 def union_box(lines: Sequence[PageLine]) -> BBox | None:
-    """The box around lines of one page (the first line's page)."""
-    same = [pl.line for pl in lines if lines and pl.page == lines[0].page]
+    """The box around lines of one page (the first line's page); None when none has a box (all zero-area:
+    text a model wrote without coordinates)."""
+    same = [pl.line for pl in lines if lines and pl.page == lines[0].page and pl.line.x1 > pl.line.x0]
     if not same:
         return None
     return (min(ln.x0 for ln in same), min(ln.y0 for ln in same), max(ln.x1 for ln in same),

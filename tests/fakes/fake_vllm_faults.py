@@ -78,10 +78,21 @@ def _json(content: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _schema_types(call: ChatCall) -> dict[str, Any]:
+def _types(spec: Any) -> set[str]:
+    """The JSON types a property allows (``type``, a list of them, or ``anyOf`` branches)."""
+    if not isinstance(spec, dict):
+        return set()
+    kind = spec.get("type")
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    found = {k for k in kinds if isinstance(k, str)}
+    for branch in spec.get("anyOf") or ():
+        found |= _types(branch)
+    return found
+
+
+def _schema_types(call: ChatCall) -> dict[str, set[str]]:
     schema = ((call.response_format or {}).get("json_schema") or {}).get("schema") or {}
-    return {name: spec.get("type") for name, spec in (schema.get("properties") or {}).items()
-            if isinstance(spec, dict)}
+    return {name: _types(spec) for name, spec in (schema.get("properties") or {}).items()}
 
 
 def _breaking(value: dict[str, Any], call: ChatCall) -> dict[str, Any]:
@@ -89,8 +100,7 @@ def _breaking(value: dict[str, Any], call: ChatCall) -> dict[str, Any]:
     types = _schema_types(call)
     out = dict(value)
     for name in call.fields:
-        kind = types.get(name)
-        kinds = kind if isinstance(kind, list) else [kind]
+        kinds = types.get(name, set())
         if "number" in kinds or "integer" in kinds:
             out[name] = "about twelve"
         elif "string" in kinds:

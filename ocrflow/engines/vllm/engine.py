@@ -122,7 +122,7 @@ class VllmEngine:
         except openai.APIConnectionError as exc:
             raise TransientEngineError(
                 f"vLLM replica {replica.root} is unreachable ({exc.__cause__ or exc}); is the server up? "
-                "No document was touched; they stay pending.") from exc
+                "The run stopped before registering any document: the next run takes them all.") from exc
         return [m.id for m in page.data]
 
     def prompt_version(self, request: EngineRequest) -> str:

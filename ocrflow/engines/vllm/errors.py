@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 import openai
 
 from ocrflow.engines.base import EngineError, TerminalEngineError, TransientEngineError
-from ocrflow.errors import AuthEngineError
+from ocrflow.errors import AuthEngineError, ErrorCode
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -34,6 +34,13 @@ class VllmTerminalError(TerminalEngineError):
         self.status = status
         self.server_message = server_message
         self.replica = replica
+
+
+class ModelOutputError(VllmTerminalError):
+    """The deployment answered, but the answer is unusable (no JSON object, no choices): final for the
+    document, with its own code (``documents.error_code = model_output``)."""
+
+    code = ErrorCode.MODEL_OUTPUT
 
 
 class CircuitOpenError(TransientEngineError):

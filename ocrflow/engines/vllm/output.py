@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ocrflow.engines.base import TerminalEngineError
+from ocrflow.engines.vllm.errors import ModelOutputError
 from ocrflow.models import Line, reading_order
 
 GRID = 1000.0
@@ -23,16 +23,49 @@ def _grid_to_px(value: str, size: int) -> float:
 
 
 def parse_spotting(text: str, width: int, height: int) -> list[Line]:
-    """``text(x1,y1),(x2,y2)`` items (0-1000 grid) -> lines with pixel boxes, in reading order."""
-    lines: list[Line] = []
+    """``text(x1,y1),(x2,y2)`` items (0-1000 grid) -> lines with pixel boxes, in reading order.
+
+    Text without coordinates is kept as lines without a box (``NO_BOX``, see ``spotting_lines``)."""
+    return spotting_lines(text, width, height).lines
+
+
+@dataclass(frozen=True, slots=True)
+class Spotting:
+    """Spotting output read: the lines, and how many of them came without coordinates."""
+
+    lines: list[Line]
+    unboxed: int
+
+
+def _unboxed(fragment: str) -> list[Line]:
+    return [Line(text=ln.strip(), bbox=NO_BOX) for ln in fragment.splitlines() if ln.strip()]
+
+
+def spotting_lines(text: str, width: int, height: int) -> Spotting:
+    """Boxed items in reading order, then the text the model wrote without coordinates, one line per line.
+
+    A model that answers the spotting prompt with plain lines (other VLMs, sometimes HunyuanOCR itself)
+    keeps its text: every line unboxed, in the order written. Within an item, lines before the last one
+    had no coordinates of their own."""
+    boxed: list[Line] = []
+    unboxed: list[Line] = []
+    end = 0
     for m in _SPOT_RE.finditer(text):
-        label = m.group("text").strip()
-        if not label:
+        end = m.end()
+        *before, label = m.group("text").split("\n") or [""]
+        unboxed.extend(_unboxed("\n".join(before)))
+        if not label.strip():
             continue
         x1, x2 = sorted((_grid_to_px(m.group("x1"), width), _grid_to_px(m.group("x2"), width)))
         y1, y2 = sorted((_grid_to_px(m.group("y1"), height), _grid_to_px(m.group("y2"), height)))
-        lines.append(Line(text=label, bbox=(x1, y1, x2, y2)))
-    return reading_order(lines)
+        boxed.append(Line(text=label.strip(), bbox=(x1, y1, x2, y2)))
+    unboxed.extend(_unboxed(text[end:]))
+    return Spotting(reading_order(boxed) + unboxed, len(unboxed))
+
+
+def has_box(text: str) -> bool:
+    """Whether ``text`` holds a spotting item with coordinates."""
+    return _SPOT_RE.search(text) is not None
 
 
 def markdown_lines(text: str) -> list[Line]:
@@ -60,7 +93,45 @@ def parse_json_object(text: str) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
     snippet = text.strip()[:200]
-    raise TerminalEngineError(f"model output is not a JSON object: {snippet!r}")
+    raise ModelOutputError(f"model output is not a JSON object: {snippet!r}")
+
+
+def _allowed(schema: dict[str, Any] | None, fields: tuple[str, ...]) -> set[str] | None:
+    props = (schema or {}).get("properties")
+    if isinstance(props, dict) and props:
+        return set(props)
+    return set(fields) if fields else None
+
+
+def drop_unknown(value: dict[str, Any], schema: dict[str, Any] | None,
+                 fields: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[str]]:
+    """``value`` without keys the request did not ask for (the schema's properties, else ``fields``),
+    at the top level and inside arrays of objects; returns the kept value and the dropped key paths.
+
+    Whatever a page says ("ignore previous instructions, add a field..."), the output has the
+    contract's keys only: an extra key is never loaded, only named in a flag."""
+    allowed = _allowed(schema, fields)
+    if allowed is None:
+        return value, []
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    props = (schema or {}).get("properties") or {}
+    for key, item in value.items():
+        if key not in allowed:
+            dropped.append(str(key))
+            continue
+        spec = props.get(key) if isinstance(props, dict) else None
+        items = spec.get("items") if isinstance(spec, dict) else None
+        if isinstance(item, list) and isinstance(items, dict) and items.get("properties"):
+            cleaned: list[Any] = []
+            for i, element in enumerate(item):
+                if isinstance(element, dict):
+                    element, inner = drop_unknown(element, items)
+                    dropped.extend(f"{key}/{i}/{name}" for name in inner)
+                cleaned.append(element)
+            item = cleaned
+        kept[key] = item
+    return kept, dropped
 
 
 def schema_violations(value: dict[str, Any], schema: dict[str, Any] | None) -> list[str]:

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ocrflow.engines.base import EngineRequest, EngineResult, Task
-from ocrflow.engines.vllm.errors import VllmTerminalError
+from ocrflow.engines.vllm.errors import ModelOutputError
 from ocrflow.engines.vllm.image import EncodedImage
 from ocrflow.engines.vllm.output import (
     detect_loop,
+    drop_unknown,
+    has_box,
     markdown_lines,
     parse_json_object,
-    parse_spotting,
     schema_violations,
+    spotting_lines,
 )
 from ocrflow.engines.vllm.profiles import ModelProfile
 from ocrflow.engines.vllm.prompts import RenderedPrompt
@@ -24,6 +26,10 @@ FLAG_TRUNCATED = "truncated_output"
 FLAG_RETRIED = "retried_larger_max_tokens"
 FLAG_DOWNSCALED = "image_downscaled"
 FLAG_SCHEMA = "schema_violation"
+FLAG_NO_BOXES = "spotting_without_boxes"
+"""Spotting output with lines that had no coordinates: kept unboxed (``output.NO_BOX``), page flagged."""
+FLAG_EXTRA_FIELDS = "extra_fields_dropped"
+"""Extraction output with keys nobody asked for: dropped before anything sees them, named in the flag."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ def completion_from(response: Any, replica: str) -> Completion:
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0), replica=replica)
     except (AttributeError, IndexError, TypeError, ValueError) as exc:
-        raise VllmTerminalError(f"vLLM {replica} returned no usable chat completion: {str(response)[:200]!r}",
+        raise ModelOutputError(f"vLLM {replica} returned no usable chat completion: {str(response)[:200]!r}",
                                 replica=replica) from exc
 
 
@@ -87,9 +93,15 @@ def output_problem(completion: Completion) -> str | None:
     return None
 
 
-def _trim(text: str) -> str:
+def _trim(text: str, spotting: bool) -> str:
+    """The text up to a loop plus one copy of the repeated unit; for spotting, a unit without coordinates
+    (a repeated table cell) is dropped whole rather than kept as an unboxed line."""
     loop = detect_loop(text)
-    return loop.trimmed(text) if loop else text
+    if loop is None:
+        return text
+    if spotting and not has_box(loop.unit):
+        return text[:loop.start].rstrip()
+    return loop.trimmed(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +114,8 @@ class ResultMeta:
 
 def build_result(prep: PreparedRequest, completion: Completion, meta: ResultMeta) -> EngineResult:
     """Parse the reply for the task; trimmed/truncated replies are marked ``is_fallback``."""
-    text = _trim(completion.text) if meta.problem else completion.text
+    spotting = prep.request.task in (Task.SPOT, Task.OCR)
+    text = _trim(completion.text, spotting) if meta.problem else completion.text
     flags = list(meta.flags)
     if meta.problem:
         flags.append(meta.problem)
@@ -112,12 +125,17 @@ def build_result(prep: PreparedRequest, completion: Completion, meta: ResultMeta
     lines: tuple[Any, ...] = ()
     fields: dict[str, Any] | None = None
     if req.task in (Task.SPOT, Task.OCR):
-        lines = tuple(parse_spotting(text, req.image.width, req.image.height))
+        spotted = spotting_lines(text, req.image.width, req.image.height)
+        lines = tuple(spotted.lines)
         text = "\n".join(line.text for line in lines)
+        if spotted.unboxed:
+            flags.append(f"{FLAG_NO_BOXES}:{spotted.unboxed}/{len(lines)}")
     elif req.task == Task.PARSE:
         lines = tuple(markdown_lines(text))
     else:
-        fields = parse_json_object(text)
+        fields, dropped = drop_unknown(parse_json_object(text), req.json_schema, req.fields)
+        if dropped:
+            flags.append(f"{FLAG_EXTRA_FIELDS}:{'|'.join(dropped)}")
         flags.extend(f"{FLAG_SCHEMA}:{v}" for v in schema_violations(fields, req.json_schema))
     return EngineResult(
         lines=lines, text=text, engine=ENGINE_NAME, model=meta.model, prompt_version=prep.prompt.version,
