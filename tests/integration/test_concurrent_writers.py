@@ -32,7 +32,7 @@ def _worker(url: str, schema: str, name: str, start: Any, results: Any, reverse:
         store.init_schema(list(contracts.values()))
         order = list(range(N_DOCS))[::-1] if reverse else list(range(N_DOCS))
         outcomes = {sha(i): make_outcome(inv, i, clean=i % 7 != 0) for i in order}
-        start.wait(60)  # a barrier: both processes are imported and connected; they begin together
+        start.wait(300)  # a barrier: both processes are imported and connected; they begin together
         todo = [h for h in outcomes if h not in store.final_hashes(list(outcomes))]
         store.register(pending([outcomes[h] for h in todo]), f"run-{name}", keep_final=True)
         processed: list[str] = []
@@ -57,6 +57,18 @@ def _claim_and_exit(url: str, schema: str, hashes: list[str], ttl_s: float, resu
     store.close()
 
 
+def _wait_until_expired(store: PostgresStore, sha256: str, deadline_s: float = 60.0) -> None:
+    """Wait for the database clock (the one claims are judged by) to pass the claim's expiry: no fixed sleep."""
+    stop = time.monotonic() + deadline_s
+    while True:
+        expired = store.query("SELECT claim_expires < now() FROM documents WHERE sha256 = %s", [sha256])[1][0][0]
+        if expired:
+            return
+        if time.monotonic() > stop:
+            raise AssertionError(f"claim on {sha256} still live after {deadline_s} s")
+        time.sleep(0.05)
+
+
 @pytest.fixture()
 def schema() -> Iterator[tuple[str, str]]:
     url = require_pg()
@@ -76,9 +88,9 @@ def test_two_processes_load_each_document_exactly_once(schema: tuple[str, str], 
              for w in ("a", "b")]
     for p in procs:
         p.start()
-    done = dict(results.get(timeout=120) for _ in procs)
+    done = dict(results.get(timeout=480) for _ in procs)  # spawn + import on a loaded box
     for p in procs:
-        p.join(30)
+        p.join(60)
         assert p.exitcode == 0
     store = PostgresStore(url, schema=name, read_only=True)
     rows = store.query("SELECT (SELECT count(*) FROM invoice), (SELECT count(DISTINCT doc_sha256) FROM invoice), "
@@ -117,12 +129,13 @@ def test_expired_claim_of_a_dead_worker_is_taken_over(schema: tuple[str, str]) -
     short, long = rows[0].doc.sha256, rows[1].doc.sha256
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
-    for h, ttl in ((short, 0.1), (long, 60.0)):
+    # the short claim expires (0.1 s), the long one cannot expire during the test on any machine (1 h)
+    for h, ttl in ((short, 0.1), (long, 3600.0)):
         p = ctx.Process(target=_claim_and_exit, args=(url, name, [h], ttl, results))
         p.start()
-        assert results.get(timeout=60) == [h]
-        p.join(30)
-    time.sleep(0.3)
+        assert results.get(timeout=300) == [h]
+        p.join(60)
+    _wait_until_expired(store, short)
     taken = store.claim([short, long], "survivor", ttl_s=30)
     by = dict(store.query("SELECT sha256, claimed_by FROM documents")[1])
     print(f"\nexpired claim taken over: {len(taken)} of 2 (the live one stays with {by[long]!r})")
