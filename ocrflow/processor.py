@@ -23,7 +23,7 @@ from ocrflow.einvoice.model import EmbeddedInvoice
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, Task, TransientEngineError
 from ocrflow.errors import AuthEngineError, ErrorCode
 from ocrflow.evidence_collect import Reading, attach_evidence
-from ocrflow.extract.lines import coerce_lines
+from ocrflow.extract.lines import coerce_lines, unsigned_adjustments
 from ocrflow.extract.rules import extract_fields_with_evidence
 from ocrflow.extract.tables import table_lines
 from ocrflow.extract.vlm_lines import METHOD_TABLE, vlm_route_lines
@@ -176,6 +176,7 @@ class Processor:
             if raw.get(name) in (None, "", []) and value not in (None, "", []):
                 raw[name] = value
         values, failures = coerce_row(contract, raw, day_first=self.settings.day_first)
+        values = unsigned_adjustments(values)
         if contract.lines and vlm is not None:  # JSON array, parse-prompt tables or spotted lines
             raw[LINES_KEY] = vlm_route_lines(text, contract, values, (vlm.fields or {}).get(LINES_KEY), vlm.flags,
                                              lambda: self._parse_replies(text), day_first=self.settings.day_first)

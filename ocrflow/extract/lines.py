@@ -41,6 +41,20 @@ def coerce_lines(contract: Contract, raw_lines: Any, *, day_first: bool) -> tupl
     return lines, failures
 
 
+DOCUMENT_ADJUSTMENTS = ("allowance_total_amount", "charge_total_amount")
+"""EN 16931 BT-107 / BT-108: sums of document-level allowances and charges, positive by definition."""
+
+
+def unsigned_adjustments(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the document's allowance / charge totals as positive sums: a page that prints its
+    allowances as ``-14,73`` (deducted) means the BT-107 amount 14.73 (the line checks subtract it)."""
+    for name in DOCUMENT_ADJUSTMENTS:
+        value = values.get(name)
+        if value is not None and not isinstance(value, bool) and value < 0:
+            values[name] = -value
+    return values
+
+
 def _has_content(raw: Mapping[str, Any]) -> bool:
     return any(raw.get(k) not in (None, "") for k in ("description", "line_net_amount", "amount"))
 

@@ -24,6 +24,7 @@ from ocrflow.extract.candidates import (
 )
 from ocrflow.extract.heuristics import HEURISTICS, PRIMARY
 from ocrflow.extract.layout import SEPARATORS, LabelHit, PageLine, below, document_lines, find_labels
+from ocrflow.extract.tables import header_lines
 from ocrflow.models import DocumentText
 
 Reader = Callable[[str], "str | None"]
@@ -189,7 +190,9 @@ def extract_fields_with_evidence(doc: DocumentText, contract: Contract, *,
     """Per field, its raw value and where it was read (the line(s) and the rule); value None when not found."""
     lines = document_lines(doc)
     labels = {f.name: ordered_labels(f) for f in contract.fields}
-    hits = find_labels(lines, labels)
+    in_table_header = header_lines(doc, contract)  # "Betrag", "Ohne MwSt." over a line table name its columns
+    hits = {name: [h for h in found if id(h.where.line) not in in_table_header]
+            for name, found in find_labels(lines, labels).items()}
     return {spec.name: _field(spec, lines, hits.get(spec.name, []), day_first) for spec in contract.fields}
 
 

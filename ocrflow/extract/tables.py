@@ -9,7 +9,13 @@
    column; following rows with description text continue its description (wrapped text) until the
    first row without; the first value per numeric column among the item's rows is the item's.
 4. A table that reaches the page end continues on the next page, with that page's header if it
-   repeats one, else with the previous columns from the top of the page.
+   repeats one, else with the previous columns from the top of the page. Rows of page furniture (the
+   same text at the same height in the top/bottom margin of two pages or more: running footers) are
+   left out of the body.
+5. Header cells among the numeric columns that name no line column are columns of their own (their
+   figures are not read into a neighbour); one labelled as a tax amount makes a line whose amount is
+   quantity x price + that tax a gross amount: its net is amount - tax. Rows just under the header with
+   no figures and nothing in the description column wrap the header's labels.
 
 Each line keeps its page and row box. Nothing here knows a vendor or a layout by name.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ocrflow.contracts import Contract, FieldSpec
@@ -26,6 +33,10 @@ from ocrflow.models import DocumentText, Line
 
 NUMERIC_KINDS = ("money", "number", "integer")
 TOTAL_FIELDS = ("subtotal_amount", "tax_amount", "total_amount")
+UNNAMED = "_unnamed"
+LINE_TAX = "line_tax_amount"
+"""Raw key of a line's tax amount printed in its own column (not a contract column: see ``_gross``)."""
+GROSS_TOLERANCE = Decimal("0.02")
 _NUMBER = re.compile(r"[-+]?\d[\d.,']*\d|[-+]?\d")
 _WORD = re.compile(r"\w+")
 
@@ -37,6 +48,7 @@ class Column:
     left: float = 0.0
     lo: float = 0.0
     hi: float = 0.0
+    right: float = 0.0
 
 
 @dataclass(slots=True)
@@ -86,11 +98,31 @@ def _header_cells(row: Sequence[Line], specs: Sequence[FieldSpec]) -> dict[str, 
         scored = [(label_match(ln.text, spec.all_labels()), spec) for spec in specs]
         score, spec = max(scored, key=lambda s: s[0])
         if score and (spec.name not in cells or cells[spec.name][0] < score):
-            cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2, ln.x0))
+            cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2, ln.x0, right=ln.x1))
     return {k: v[1] for k, v in cells.items()}
 
 
 def find_header(rows: list[list[Line]], contract: Contract, amount: str) -> tuple[int, list[Column]] | None:
+    """(index of the header's last row, the columns) of the line table in ``rows``; None without one."""
+    found = _find_header(rows, contract, amount)
+    return (found[1], found[2]) if found else None
+
+
+def header_lines(text: DocumentText, contract: Contract) -> set[int]:
+    """``id()`` of every text line in a line-table header row (its labels name columns, not header values)."""
+    if not contract.lines:
+        return set()
+    out: set[int] = set()
+    for page in text.pages:
+        rows = rows_of(page.lines)
+        found = _find_header(rows, contract, amount_column(contract))
+        if found is not None:
+            out.update(id(ln) for row in rows[found[0]:found[1] + 1] for ln in row)
+    return out
+
+
+def _find_header(rows: list[list[Line]], contract: Contract, amount: str
+                 ) -> tuple[int, int, list[Column]] | None:
     specs = header_specs(contract)
     best: tuple[int, int, dict[str, Column]] | None = None
     for i, row in enumerate(rows):
@@ -103,10 +135,43 @@ def find_header(rows: list[list[Line]], contract: Contract, amount: str) -> tupl
     for j in (i - 1, i + 1):  # a two-line header (label rows only: no figures, no ids)
         if 0 <= j < len(rows) and not any(ch.isdigit() for ln in rows[j] for ch in ln.text):
             for name, col in _header_cells(rows[j], specs).items():
-                cells.setdefault(name, col)
+                # a cell under (or over) another header cell wraps that cell's label: not a column of its own
+                if not any(c.left <= col.center <= c.right for c in cells.values()):
+                    cells.setdefault(name, col)
     below = _header_cells(rows[i + 1], specs) if i + 1 < len(rows) else {}
     end = i + 1 if any(cells.get(n) is col for n, col in below.items()) else i
-    return end, _bounds(list(cells.values()))
+    cols = _bounds([*cells.values(), *_unnamed_columns(rows[i], cells, contract)])
+    desc = next(c for c in cols if c.spec.name == "description")
+    while end + 1 < len(rows) and _header_tail(rows[end + 1], desc):
+        end += 1
+    first = i - 1 if i > 0 and any(cells.get(n) is col for n, col in _header_cells(rows[i - 1], specs).items()) \
+        else i
+    return first, end, cols
+
+
+def _header_tail(row: Sequence[Line], desc: Column) -> bool:
+    """A row under the header that only wraps its labels: no figures, nothing in the description column."""
+    return not any(ch.isdigit() for ln in row for ch in ln.text) and all(ln.x0 >= desc.hi for ln in row)
+
+
+def _unnamed_columns(row: Sequence[Line], cells: dict[str, Column], contract: Contract) -> list[Column]:
+    """Header cells among the numeric columns that name no line column (or lost it to a better cell): they
+    are columns of their own, so their figures do not fall into a neighbour. One labelled as a tax amount
+    (the header ``tax_amount`` field's labels) is kept as the line's tax (``LINE_TAX``); the others are
+    read and dropped. Unnamed cells left of the first numeric column belong to the text column before them."""
+    numeric = [c.center for c in cells.values() if c.spec.kind in NUMERIC_KINDS]
+    if not numeric:
+        return []
+    used = {(c.center, c.left) for c in cells.values()}
+    tax_labels = contract.field("tax_amount").all_labels() if "tax_amount" in contract.field_names else []
+    out = []
+    for ln in row:
+        center = (ln.x0 + ln.x1) / 2
+        if (center, ln.x0) in used or center < min(numeric):
+            continue
+        name = LINE_TAX if tax_labels and label_match(ln.text, tax_labels) else UNNAMED
+        out.append(Column(FieldSpec(name, "money", "number", "", False), center, ln.x0))
+    return out
 
 
 def _bounds(cols: list[Column]) -> list[Column]:
@@ -211,6 +276,7 @@ def table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
     amount = amount_column(contract)
     items: list[Item] = []
     cols: list[Column] | None = None
+    furniture = _running_lines(text)
     for page in text.pages:
         rows = rows_of(page.lines)
         found = find_header(rows, contract, amount)
@@ -220,15 +286,56 @@ def table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
             continue
         else:
             start = 0
-        if _read_rows(rows[start:], cols, page.page_no, contract, items):
+        body = [r for r in rows[start:] if not all(_place(ln, page.height) in furniture for ln in r)]
+        if _read_rows(body, cols, page.page_no, contract, items):
             break
     return [_raw_line(item, contract) for item in items]
+
+
+MARGIN_TOP, MARGIN_BOTTOM = 0.1, 0.85
+"""Running headers and footers live above / below these fractions of the page height."""
+
+
+def _place(ln: Line, height: float) -> tuple[str, int] | None:
+    """A line's text and height band when it sits in the page's top or bottom margin, else None."""
+    if MARGIN_TOP * height < ln.y0 < MARGIN_BOTTOM * height:
+        return None
+    return " ".join(ln.text.split()), round(ln.y0 / 20)
+
+
+def _running_lines(text: DocumentText) -> set[tuple[str, int] | None]:
+    """Page furniture: the same text at the same height in the top or bottom margin of two pages or more
+    (a running footer or header), never part of a line even where a table runs over the page end."""
+    if len(text.pages) < 2:
+        return set()
+    seen: dict[tuple[str, int], int] = {}
+    for page in text.pages:
+        for key in {_place(ln, page.height) for ln in page.lines} - {None}:
+            if key is not None:
+                seen[key] = seen.get(key, 0) + 1
+    return {k for k, n in seen.items() if n >= 2}
 
 
 def _raw_line(item: Item, contract: Contract) -> dict[str, Any]:
     raw: dict[str, Any] = {"description": "\n".join(item.description), "page_no": item.page_no,
                            "box": [round(v, 1) for v in item.box]}
-    raw.update(cell_values(item.values, contract))
+    raw.update(cell_values({k: v for k, v in item.values.items() if k != UNNAMED}, contract))
+    return _gross(raw)
+
+
+def _gross(raw: dict[str, Any]) -> dict[str, Any]:
+    """A line amount printed with its tax (a tax column, and amount = quantity x unit price + tax) is the
+    gross: the net amount (BT-131) is amount - tax; both figures stay in the raw line."""
+    if LINE_TAX not in raw:
+        return raw
+    tax_text = split_number(str(raw.pop(LINE_TAX)))[0]
+    try:
+        qty, price = Decimal(raw["quantity"]), Decimal(raw["unit_price"])
+        amount, tax = Decimal(raw["line_net_amount"]), Decimal(tax_text or "")
+    except (KeyError, TypeError, ArithmeticError, ValueError):
+        return raw
+    if abs(qty * price - amount) > GROSS_TOLERANCE and abs(qty * price + tax - amount) <= GROSS_TOLERANCE:
+        raw.update({"line_gross_amount": str(amount), LINE_TAX: str(tax), "line_net_amount": str(amount - tax)})
     return raw
 
 
