@@ -130,8 +130,15 @@ def test_nightly_fans_out_over_deployment_runs(deployed: PrefectServer, demo_dir
     con = duckdb.connect(str(db), read_only=True)
     n, final, runs = con.execute("SELECT count(*), count(*) FILTER (WHERE state IN ('loaded', 'quarantined')), "
                                  "count(DISTINCT run_id) FROM documents").fetchone() or (0, 0, 0)
+    states = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall())
     con.close()
     assert n == final == len(files) and runs == 2
+    # the children ran on the worker; their counts come back through their artifacts and add up
+    assert all(c["counted"] for c in out["children"])
+    assert [c["loaded"] + c["quarantined"] for c in out["children"]] == [5, len(files) - 5]
+    totals = out["totals"]
+    assert (totals["loaded"], totals["quarantined"], totals["failed"], totals["pending"]) == (
+        states.get("loaded", 0), states.get("quarantined", 0), 0, 0)
 
 
 def test_a_bad_contract_is_refused_and_a_failed_run_says_why_in_one_line(deployed: PrefectServer,
@@ -176,6 +183,8 @@ def test_a_bad_contract_is_refused_and_a_failed_run_says_why_in_one_line(deploye
     message = run.state.message or ""
     assert f"input '{missing}' does not exist" == message, message
     assert not [m for m in logs if "TypeError" in m or "cannot be resolved into an exception" in m], logs
+    # Prefect's worker logs its own traceback for every Failed flow run; it ends with the reason, not a TypeError
+    assert all(m.rstrip().endswith(f"FlowRunFailed: {message}") for m in logs if "Traceback" in m), logs
     assert any(message in m for m in logs)
     assert message in str(arts[SUMMARY_KEY].data)
     con = duckdb.connect(str(db), read_only=True)
