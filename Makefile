@@ -24,8 +24,17 @@ install: $(STAMP)
 $(DEMO_DIR)/gold.jsonl: | $(STAMP)
 	$(OCRFLOW) demo-data $(DEMO_DIR)
 
-demo: install $(DEMO_DIR)/gold.jsonl
-	$(OCRFLOW) run $(DEMO_DIR)/docs --db $(DEMO_DB) --prefect; test $$? -le 1
+# typical bad inputs (empty, truncated, encrypted, unsupported type, too elongated, symlink out of the folder,
+# a non-UTF-8 name, the same bytes twice): each is recorded failed with its error_code (docs/reliability.md)
+$(DEMO_DIR)/bad_inputs/empty.pdf: | $(STAMP)
+	$(PY) -m ocrflow.demo.bad_inputs $(DEMO_DIR)/bad_inputs
+
+# the error budget of the demo run covers the six bad inputs that must fail: the run ends COMPLETED
+DEMO_MAX_FAILED ?= 6
+
+demo: install $(DEMO_DIR)/gold.jsonl $(DEMO_DIR)/bad_inputs/empty.pdf
+	OCRFLOW_MAX_FAILED=$(DEMO_MAX_FAILED) $(OCRFLOW) run $(DEMO_DIR)/docs $(DEMO_DIR)/bad_inputs --db $(DEMO_DB) --prefect; test $$? -le 1
+	$(OCRFLOW) query --db $(DEMO_DB) "SELECT regexp_extract(path, '[^/]+$$') AS document, error_code, error FROM documents WHERE state = 'failed' ORDER BY path"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT state, count(*) AS documents FROM documents GROUP BY state ORDER BY state"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, invoice_date, seller_name, currency, total_amount, engine FROM invoice ORDER BY invoice_date"
 	$(OCRFLOW) query --db $(DEMO_DB) "SELECT invoice_number, issue_date, seller_name, total_amount, engine FROM cn_vat_invoice"
@@ -41,8 +50,11 @@ lint: install
 	$(VENV)/bin/mypy ocrflow flows tasks
 
 # not in CI (minutes): mutants of the modules in [tool.mutmut] (pyproject.toml) against their tests; docs/testing.md
+# one module: make mutation MUTANTS='ocrflow.batches*'; CHILDREN=1 on a busy box
+MUTANTS ?=
+CHILDREN ?= 2
 mutation: install
-	$(VENV)/bin/mutmut run --max-children 2; $(VENV)/bin/mutmut results
+	$(VENV)/bin/mutmut run --max-children $(CHILDREN) $(MUTANTS); $(VENV)/bin/mutmut results
 
 clean:
 	rm -rf $(DEMO_DIR) data .prefect

@@ -41,6 +41,8 @@ class RunSummary:
 
 def already_final_text(skipped: int, states: dict[str, int]) -> str:
     """``3 already final (0 loaded, 1 quarantined, 2 failed)``: what a re-run skipped, by state."""
+    if not skipped:
+        return "0 already final"
     parts = [f"{states.get(k, 0)} {k}" for k in ("loaded", "quarantined", "failed")]
     parts += [f"{n} {k}" for k, n in sorted(states.items()) if k not in ("loaded", "quarantined", "failed") and n]
     return f"{skipped} already final ({', '.join(parts)})"
