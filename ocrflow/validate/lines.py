@@ -88,7 +88,8 @@ def _sum_check(outcome: RowOutcome, amount_col: str) -> Failure | None:
     allowance = _dec(values.get("allowance_total_amount")) or Decimal(0)
     charge = _dec(values.get("charge_total_amount")) or Decimal(0)
     total = sum((a for a in amounts if a is not None), Decimal(0))
-    expected = total - allowance + charge
+    sign = -1 if total < 0 and subtotal < 0 else 1  # negative lines (a correction): the sums apply in their sign
+    expected = total - sign * allowance + sign * charge
     if abs(expected - subtotal) <= SUM_TOLERANCE:
         return None
     extra = f" - allowances {allowance} + charges {charge}" if allowance or charge else ""

@@ -101,3 +101,14 @@ def test_printed_document_allowances_and_charges_reconcile_the_lines_with_the_ne
              {"line_no": 2, "description": "B", "line_net_amount": Decimal("55.40")}]
     assert _failures(lines, values) == []
     assert _failures(lines, {**values, "charge_total_amount": None}) != []  # without the charges they do not add up
+
+
+def test_a_correction_with_negative_lines_applies_its_allowances_in_its_sign() -> None:
+    """A corrective invoice (negative quantities) states its allowance total as 0.23: net -7.90 + 0.23 = -7.67."""
+    lines = [{"line_no": 1, "description": "A", "line_net_amount": Decimal("-5.00")},
+             {"line_no": 2, "description": "B", "line_net_amount": Decimal("-2.90")}]
+    values = {"subtotal_amount": Decimal("-7.67"), "allowance_total_amount": Decimal("0.23")}
+    assert _failures(lines, values) == []
+    assert _failures(lines, {**values, "subtotal_amount": Decimal("-8.13")}) != []
+    positive = [{**ln, "line_net_amount": -ln["line_net_amount"]} for ln in lines]
+    assert _failures(positive, {**values, "subtotal_amount": Decimal("7.67")}) == []
