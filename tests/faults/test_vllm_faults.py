@@ -2,7 +2,7 @@
 slower than the timeout. After each: only whole documents are stored, the documents the engine could not
 read stay ``pending`` (never ``failed``), and a re-run once the deployment is back completes them.
 
-Inbox: three raster receipts (every page through the engine: spotting, then one extraction) and one
+Inbox: two raster receipts (every page through the engine: spotting, then one extraction) and one
 text-layer invoice (never sent to the engine). The model behind the fake answers from the demo's truth.
 """
 
@@ -45,9 +45,9 @@ def _all_pending_but_the_text_layer(db: Path) -> None:
 
 def _rerun_completes(inbox: Path, db: Path, url: str, pending: int) -> None:
     again = run_vllm(inbox, db, url)
-    assert again.counts["loaded"] == pending and again.counts["skipped"] == 4 - pending
+    assert again.counts["loaded"] == pending and again.counts["skipped"] == 3 - pending
     assert again.counts["pending"] == again.counts["failed"] == 0 and again.status == "COMPLETED"
-    assert states(db) == {"loaded": 4}
+    assert states(db) == {"loaded": 3}
     assert_whole(db)
 
 
@@ -77,7 +77,7 @@ def test_down_at_start_exits_2_before_any_document_and_a_later_run_takes_them_al
     with FakeVllm(api_key=KEY, answerer=model, port=int(url.rsplit(":", 1)[1])):  # the deployment comes up
         up = CliRunner().invoke(app, ["run", str(inbox), "--engine", "vllm", "--db", str(db)], env=env)
     assert up.exit_code == 0, up.output
-    assert states(db) == {"loaded": 4}
+    assert states(db) == {"loaded": 3}
     assert_whole(db)
 
 
@@ -92,13 +92,13 @@ def test_dies_mid_run_leaves_the_rest_pending_and_a_rerun_after_restart_complete
         server.start("--crash-on-request", str(first + 1))
         summary = run_vllm(inbox, db, server.url)
         assert server.wait_dead() == 3  # it crashed; it was not shut down
-        assert summary.counts["loaded"] == 2 and summary.counts["pending"] == 2 and summary.counts["failed"] == 0
+        assert summary.counts["loaded"] == 2 and summary.counts["pending"] == 1 and summary.counts["failed"] == 0
         docs = by_name(db)
         assert docs[RECEIPTS[0]] == docs[DIGITAL] == ("loaded", None)
-        assert docs[RECEIPTS[1]] == docs[RECEIPTS[2]] == ("pending", "engine")
+        assert docs[RECEIPTS[1]] == ("pending", "engine")
         assert_whole(db)
         server.start()  # restarted on the same port
-        _rerun_completes(inbox, db, server.url, pending=2)
+        _rerun_completes(inbox, db, server.url, pending=1)
     finally:
         server.stop()
 
@@ -112,13 +112,13 @@ def test_a_503_storm_opens_the_breaker_and_leaves_documents_pending(inbox: Path,
         summary = run_vllm(inbox, db, fake.url, breaker=breaker)
     finally:
         fake.clear_faults()
-    assert summary.counts["pending"] == 3 and summary.counts["loaded"] == 1 and summary.counts["failed"] == 0
+    assert summary.counts["pending"] == 2 and summary.counts["loaded"] == 1 and summary.counts["failed"] == 0
     assert breaker.is_open
     # receipt 1: 2 attempts; receipt 2: the 3rd consecutive failure opens the breaker; then nothing is sent
     assert fake.counters.chat_requests == 3
-    assert sum("circuit open" in why for _, why in summary.pending) == 2
+    assert sum("circuit open" in why for _, why in summary.pending) == 1
     _all_pending_but_the_text_layer(db)
-    _rerun_completes(inbox, db, fake.url, pending=3)
+    _rerun_completes(inbox, db, fake.url, pending=2)
 
 
 def test_a_short_503_burst_is_absorbed_by_the_retries(inbox: Path, demo_dir: Path, fake: FakeVllm,
@@ -127,7 +127,7 @@ def test_a_short_503_burst_is_absorbed_by_the_retries(inbox: Path, demo_dir: Pat
     db = tmp_path / "burst.duckdb"
     fake.inject("503", times=1, retry_after="0")
     summary = run_vllm(inbox, db, fake.url)
-    assert summary.counts["loaded"] == 4 and summary.counts["pending"] == 0
+    assert summary.counts["loaded"] == 3 and summary.counts["pending"] == 0
     assert fake.counters.chat_requests == clean + 1  # the refused request, sent again
 
 
@@ -141,12 +141,12 @@ def test_a_429_storm_is_retried_without_opening_the_breaker_and_documents_stay_p
         summary = run_vllm(inbox, db, fake.url, breaker=breaker)
     finally:
         fake.clear_faults()
-    assert summary.counts["pending"] == 3 and summary.counts["failed"] == 0
+    assert summary.counts["pending"] == 2 and summary.counts["failed"] == 0
     assert not breaker.is_open
-    assert fake.counters.chat_requests == 4 * 2  # every spotting page (receipt 3 has two, sent together), twice
+    assert fake.counters.chat_requests == 2 * 2  # each receipt's page, both attempts
     assert all("429" in why for _, why in summary.pending)
     _all_pending_but_the_text_layer(db)
-    _rerun_completes(inbox, db, fake.url, pending=3)
+    _rerun_completes(inbox, db, fake.url, pending=2)
 
 
 def test_slower_than_the_timeout_is_transient_and_leaves_documents_pending(inbox: Path, fake: FakeVllm,
@@ -157,7 +157,7 @@ def test_slower_than_the_timeout_is_transient_and_leaves_documents_pending(inbox
         summary = run_vllm(inbox, db, fake.url, vllm_timeout_s=0.5)
     finally:
         fake.clear_faults()
-    assert summary.counts["pending"] == 3 and summary.counts["failed"] == 0
+    assert summary.counts["pending"] == 2 and summary.counts["failed"] == 0
     assert any("timed out" in why for _, why in summary.pending)
     _all_pending_but_the_text_layer(db)
-    _rerun_completes(inbox, db, fake.url, pending=3)
+    _rerun_completes(inbox, db, fake.url, pending=2)
