@@ -143,7 +143,8 @@ def run_meta(gold: Path, contracts: dict[str, Contract], contract_mode: str, eng
     """What ran (for ``eval --compare``): engine, model, prompt versions seen, contract versions."""
     prompts = sorted({str(ev.get("prompt_version") or "") for fields in evidence.values()
                       for ev in fields.values()} - {""})
-    models = sorted({str(ev.get("model") or "") for fields in evidence.values() for ev in fields.values()} - {""})
+    models = sorted({str(ev.get("model") or "") for fields in evidence.values() for ev in fields.values()
+                     if ev.get("source") in ("ocr", "vlm")} - {""})  # XML and text layers name no model
     return {"gold": str(gold), "engine": eng.name, "model": ", ".join(models) or eng.model,
             "prompt_version": ", ".join(prompts), "contract_mode": contract_mode,
             "contracts": {name: c.version for name, c in sorted(contracts.items())},
