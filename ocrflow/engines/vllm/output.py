@@ -13,8 +13,10 @@ from ocrflow.models import Line, reading_order
 GRID = 1000.0
 NO_BOX = (0.0, 0.0, 0.0, 0.0)
 
-_SPOT_RE = re.compile(r"(?P<text>.*?)\(\s*(?P<x1>\d+(?:\.\d+)?)\s*,\s*(?P<y1>\d+(?:\.\d+)?)\s*\)\s*,\s*"
-                      r"\(\s*(?P<x2>\d+(?:\.\d+)?)\s*,\s*(?P<y2>\d+(?:\.\d+)?)\s*\)", re.DOTALL)
+# only the coordinate pair: the item's text is what lies between two pairs (a leading lazy ``.*?`` made
+# every failed start rescan the rest of the answer, quadratic in its length)
+_SPOT_RE = re.compile(r"\(\s*(?P<x1>\d+(?:\.\d+)?)\s*,\s*(?P<y1>\d+(?:\.\d+)?)\s*\)\s*,\s*"
+                      r"\(\s*(?P<x2>\d+(?:\.\d+)?)\s*,\s*(?P<y2>\d+(?:\.\d+)?)\s*\)")
 _FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(?P<body>.*?)```", re.DOTALL)
 
 
@@ -51,8 +53,8 @@ def spotting_lines(text: str, width: int, height: int) -> Spotting:
     unboxed: list[Line] = []
     end = 0
     for m in _SPOT_RE.finditer(text):
-        end = m.end()
-        *before, label = m.group("text").split("\n") or [""]
+        item, end = text[end:m.start()], m.end()
+        *before, label = item.split("\n") or [""]
         unboxed.extend(_unboxed("\n".join(before)))
         if not label.strip():
             continue
