@@ -30,6 +30,11 @@ def input_limits(settings: Settings) -> InputLimits:
                        follow_symlinks_outside_root=settings.follow_symlinks_outside_root)
 
 
+def _as_ref(rejected: Rejected) -> DocumentRef:
+    return DocumentRef(path=rejected.path, sha256=rejected.sha256, mime="application/octet-stream",
+                       size_bytes=rejected.size_bytes, fs_path=rejected.fs_path)
+
+
 def plan(inputs: Iterable[str], store: Store, *, glob: str = "**/*", force: bool = False,
          limits: InputLimits | None = None) -> Plan:
     """Discover inputs and drop documents whose hash already reached a final state (unless forced)."""
@@ -41,6 +46,8 @@ def plan(inputs: Iterable[str], store: Store, *, glob: str = "**/*", force: bool
     skipped = [d for d in docs if d.sha256 in done]
     if rejected and not force:
         final = store.final_hashes([r.sha256 for r in rejected])
+        # refused in an earlier run and recorded failed then: skipped like any final document, and counted
+        skipped += [_as_ref(r) for r in rejected if r.sha256 in final]
         rejected = [r for r in rejected if r.sha256 not in final]
     return Plan(todo=todo, skipped=skipped, rejected=rejected, paths=found.paths, duplicates=found.duplicates)
 

@@ -128,3 +128,19 @@ def test_error_budget_decides_status_and_exit_code(tmp_path: Path) -> None:
     assert beyond.exit_code == 1
     assert [failure_budget("1%", 24), failure_budget("1%", 300), failure_budget("3", 10),
             failure_budget("0.5", 10), failure_budget("0", 10)] == [1, 3, 3, 5, 0]
+
+
+def test_a_rerun_counts_inputs_refused_earlier_as_already_final(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "empty.pdf").write_bytes(b"")
+    (inbox / "notes.txt").write_text("not a document", encoding="utf-8")
+    (inbox / "good.pdf").write_bytes(invoice_pdf("INV-1"))
+    db = tmp_path / "o.duckdb"
+    first = run_into([str(inbox)], db, max_failed="2")
+    assert first.counts["documents"] == 3
+    assert first.counts["failed"] == 2
+    again = run_into([str(inbox)], db, max_failed="2")
+    assert again.counts["documents"] == 3
+    assert again.counts["skipped"] == 3
+    assert again.already_final.get("failed") == 2
