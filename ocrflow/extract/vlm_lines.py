@@ -8,7 +8,8 @@ BR-CO-10) decide between them:
    when it is a list of objects with content and the answer broke no schema rule under ``line_items``;
    kept at once when it passes the line checks;
 2. otherwise, when the model did give lines (a non-empty array that is unusable or fails the checks)
-   or a page that went through the engine shows a line-table header among its spotted lines, the HTML
+   or gave an empty array while a page that went through the engine shows a line-table header among
+   its spotted lines, the HTML
    (or markdown) tables of the parse prompt's answer for every such page (method ``vlm:html_table``,
    ``ocrflow.extract.html_tables``); kept when the JSON array was unusable, or when these lines pass
    the checks and the JSON lines did not;
@@ -17,7 +18,8 @@ BR-CO-10) decide between them:
 
 The parse prompt is sent only when the first reading is missing or fails the checks and there is a sign of
 a line table: one request per engine page, and only for those documents (a receipt without an item table
-costs no extra request).
+costs no extra request). An answer without the ``line_items`` key at all (a server or profile that did not
+apply the schema) goes straight to the table on the spotted lines.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def vlm_route_lines(text: DocumentText, contract: Contract, values: Mapping[str,
     json_lines = usable_json_lines(json_value, flags)
     if json_lines and pass_line_checks(json_lines, text, contract, values, day_first=day_first):
         return _tagged(json_lines, METHOD_JSON)
-    if (isinstance(json_value, list) and json_value) or shows_line_table(text, contract):
+    if isinstance(json_value, list) and (json_value or shows_line_table(text, contract)):
         html_lines = html_table_lines(parse(), contract)
         if html_lines and (json_lines is None or pass_line_checks(html_lines, text, contract, values,
                                                                   day_first=day_first)):
