@@ -184,3 +184,19 @@ def test_a_sum_rule_gets_its_gap_column_in_exact_cents() -> None:
     assert gap[0] == 0.0  # in Decimal: 0.1 + 0.2 - 0.3 is exactly 0 (in float it is not)
     assert gap[1] == pytest.approx(-0.10) and gap[3] == math.inf
     assert math.isnan(gap[2]) and math.isnan(gap[4]) and math.isnan(gap[5])
+
+
+def test_columns_keep_their_dtype_when_every_value_is_missing() -> None:
+    """A batch where nobody has an amount still gives GX float columns (not object ones) to range-check."""
+    rule = Rule("sum_equals", ("net",), "gross", tolerance=0.01)
+    c = _contract([_f("net", "money"), _f("gross", "money"), _f("n", "integer")], rules=(rule,))
+    frame, _ = rows_frame(c, [{"k": 1, "net": None, "gross": None, "n": None}], "k")
+    assert frame["net"].dtype == "float64" and frame["n"].dtype == "float64"
+    assert frame["_rule0_sum_equals"].dtype == "float64"
+
+
+def test_a_not_a_number_gap_is_infinite_so_the_range_check_fails_it() -> None:
+    rule = Rule("sum_equals", ("net",), "gross", tolerance=0.01)
+    c = _contract([_f("net", "money"), _f("gross", "money")], rules=(rule,))
+    frame, _ = rows_frame(c, [{"k": 1, "net": Decimal("NaN"), "gross": Decimal("1")}], "k")
+    assert frame["_rule0_sum_equals"][0] == math.inf

@@ -65,6 +65,10 @@ def test_the_loop_is_found_at_the_end_after_trailing_space() -> None:
     assert info.trimmed(text) == "Total 9.99\nab"
 
 
+def test_no_loop_when_the_text_ends_outside_the_repeated_unit() -> None:
+    assert detect_loop("ab" * 100 + "c") is None  # the repeat must reach the very last character
+
+
 def test_trimmed_strips_the_end() -> None:
     info = detect_loop("x " * 100)
     assert info is not None and info.trimmed("x " * 100) == "x"
