@@ -52,6 +52,9 @@ def run(
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, help="documents per write transaction (default: at least 16 and at least the "
                                     "documents in flight)")] = None,
+    claim_ttl: Annotated[float, typer.Option(
+        "--claim-ttl", min=1.0, help="PostgreSQL: seconds a worker's claim on a document lasts; a killed "
+                                     "worker's documents are taken over after it")] = 900.0,
     prefect: Annotated[bool, typer.Option(
         "--prefect", help="run as the Prefect flow process-documents (ephemeral server unless PREFECT_API_URL "
                           "is set)")] = False,
@@ -65,7 +68,7 @@ def run(
     settings = settings_or_exit(config, contract=contract, engine=engine, store=db, renderer=renderer, dpi=dpi,
                                 glob=glob, force=force or None, day_first=day_first,
                                 use_embedded_xml=False if no_einvoice else None, max_failed=max_failed)
-    summary = _run_here(paths, settings, batch_size)
+    summary = _run_here(paths, settings, batch_size, claim_ttl)
     if json_out:
         console.print_json(json.dumps({"run_id": summary.run_id, "status": summary.status, **summary.counts,
                                        "seconds": round(summary.seconds, 2), "failed_documents": summary.failed}))
@@ -74,7 +77,7 @@ def run(
     raise typer.Exit(0 if summary.status == "COMPLETED" else 1)
 
 
-def _run_here(paths: list[str], settings: Settings, batch_size: int | None) -> RunSummary:
+def _run_here(paths: list[str], settings: Settings, batch_size: int | None, claim_ttl: float) -> RunSummary:
     """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
     from ocrflow.engines.base import EngineError
     from ocrflow.settings import ConfigError
@@ -82,7 +85,7 @@ def _run_here(paths: list[str], settings: Settings, batch_size: int | None) -> R
 
     with store_and_engine_or_exit(settings) as (store, eng):
         try:
-            return _run_with_progress(paths, settings, store, eng, batch_size)
+            return _run_with_progress(paths, settings, store, eng, batch_size, claim_ttl)
         except (FileNotFoundError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
             raise fail(str(exc)) from exc
 
@@ -115,7 +118,7 @@ def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None
 
 
 def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: Engine,
-                       batch_size: int | None) -> RunSummary:
+                       batch_size: int | None, claim_ttl: float) -> RunSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ocrflow.files_run import run_files
@@ -136,7 +139,8 @@ def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: 
                 state = "extracted" if result.row is not None else result.state.value
                 progress.update(task, advance=1, description=f"{Path(result.doc.path).name[:40]} -> {state}")
 
-        return run_files(paths, settings, store, eng, hooks=Bar(), options=RunOptions(batch_size=batch_size))
+        return run_files(paths, settings, store, eng, hooks=Bar(), options=RunOptions(batch_size=batch_size,
+                                                                              claim_ttl_s=claim_ttl))
 
 
 def _print_summary(summary: RunSummary, store_url: str) -> None:
