@@ -193,9 +193,18 @@ def _column_of(ln: Line, cols: list[Column]) -> Column | None:
     return None
 
 
+_UNIT_AFTER = re.compile(r"\s*[^\W\d_]{1,4}(?:\([^\W\d_]{1,3}\))?\.?\s*$")
+"""A short unit word after a figure: '1 Stk', '2 kg', '2 Tag(e)'."""
+
+
 def _is_number(text: str) -> bool:
+    """A figure, alone or with a few characters around it, or a figure followed by a short unit."""
     m = _NUMBER.search(text)
-    return m is not None and len(m.group(0)) >= max(1, len(text.replace(" ", "")) // 2)
+    if m is None:
+        return False
+    if len(m.group(0)) >= max(1, len(text.replace(" ", "")) // 2):
+        return True
+    return not text[:m.start()].strip() and _UNIT_AFTER.fullmatch(text[m.end():]) is not None
 
 
 def total_labels(contract: Contract) -> list[str]:

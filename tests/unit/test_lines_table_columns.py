@@ -112,3 +112,13 @@ def test_a_correction_with_negative_lines_applies_its_allowances_in_its_sign() -
     assert _failures(lines, {**values, "subtotal_amount": Decimal("-8.13")}) != []
     positive = [{**ln, "line_net_amount": -ln["line_net_amount"]} for ln in lines]
     assert _failures(positive, {**values, "subtotal_amount": Decimal("7.67")}) == []
+
+
+def test_a_single_digit_quantity_with_its_unit_is_read() -> None:
+    header = [_ln("Beschreibung", 400, 100), _ln("Nettopreis", 710, 100), _ln("Menge", 835, 100),
+              _ln("Nettobetrag", 1031, 100)]
+    rows = [_ln("Miettage", 400, 140), _ln("86,5500", 728, 140), _ln("2 Tag(e)", 828, 140), _ln("173,10", 1068, 140),
+            _ln("Fahrkarte", 400, 180), _ln("8,41", 753, 180), _ln("1 Stk", 849, 180), _ln("8,41", 1084, 180)]
+    lines = _lines(_doc([*header, *rows]))
+    assert [(ln["quantity"], ln["unit"], ln["unit_price"]) for ln in lines] == [(2.0, "Tag(e)", 86.55),
+                                                                               (1.0, "Stk", 8.41)]
