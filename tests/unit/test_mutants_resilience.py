@@ -232,6 +232,18 @@ def test_guard_counts_only_transient_failures_that_count() -> None:
     assert asyncio.run(scenario()) == "fine"
 
 
+def test_guard_records_the_failure_it_saw() -> None:
+    breaker = CircuitBreaker(threshold=1, target="t")
+
+    async def down() -> None:
+        raise VllmTransientError("connect timeout")
+
+    with pytest.raises(VllmTransientError):
+        asyncio.run(breaker.guard(down))
+    with pytest.raises(CircuitOpenError, match=r"\(last: connect timeout\)"):
+        breaker.check()
+
+
 # ------------------------------------------------------------------------------------------------ errors
 
 
