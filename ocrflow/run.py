@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 
 from ocrflow.batches import BatchReport, LoopResult, StartFn, run_batches
 from ocrflow.claims import worker_id
-from ocrflow.contracts import Contract, load_contracts
+from ocrflow.contracts import Contract, ContractError, load_contracts
 from ocrflow.engines.base import Engine
 from ocrflow.engines.cache import with_cache
 from ocrflow.models import DocumentRef
@@ -165,7 +165,10 @@ class DocumentRun:
 
         A run stopped by its configuration (an unknown contract) or by the engine preflight registers
         no document; its ledger row is closed FAILED with the one-line reason, so that ``runs`` says why."""
-        self.contracts = load_contracts(self.settings.contracts_dir)
+        try:
+            self.contracts = load_contracts(self.settings.contracts_dir)
+        except ContractError as exc:  # a broken contract file is the configuration's fault: exit 2, one line
+            raise ConfigError(f"data contracts in {self.settings.contracts_dir}: {exc}") from exc
         self.store.init_schema(list(self.contracts.values()))
         run_id = new_run_id()
         self.record = RunRecord(run_id=run_id, flow_run_id=self.options.flow_run_id or run_id,

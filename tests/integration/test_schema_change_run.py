@@ -66,3 +66,29 @@ def test_a_changed_column_type_stops_the_run_with_exit_2_and_writes_nothing(
     assert "'total_amount' changed type from DECIMAL(18,2) to DECIMAL(18,4)" in flat and "new major version" in flat
     assert "Traceback" not in refused.output
     assert _snapshot(db) == before  # no document registered, no run row, no row rewritten, no column altered
+
+
+def test_a_broken_contract_file_stops_the_run_with_exit_2_in_one_line(
+        tmp_path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
+    contracts = tmp_path / "contracts"
+    shutil.copytree(default_contracts_dir(), contracts)
+    path = contracts / "invoice.yaml"
+    doc = yaml.safe_load(path.read_text())
+    prop = next(p for p in doc["schema"][0]["properties"] if p["name"] == "total_amount")
+    prop["logicalType"] = "no-such-type"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    monkeypatch.setenv("OCRFLOW_CONTRACTS_DIR", str(contracts))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(demo_dir / "docs" / "invoice_digital.pdf", inbox)
+    db = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(app, ["run", str(inbox), "--db", str(db), "--engine", "embedded"],
+                                catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "invoice" in result.output
+    con = duckdb.connect(str(db), read_only=True)
+    try:  # refused before the tables were made: no document registered, no run row
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    finally:
+        con.close()
+    assert "documents" not in tables and "runs" not in tables
