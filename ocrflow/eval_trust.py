@@ -3,7 +3,9 @@ load without review, how many values carry a page and a box, and how well confid
 
 - wrong in clean: labelled values of loaded rows whose similarity to gold is under 0.9 (the soft
   match of ``ocrflow.evaluation``), over the labelled values of loaded rows;
-- loaded without review: documents loaded (not quarantined, not failed), over all documents;
+- loaded without review: documents loaded (not quarantined, not failed), over the documents that are not
+  copies of another (held only by the ``duplicate`` business-key check: the same invoice a second time, e.g.
+  in UBL and in CII, is quarantined by design, not for doubt); ``loaded_of_all`` counts them too;
 - located: non-null values whose evidence has a page and a box, over non-null values of rows from
   documents that have pages (a standalone XML invoice has none to point at);
 - reliability: labelled values with a confidence, by confidence bucket: mean confidence against the
@@ -67,6 +69,7 @@ def _has_pages(doc: Mapping[str, Any]) -> bool:
 def trust_report(documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The trust figures over scored documents that carry ``state`` and ``evidence`` (see the module doc)."""
     loaded = [d for d in documents if d.get("state") == "loaded"]
+    copies = [d for d in documents if d.get("state") != "loaded" and list(d.get("checks") or []) == ["duplicate"]]
     labelled = [f for d in loaded for f in d["fields"].values()]
     wrong = sum(not f["soft"] for f in labelled)
     values = [ev for d in documents if _has_pages(d) for ev in d.get("evidence", {}).values()
@@ -77,8 +80,9 @@ def trust_report(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "wrong_in_clean": _share(wrong, len(labelled)), "wrong_in_clean_n": wrong,
         "labelled_in_clean": len(labelled),
-        "loaded_without_review": _share(len(loaded), len(documents)), "loaded": len(loaded),
-        "documents": len(documents),
+        "loaded_without_review": _share(len(loaded), len(documents) - len(copies)), "loaded": len(loaded),
+        "documents": len(documents), "duplicates": len(copies),
+        "loaded_of_all": _share(len(loaded), len(documents)),
         "located": _share(located, len(values)), "located_n": located, "values": len(values),
         "reliability": reliability(pairs),
         "by_source": _by_source(documents),

@@ -50,8 +50,12 @@ def print_trust(console: Console, trust: Mapping[str, Any]) -> None:
         t.add_column(col)
     t.add_row("wrong values in clean tables", _pct(trust["wrong_in_clean"]),
               f"{trust['wrong_in_clean_n']}/{trust['labelled_in_clean']}", f"<= {_pct(AIMS['wrong_in_clean'])}")
+    copies = int(trust.get("duplicates", 0))
     t.add_row("documents loaded without review", _pct(trust["loaded_without_review"]),
-              f"{trust['loaded']}/{trust['documents']}", f">= {_pct(AIMS['loaded_without_review'])}")
+              f"{trust['loaded']}/{trust['documents'] - copies}", f">= {_pct(AIMS['loaded_without_review'])}")
+    if copies:
+        t.add_row("  counting copies of a loaded document", _pct(trust.get("loaded_of_all", 0.0)),
+                  f"{trust['loaded']}/{trust['documents']} ({copies} quarantined as duplicates)", "")
     t.add_row("values with page and box", _pct(trust["located"]), f"{trust['located_n']}/{trust['values']}",
               f">= {_pct(AIMS['located'])}")
     console.print(t)
