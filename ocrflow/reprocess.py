@@ -15,9 +15,13 @@ from typing import Any
 
 from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract, pick_contract
+from ocrflow.contracts.model import LINES_KEY
 from ocrflow.engines.base import Engine
 from ocrflow.evidence_collect import attach_evidence, kept_reading
+from ocrflow.extract.lines import coerce_lines, unsigned_adjustments
 from ocrflow.extract.rules import extract_fields_with_evidence
+from ocrflow.extract.tables import table_lines
+from ocrflow.extract.vlm_lines import METHOD_TABLE
 from ocrflow.loading import validate_and_build_batch
 from ocrflow.models import DocState, DocumentRef, DocumentText, RowOutcome
 from ocrflow.planning import Plan
@@ -92,11 +96,18 @@ def rebuild_row(entry: QuarantineEntry, text: DocumentText, contract: Contract, 
         if raw.get(name) in (None, "", []) and value not in (None, "", []):
             raw[name] = value
     values, failures = coerce_row(contract, raw, day_first=settings.day_first)
+    values = unsigned_adjustments(values)
+    lines: list[dict[str, Any]] = []
+    if contract.lines:  # the lines travel with their header: a model's or the XML's kept, else the page table
+        kept = entry.raw_values.get(LINES_KEY) if entry.engine not in RULE_ONLY_ENGINES else None
+        raw[LINES_KEY] = kept or [{**line, "method": METHOD_TABLE} for line in table_lines(text, contract)]
+        lines, line_failures = coerce_lines(contract, raw[LINES_KEY], day_first=settings.day_first)
+        failures = [*failures, *line_failures]
     lineage = {"page_numbers": [p.page_no for p in text.pages], "engine": entry.engine or REPROCESS_ENGINE,
                "model": entry.model, "prompt_version": entry.prompt_version, "flow_run_id": flow_run_id,
                "extracted_at": datetime.now(UTC).replace(tzinfo=None)}
     row = RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version, values=values,
-                     raw=raw, lineage=lineage, failures=list(failures))
+                     raw=raw, lineage=lineage, failures=list(failures), lines=lines)
     return attach_evidence(row, text, contract, found, primary, day_first=settings.day_first)
 
 
