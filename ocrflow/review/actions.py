@@ -22,6 +22,8 @@ from typing import Any
 
 from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract
+from ocrflow.contracts.model import LINES_KEY
+from ocrflow.extract.lines import coerce_lines
 from ocrflow.loading import validate_and_build_batch
 from ocrflow.models import DocState, DocumentRef, RowOutcome
 from ocrflow.results import DocResult
@@ -69,13 +71,17 @@ def approve(store: Store, contracts: dict[str, Contract], sha256: str, edits: di
     if contract is None:
         raise ReviewError(f"document {sha256[:12]} has no contract the app knows ({record.contract!r})")
     old = {f.name: f.value for f in record.fields}
-    raw = {name: edits.get(name, old.get(name, "")) for name in contract.field_names}
+    raw: dict[str, Any] = {name: edits.get(name, old.get(name, "")) for name in contract.field_names}
     changed = {n: (old.get(n, ""), v) for n, v in raw.items() if v != old.get(n, "")}
     run_id = f"review-{uuid.uuid4().hex[:12]}"
     values, failures = coerce_row(contract, raw, day_first=day_first)
+    lines, line_failures = coerce_lines(contract, record.raw_lines, day_first=day_first)  # with their header
+    if contract.lines:
+        raw[LINES_KEY] = record.raw_lines
     doc = DocumentRef(path=record.path, sha256=sha256, mime=record.mime, size_bytes=0)
     row = RowOutcome(doc=doc, contract=contract.name, contract_version=contract.version, values=values, raw=raw,
-                     lineage=_lineage(store, record, contract, run_id), failures=list(failures))
+                     lineage=_lineage(store, record, contract, run_id), failures=[*failures, *line_failures],
+                     lines=lines)
     result = DocResult(doc, DocState.PENDING, pages=list(record.pages), row=row, contract=contract.name)
     batch = validate_and_build_batch([result], contracts, run_id, keep_pages=False)
     batch.documents[0].size_bytes = _size(store, sha256)
@@ -86,7 +92,8 @@ def approve(store: Store, contracts: dict[str, Contract], sha256: str, edits: di
     notes.append(Correction(sha256, contract.name, "approve", reviewer, new_value=state,
                             reason="; ".join(f.message for f in row.failures) or None))
     write_corrections(store, notes)
-    confirmed = raw if result.state == DocState.LOADED else {n: b for n, (_, b) in changed.items()}
+    confirmed = ({n: raw[n] for n in contract.field_names} if result.state == DocState.LOADED
+                 else {n: b for n, (_, b) in changed.items()})
     mark_human(store, sha256, contract.name, {n: as_text(values.get(n)) or None for n in confirmed}, reviewer)
     return Decision(sha256, state, changed, [f.message for f in row.failures])
 

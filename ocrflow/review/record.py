@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from ocrflow.contracts import Contract
+from ocrflow.contracts.model import LINES_KEY
 from ocrflow.models import PageText
 from ocrflow.quarantine import stored_pages
 from ocrflow.review.evidence import Evidence, document_evidence, mark
@@ -78,6 +79,8 @@ class Record:
     fields: list[FieldView]
     other_reasons: list[dict[str, Any]]
     pages: list[PageText]
+    raw_lines: list[dict[str, Any]] = field(default_factory=list)
+    """The document's line items as read (``raw_values.line_items``): an approval loads them with the header."""
 
 
 def _document(store: Store, sha256: str) -> dict[str, Any]:
@@ -127,4 +130,5 @@ def load_record(store: Store, sha256: str, contracts: dict[str, Contract]) -> Re
     other = [r for r in reasons if not reason_fields(r) & set(names)]
     return Record(sha256=sha256, path=str(doc["path"]), mime=str(doc["mime"] or ""), state=str(doc["state"]),
                   contract=str(doc["contract"] or ""), error=str(doc["error"] or ""), fields=views,
-                  other_reasons=other, pages=stored_pages(store, sha256))
+                  other_reasons=other, pages=stored_pages(store, sha256),
+                  raw_lines=[ln for ln in raw.get(LINES_KEY) or [] if isinstance(ln, dict)])
