@@ -37,7 +37,7 @@ def test_queue_record_and_approval_load_the_corrected_row(reviewed: Reviewed) ->
     client = client_for(reviewed.url)
     queue = client.get("/")
     assert queue.status_code == 200
-    assert queue.text.index(reviewed.bad) < queue.text.index(reviewed.xss)  # 0.30 before 0.50
+    assert queue.text.index(reviewed.bad) < queue.text.index(reviewed.xss)  # 0.20 before 0.50
     assert reviewed.good not in queue.text
     assert "quarantined (2)" in queue.text
     page = client.get(f"/doc/{reviewed.bad}")
