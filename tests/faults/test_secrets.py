@@ -300,3 +300,17 @@ def test_the_eval_report_leaks_nothing(demo_dir: Path, demo_gold: list[dict[str,
     assert report["run"]["engine"] == "vllm"
     assert output_leaks("eval", proc) == []
 
+
+
+def test_a_vllm_url_with_credentials_is_shown_without_its_password(clean_env: None) -> None:
+    from ocrflow.engines.base import EngineError
+
+    url = closed_port_url().replace("://", "://ocr:UrlPass-9f3k2@", 1)
+    engine = make_vllm_engine(load_settings(engine="vllm", vllm_url=url))
+    try:
+        with pytest.raises(EngineError) as caught:
+            engine.preflight()
+    finally:
+        engine.close()
+    shown = f"{caught.value} {engine.breaker.target}"
+    assert "UrlPass-9f3k2" not in shown and "ocr:***@" in shown

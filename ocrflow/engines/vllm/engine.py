@@ -42,6 +42,7 @@ from ocrflow.engines.vllm.request import (
 )
 from ocrflow.engines.vllm.resilience import CircuitBreaker, call_with_retries
 from ocrflow.metrics import in_flight, observe_error
+from ocrflow.settings import redact_url
 
 if TYPE_CHECKING:
     from ocrflow.settings import Settings
@@ -66,7 +67,7 @@ class VllmEngine:
         self.concurrency_limit = options.concurrency_limit
         self.retry = options.retry
         self.breaker = breaker or CircuitBreaker()
-        self.breaker.target = self.breaker.target or ", ".join(u.removesuffix("/v1") for u in self.urls)
+        self.breaker.target = self.breaker.target or ", ".join(redact_url(u.removesuffix("/v1")) for u in self.urls)
         self.peak_in_flight = 0
         self.served_models: dict[str, list[str]] = {}
         self._fleet: ChunkedLimit | None = None

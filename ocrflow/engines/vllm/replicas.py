@@ -69,8 +69,10 @@ class Replica:
 
     @property
     def root(self) -> str:
-        """The base URL without ``/v1`` (what results record and errors name)."""
-        return self.url.removesuffix("/v1")
+        """The base URL without ``/v1`` and without a password (what results record and errors name)."""
+        from ocrflow.settings import redact_url
+
+        return redact_url(self.url.removesuffix("/v1"))
 
 
 @dataclass(frozen=True, slots=True)
