@@ -221,3 +221,30 @@ def test_spotting_text_is_the_lines_in_reading_order(task: Task) -> None:
                      ResultMeta(model="m", latency_s=0.0, flags=(), problem=None))
     assert [ln.text for ln in r.lines] == ["a", "b"] and r.text == "a\nb"
     assert r.lines[0].bbox == (0.0, 50.0, 100.0, 100.0)
+
+
+def test_an_item_without_text_is_skipped_and_the_items_after_it_still_parse() -> None:
+    from ocrflow.engines.vllm.output import spotting_lines
+
+    got = spotting_lines("A(1,2),(3,4)(5,6),(7,8)B(9,9),(10,10)", 1000, 1000)
+    assert [(ln.text, ln.bbox) for ln in got.lines] == [("A", (1.0, 2.0, 3.0, 4.0)), ("B", (9.0, 9.0, 10.0, 10.0))]
+    assert got.unboxed == 0
+
+
+def test_a_schema_with_empty_properties_falls_back_to_the_requested_fields() -> None:
+    from ocrflow.engines.vllm.output import drop_unknown
+
+    assert drop_unknown({"a": 1, "b": 2}, {"properties": {}}, ("a",)) == ({"a": 1}, ["b"])
+
+
+def test_properties_that_are_not_a_mapping_do_not_break_the_filter() -> None:
+    from ocrflow.engines.vllm.output import drop_unknown
+
+    assert drop_unknown({"a": 1, "z": 0}, {"properties": ["a"]}, ("a",)) == ({"a": 1}, ["z"])
+
+
+def test_a_scalar_where_an_array_of_objects_was_asked_is_kept_as_it_came() -> None:
+    from ocrflow.engines.vllm.output import drop_unknown
+
+    schema = {"properties": {"line_items": {"type": "array", "items": {"properties": {"amount": {}}}}}}
+    assert drop_unknown({"line_items": "oops"}, schema) == ({"line_items": "oops"}, [])
