@@ -25,8 +25,7 @@ from ocrflow.errors import AuthEngineError, ErrorCode
 from ocrflow.evidence_collect import Reading, attach_evidence
 from ocrflow.extract.lines import coerce_lines, unsigned_adjustments
 from ocrflow.extract.rules import extract_fields_with_evidence
-from ocrflow.extract.tables import table_lines
-from ocrflow.extract.vlm_lines import METHOD_TABLE, vlm_route_lines
+from ocrflow.extract.vlm_lines import page_table_lines, vlm_route_lines
 from ocrflow.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.models import DocState, DocumentRef, DocumentText, PagePath, PageText, RowOutcome
 from ocrflow.render import RenderError, RenderOptions, SourcePage, make_renderer, timed_render
@@ -181,7 +180,7 @@ class Processor:
             raw[LINES_KEY] = vlm_route_lines(text, contract, values, (vlm.fields or {}).get(LINES_KEY), vlm.flags,
                                              lambda: self._parse_replies(text), day_first=self.settings.day_first)
         elif contract.lines and not raw.get(LINES_KEY):  # no XML lines: the table on the pages
-            raw[LINES_KEY] = [{**line, "method": METHOD_TABLE} for line in table_lines(text, contract)]
+            raw[LINES_KEY] = page_table_lines(text, contract)
         lines, line_failures = coerce_lines(contract, raw.get(LINES_KEY), day_first=self.settings.day_first)
         lineage = {
             "page_numbers": [p.page_no for p in text.pages], "engine": engine, "model": model,

@@ -20,8 +20,7 @@ from ocrflow.engines.base import Engine
 from ocrflow.evidence_collect import attach_evidence, kept_reading
 from ocrflow.extract.lines import coerce_lines, unsigned_adjustments
 from ocrflow.extract.rules import extract_fields_with_evidence
-from ocrflow.extract.tables import table_lines
-from ocrflow.extract.vlm_lines import METHOD_TABLE
+from ocrflow.extract.vlm_lines import page_table_lines
 from ocrflow.loading import validate_and_build_batch
 from ocrflow.models import DocState, DocumentRef, DocumentText, RowOutcome
 from ocrflow.planning import Plan
@@ -100,7 +99,7 @@ def rebuild_row(entry: QuarantineEntry, text: DocumentText, contract: Contract, 
     lines: list[dict[str, Any]] = []
     if contract.lines:  # the lines travel with their header: a model's or the XML's kept, else the page table
         kept = entry.raw_values.get(LINES_KEY) if entry.engine not in RULE_ONLY_ENGINES else None
-        raw[LINES_KEY] = kept or [{**line, "method": METHOD_TABLE} for line in table_lines(text, contract)]
+        raw[LINES_KEY] = kept or page_table_lines(text, contract)
         lines, line_failures = coerce_lines(contract, raw[LINES_KEY], day_first=settings.day_first)
         failures = [*failures, *line_failures]
     lineage = {"page_numbers": [p.page_no for p in text.pages], "engine": entry.engine or REPROCESS_ENGINE,

@@ -77,6 +77,12 @@ def _tagged(lines: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
     return [{**line, "method": method} for line in lines]
 
 
+def page_table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
+    """The raw lines of the item table found on the document's page lines (method ``table``): the reading
+    of every route that has no XML or model lines (embedded engine, reprocess of rule-only rows)."""
+    return _tagged(table_lines(text, contract), METHOD_TABLE)
+
+
 def vlm_route_lines(text: DocumentText, contract: Contract, values: Mapping[str, Any], json_value: Any,
                     flags: Sequence[str], parse: ParseReplies, *, day_first: bool) -> list[dict[str, Any]]:
     """The raw lines of a document whose fields came from the vLLM extraction (see the module doc)."""
@@ -90,4 +96,4 @@ def vlm_route_lines(text: DocumentText, contract: Contract, values: Mapping[str,
             return _tagged(html_lines, METHOD_HTML)
     if json_lines:
         return _tagged(json_lines, METHOD_JSON)
-    return _tagged(table_lines(text, contract), METHOD_TABLE)
+    return page_table_lines(text, contract)
