@@ -6,12 +6,15 @@ from __future__ import annotations
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, make_vllm_engine
 from ocrflow.settings import load_settings
 from ocrflow.summary import RunSummary
 from tests.faults.support import rows, run_into
+
+if TYPE_CHECKING:
+    from tests.fakes.fake_vllm import FakeVllm
 
 KEY = "fault-key"
 RECEIPTS = ("receipt_scan_01.jpg", "receipt_scan_02.png")
@@ -43,6 +46,17 @@ def run_vllm(inputs: Path | list[str], db: Path, url: str, *, breaker: CircuitBr
         return run_into(paths, db, engine, **values)
     finally:
         engine.close()
+
+
+def run_under_fault(fake: FakeVllm, kind: str, inputs: Path | list[str], db: Path, *,
+                    fault: dict[str, Any] | None = None, **run: Any) -> RunSummary:
+    """``run_vllm`` while the fake injects ``kind`` on every request (``fault``: retry_after, delay_s); the fault
+    is cleared afterwards, whatever the run did, so that the test's re-run meets a healthy server."""
+    fake.inject(kind, times=None, **(fault or {}))
+    try:
+        return run_vllm(inputs, db, fake.url, **run)
+    finally:
+        fake.clear_faults()
 
 
 def states(db: Path) -> dict[str, int]:

@@ -18,7 +18,17 @@ from ocrflow.cli import app
 from ocrflow.engines.vllm import CircuitBreaker
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 from tests.fakes.fake_vllm_process import FakeVllmProcess
-from tests.fakes.fake_vllm_run import DIGITAL, KEY, RECEIPTS, assert_whole, by_name, make_inbox, run_vllm, states
+from tests.fakes.fake_vllm_run import (
+    DIGITAL,
+    KEY,
+    RECEIPTS,
+    assert_whole,
+    by_name,
+    make_inbox,
+    run_under_fault,
+    run_vllm,
+    states,
+)
 from tests.fakes.model_fake import TruthModel
 from tests.faults.support import rows
 
@@ -107,11 +117,7 @@ def test_a_503_storm_opens_the_breaker_and_leaves_documents_pending(inbox: Path,
                                                                      tmp_path: Path) -> None:
     db = tmp_path / "503.duckdb"
     breaker = CircuitBreaker(threshold=3, cooldown_s=600)
-    fake.inject("503", times=None, retry_after="0")
-    try:
-        summary = run_vllm(inbox, db, fake.url, breaker=breaker)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "503", inbox, db, fault={"retry_after": "0"}, breaker=breaker)
     assert summary.counts["pending"] == 2 and summary.counts["loaded"] == 1 and summary.counts["failed"] == 0
     assert breaker.is_open
     # receipt 1: 2 attempts; receipt 2: the 3rd consecutive failure opens the breaker; then nothing is sent
@@ -136,11 +142,7 @@ def test_a_429_storm_is_retried_without_opening_the_breaker_and_documents_stay_p
     """429 says the deployment is up but busy: backoff (Retry-After honoured), the breaker stays closed."""
     db = tmp_path / "429.duckdb"
     breaker = CircuitBreaker(threshold=3, cooldown_s=600)
-    fake.inject("429", times=None, retry_after="0")
-    try:
-        summary = run_vllm(inbox, db, fake.url, breaker=breaker)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "429", inbox, db, fault={"retry_after": "0"}, breaker=breaker)
     assert summary.counts["pending"] == 2 and summary.counts["failed"] == 0
     assert not breaker.is_open
     assert fake.counters.chat_requests == 2 * 2  # each receipt's page, both attempts
@@ -152,11 +154,7 @@ def test_a_429_storm_is_retried_without_opening_the_breaker_and_documents_stay_p
 def test_slower_than_the_timeout_is_transient_and_leaves_documents_pending(inbox: Path, fake: FakeVllm,
                                                                           tmp_path: Path) -> None:
     db = tmp_path / "slow.duckdb"
-    fake.inject("slow", times=None, delay_s=5.0)
-    try:
-        summary = run_vllm(inbox, db, fake.url, vllm_timeout_s=0.5)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "slow", inbox, db, fault={"delay_s": 5.0}, vllm_timeout_s=0.5)
     assert summary.counts["pending"] == 2 and summary.counts["failed"] == 0
     assert any("timed out" in why for _, why in summary.pending)
     _all_pending_but_the_text_layer(db)

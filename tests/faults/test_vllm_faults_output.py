@@ -30,6 +30,7 @@ from tests.fakes.fake_vllm_run import (
     by_name,
     make_inbox,
     notes,
+    run_under_fault,
     run_vllm,
     states,
 )
@@ -96,11 +97,7 @@ def _failed_then_reprocessed(inbox: Path, db: Path, fake: FakeVllm, demo_gold: l
 def test_malformed_json_fails_with_model_output_and_reprocess_failed_loads_it(
         inbox: Path, fake: FakeVllm, tmp_path: Path, demo_gold: list[dict[str, Any]], clean_env: None) -> None:
     db = tmp_path / "malformed.duckdb"
-    fake.inject("malformed_json", times=None)
-    try:
-        summary = run_vllm(inbox, db, fake.url)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "malformed_json", inbox, db)
     assert summary.counts["failed"] == 2 and summary.counts["loaded"] == 1 and summary.counts["pending"] == 0
     assert all("not a JSON object" in why for _, why in summary.failed)
     _failed_then_reprocessed(inbox, db, fake, demo_gold)
@@ -110,11 +107,7 @@ def test_truncated_every_time_fails_with_model_output_and_reprocess_failed_loads
         inbox: Path, fake: FakeVllm, tmp_path: Path, demo_gold: list[dict[str, Any]], clean_env: None) -> None:
     """finish_reason=length: asked again with a larger budget; still cut, the extraction JSON is unreadable."""
     db = tmp_path / "truncated.duckdb"
-    fake.inject("truncated", times=None)
-    try:
-        summary = run_vllm(inbox, db, fake.url)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "truncated", inbox, db)
     assert summary.counts["failed"] == 2 and summary.counts["loaded"] == 1
     budgets = [r.body["max_tokens"] for r in fake.requests[:2]]
     assert budgets[1] > budgets[0]  # the truncated reply was retried with a larger max_tokens
@@ -135,11 +128,7 @@ def test_truncated_once_is_retried_and_loads_with_the_flag(inbox: Path, fake: Fa
 def test_looping_output_is_trimmed_flagged_and_loads_the_right_values(
         inbox: Path, fake: FakeVllm, tmp_path: Path, demo_gold: list[dict[str, Any]]) -> None:
     db = tmp_path / "loop.duckdb"
-    fake.inject("loop", times=None)
-    try:
-        summary = run_vllm(inbox, db, fake.url)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "loop", inbox, db)
     assert summary.counts["loaded"] == 3
     assert loaded_values(db) == gold(demo_gold)
     fallback = rows(db, "SELECT d.path, p.is_fallback FROM pages p JOIN documents d ON d.sha256 = p.doc_sha256 "
@@ -154,11 +143,7 @@ def test_looping_output_is_trimmed_flagged_and_loads_the_right_values(
 def test_json_that_breaks_the_schema_is_quarantined_with_reasons(inbox: Path, fake: FakeVllm,
                                                                  tmp_path: Path) -> None:
     db = tmp_path / "schema.duckdb"
-    fake.inject("schema", times=None)
-    try:
-        summary = run_vllm(inbox, db, fake.url)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "schema", inbox, db)
     assert summary.counts["quarantined"] == 2 and summary.counts["loaded"] == 1
     for (reasons,) in rows(db, "SELECT reasons FROM quarantine"):
         checks = {(r["field"], r["check"]) for r in json.loads(reasons)}
@@ -181,11 +166,7 @@ def test_smuggled_fields_are_dropped_flagged_and_never_loaded(inbox: Path, fake:
     (tmp_path / "empty").mkdir()
     run_vllm(tmp_path / "empty", clean_db, fake.url)  # a run with nothing to do: the tables as the contract says
     db = tmp_path / "extra.duckdb"
-    fake.inject("extra_fields", times=None)
-    try:
-        summary = run_vllm(inbox, db, fake.url)
-    finally:
-        fake.clear_faults()
+    summary = run_under_fault(fake, "extra_fields", inbox, db)
     assert summary.counts["loaded"] == 3
     assert loaded_values(db) == gold(demo_gold)
     assert _receipt_columns(db) == _receipt_columns(clean_db)

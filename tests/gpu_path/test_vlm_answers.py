@@ -8,28 +8,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import duckdb
 from PIL import Image
-from typer.testing import CliRunner
 
-from ocrflow.cli import app
 from tests.fakes.fake_vllm import FakeVllm
 from tests.fakes.model_fake import TruthModel
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def run_cli(*args: str, fake: FakeVllm, **env: str) -> Any:
-    environ = {"OCRFLOW_VLLM_URL": fake.url, "OCRFLOW_VLLM_API_KEY": "k", **env}
-    return CliRunner().invoke(app, ["run", *args, "--engine", "vllm"], env=environ, catch_exceptions=False)
+from tests.faults.support import rows
+from tests.gpu_path.support import run_cli
 
 
 def test_model_fake_imports_nothing_from_ocrflow() -> None:

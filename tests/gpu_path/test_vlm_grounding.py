@@ -9,7 +9,8 @@ from PIL import Image
 
 from tests.fakes.fake_vllm import FakeVllm
 from tests.fakes.model_fake import TruthModel
-from tests.gpu_path.test_vlm_answers import rows, run_cli
+from tests.faults.support import rows
+from tests.gpu_path.support import run_cli
 
 
 def _slip(text: str) -> str:

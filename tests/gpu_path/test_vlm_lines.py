@@ -12,30 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from PIL import Image, ImageDraw
-from typer.testing import CliRunner
 
-from ocrflow.cli import app
 from tests.fakes.fake_vllm import FakeVllm
 from tests.fakes.model_fake import DrawnLine, PageTruth, TruthModel
+from tests.faults.support import rows
+from tests.gpu_path.support import run_cli
 
 RECEIPT_ITEMS = [{"description": "VLM TEA LARGE", "quantity": 2, "amount": 7.4},
                  {"description": "VLM NOODLE SOUP", "quantity": 1, "amount": 12.9},
                  {"description": "VLM RICE", "quantity": 3, "amount": 4.5}]
 
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def run_cli(*args: str, fake: FakeVllm) -> Any:
-    env = {"OCRFLOW_VLLM_URL": fake.url, "OCRFLOW_VLLM_API_KEY": "k"}
-    return CliRunner().invoke(app, ["run", *args, "--engine", "vllm"], env=env, catch_exceptions=False)
 
 
 def _receipt(model: TruthModel, demo_dir: Path, header: dict[str, str] | None = None, *noise: str,
