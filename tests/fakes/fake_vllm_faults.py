@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from tests.fakes.fake_vllm_protocol import ChatCall
+from tests.fakes.model_fake import task_of
 
 LOOP_UNIT = "\n<td>0.00</td><td>0.00</td>"
 HTTP_FAULTS = {"503": "The scheduler waiting queue is full", "429": "Too many requests",
@@ -48,15 +49,6 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {self.kind!r}; known: {sorted(FAULT_KINDS)}")
-
-
-def task_of(prompt: str) -> str:
-    """HunyuanOCR's prompts: spotting asks for coordinates, extraction for JSON, the rest is parsing."""
-    if "coordinates" in prompt or "坐标" in prompt:
-        return "spot"
-    if "JSON" in prompt.upper():
-        return "extract"
-    return "parse"
 
 
 def tokens(text: str) -> int:
