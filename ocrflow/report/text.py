@@ -75,6 +75,9 @@ def print_trust(console: Console, trust: Mapping[str, Any]) -> None:
 
 
 def print_lines(console: Console, lines: Mapping[str, Any]) -> None:
+    if not lines.get("gold") and not lines.get("predicted"):  # nothing to score: no table of zeros
+        console.print("line items: the gold file has no line items to score")
+        return
     t = Table(title=f"line items ({'with' if lines.get('with_xml') else 'without'} XML)")
     for col in ("source", "precision", "recall", "F1", "correct", "predicted", "gold"):
         t.add_column(col)

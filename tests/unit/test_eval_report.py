@@ -181,3 +181,13 @@ def test_eval_writes_the_report_of_a_real_run(tmp_path: Path) -> None:
     assert "INV-9999" in misses and "INV-1001" in misses and "&lt;img src=x onerror=alert(1)&gt;.pdf" in misses
     assert "<img src=x" not in html
     assert len(_images(misses, "jpeg")) == 1
+
+
+def test_text_output_says_so_when_the_gold_has_no_line_items() -> None:
+    from ocrflow.report.text import print_lines
+
+    console = Console(record=True, width=120)
+    print_lines(console, {"precision": 0.0, "recall": 0.0, "f1": 0.0, "correct": 0, "predicted": 0, "gold": 0,
+                          "by_source": {}, "with_xml": True})
+    out = console.export_text()
+    assert "no line items to score" in out and "F1" not in out
