@@ -191,3 +191,9 @@ def test_text_output_says_so_when_the_gold_has_no_line_items() -> None:
                           "by_source": {}, "with_xml": True})
     out = console.export_text()
     assert "no line items to score" in out and "F1" not in out
+
+
+def test_html_report_says_so_when_the_gold_has_no_line_items(tmp_path: Path) -> None:
+    empty = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "correct": 0, "predicted": 0, "gold": 0, "by_source": {}}
+    html = write_report(_report(line_items=empty), tmp_path / "out", base=tmp_path).read_text(encoding="utf-8")
+    assert "No line-item gold." in html and 'id="line-items"' not in html
