@@ -50,7 +50,7 @@ lint: install
 	$(VENV)/bin/mypy ocrflow flows tasks
 
 # not in CI (minutes): mutants of the modules in [tool.mutmut] (pyproject.toml) against their tests; docs/testing.md
-# one module: make mutation MUTANTS='ocrflow.batches*'; CHILDREN=1 on a busy box
+# one module: make mutation MUTANTS='ocrflow.run.batches*'; CHILDREN=1 on a busy box
 MUTANTS ?=
 CHILDREN ?= 2
 mutation: install

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ocrflow.contracts import Contract, load_contracts
-from ocrflow.models import DocState, DocumentRef, RowOutcome
+from ocrflow.core.models import DocState, DocumentRef, RowOutcome
 from ocrflow.store.base import Batch, DocumentUpdate
 
 GOALS = {"duckdb": 100_000.0, "postgres": 20_000.0}

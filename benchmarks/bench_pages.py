@@ -12,11 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from ocrflow.discover import discover
+from ocrflow.core.models import DocumentRef, PagePath
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.models import DocumentRef, PagePath
-from ocrflow.processor import Processor
-from ocrflow.settings import load_settings
+from ocrflow.pipeline.processor import Processor
+from ocrflow.run.discover import discover
 
 
 def measure(folders: list[str]) -> dict[str, list[float]]:

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_vllm_throughput import start_fake
+from ocrflow.core.settings import load_settings
 from ocrflow.demo import receipt_spec, save_receipt
 from ocrflow.engines.vllm import make_vllm_engine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
 from ocrflow.store.duckdb_store import DuckDBStore
 
 REQUESTS_PER_DOC = 2  # spotting, then extraction

@@ -12,14 +12,14 @@ from prefect.futures import PrefectFuture
 
 from flows.reporting import Progress
 from flows.window import Window
-from ocrflow.batches import BatchReport, StartFn
+from ocrflow.core.models import DocumentRef
+from ocrflow.core.results import DocResult, failed_result, pending_result, state_counts
 from ocrflow.engines.base import TransientEngineError
 from ocrflow.metrics import observe_error
-from ocrflow.models import DocumentRef
-from ocrflow.planning import Plan
-from ocrflow.results import DocResult, failed_result, pending_result, state_counts
-from ocrflow.run import DocumentProcessor, RunHooks
-from ocrflow.summary import already_final_text
+from ocrflow.run.batches import BatchReport, StartFn
+from ocrflow.run.lifecycle import DocumentProcessor, RunHooks
+from ocrflow.run.planning import Plan
+from ocrflow.run.summary import already_final_text
 from tasks.stages import STAGE_TASKS, process_document_task
 
 T = TypeVar("T")

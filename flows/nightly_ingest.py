@@ -20,8 +20,8 @@ from flows.params import FanOut, Inbox, Processing
 from flows.process_documents import STOPS, process_documents
 from flows.reporting import review_waiting
 from flows.runtime import flow_settings, run_name
-from ocrflow.planning import plan
-from ocrflow.run import check_contract_setting, stop_message
+from ocrflow.run.lifecycle import check_contract_setting, stop_message
+from ocrflow.run.planning import plan
 from ocrflow.store import open_store
 
 POLL_S = 2.0

@@ -5,7 +5,7 @@ schema is built: ``prefect deploy`` builds it, so the run form offers the deploy
 list and the server refuses any other value (``enforce_parameter_schema``). A contract added later
 appears after the next ``prefect deploy`` (deploy/prefect/setup.sh). A direct call of a flow is not
 checked by a schema: the run itself checks the name against the contracts it loads
-(``ocrflow.run.check_contract_setting``) and stops with one line, its ``runs`` row closed FAILED.
+(``ocrflow.run.lifecycle.check_contract_setting``) and stops with one line, its ``runs`` row closed FAILED.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ EngineName = Literal["auto", "embedded", "vllm"]
 def contract_names() -> list[str]:
     """The contracts a flow run would load now (settings' contracts_dir), sorted; [] if they do not load."""
     from ocrflow.contracts import ContractError, load_contracts
-    from ocrflow.settings import ConfigError, load_settings
+    from ocrflow.core.settings import ConfigError, load_settings
 
     try:
         return sorted(load_contracts(load_settings().contracts_dir))

@@ -1,4 +1,4 @@
-"""`process_documents`: documents in, validated rows out, through the core run lifecycle (ocrflow.run).
+"""`process_documents`: documents in, validated rows out, through the core run lifecycle (ocrflow.run.lifecycle).
 
 This module holds the flow's parameters and the Prefect glue only; FlowHooks (flows/hooks.py) runs the
 stages as tasks and each document as a task run. Failure semantics: an engine outage (transient) is
@@ -24,13 +24,13 @@ from flows.outcome import failed_state, flow_output
 from flows.params import ClaimOptions, ContractName, EngineName
 from flows.reporting import publish_summary, review_waiting
 from flows.runtime import flow_engine, flow_settings, run_name
+from ocrflow.core.settings import ConfigError
 from ocrflow.engines.base import EngineError
-from ocrflow.files_run import FilesWork
 from ocrflow.metrics import start_metrics_server
-from ocrflow.run import DocumentRun, RunOptions, record_stopped_run, stop_message
-from ocrflow.settings import ConfigError
+from ocrflow.run.files_work import FilesWork
+from ocrflow.run.lifecycle import DocumentRun, RunOptions, record_stopped_run, stop_message
+from ocrflow.run.summary import RunSummary, stopped_summary
 from ocrflow.store import Store, StoreError, open_store
-from ocrflow.summary import RunSummary, stopped_summary
 
 STOPS = (ConfigError, StoreError, OSError)
 """Expected reasons for a run to stop before or between batches: a bad parameter or setting, a store that
@@ -54,7 +54,7 @@ def _run_name() -> str:
 # Threads for document tasks: an upper bound only. How many documents run at once is the setting
 # documents_in_flight (2 embedded, 32 vLLM by default; at most 256): flows.window submits a task only when
 # a slot is free. pypdfium2 is not thread-safe: every pdfium call runs under
-# ocrflow.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process).
+# ocrflow.pipeline.pdfium_lock.PDFIUM_LOCK (two unguarded threads segfaulted the flow process).
 DOCUMENT_THREADS = 256
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from ocrflow.contracts import Contract
+from ocrflow.run.summary import RunSummary, already_final_text
 from ocrflow.store.base import Store
-from ocrflow.summary import RunSummary, already_final_text
 
 log = logging.getLogger("ocrflow.flows")
 
@@ -65,7 +65,7 @@ def latency_rows(latencies: dict[str, list[float]]) -> list[dict[str, Any]]:
 
 def mask_url(url: str) -> str:
     """A store URL without its password (postgresql://user:***@host/db)."""
-    from ocrflow.settings import redact_url
+    from ocrflow.core.settings import redact_url
 
     return redact_url(url)
 

@@ -67,7 +67,7 @@ def quarantined_paths(selection: QuarantineSelection) -> list[str]:
 
 def _reextract(selection: QuarantineSelection) -> dict[str, Any]:
     """Re-extract, coerce and validate from the stored page lines; a record leaves only by passing."""
-    from ocrflow.reprocess import reprocess_quarantined
+    from ocrflow.run.quarantine_work import reprocess_quarantined
 
     logger = get_run_logger()
     settings = flow_settings(store=selection.store)

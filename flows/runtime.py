@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ocrflow.core.settings import Settings, load_settings
 from ocrflow.engines.base import Engine
-from ocrflow.settings import Settings, load_settings
 
 log = logging.getLogger("ocrflow.flows")
 

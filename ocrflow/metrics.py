@@ -28,7 +28,7 @@ from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 
-from ocrflow.models import PageText
+from ocrflow.core.models import PageText
 
 log = logging.getLogger("ocrflow.metrics")
 

@@ -8,12 +8,12 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from ocrflow.core.models import DocumentRef
+from ocrflow.core.results import DocResult
+from ocrflow.core.settings import ConfigError
 from ocrflow.engines.base import TransientEngineError
-from ocrflow.models import DocumentRef
-from ocrflow.planning import Plan
-from ocrflow.results import DocResult
-from ocrflow.run import DocumentProcessor
-from ocrflow.settings import ConfigError
+from ocrflow.run.lifecycle import DocumentProcessor
+from ocrflow.run.planning import Plan
 from ocrflow.store.base import Store, StoreError
 
 

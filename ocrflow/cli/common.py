@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # the commands import what they need when they run: `ocrflow --help` stays fast
+    from ocrflow.core.settings import Settings
     from ocrflow.engines.base import Engine
-    from ocrflow.settings import Settings
     from ocrflow.store import Store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Documents in, validated rows out.")
@@ -43,7 +43,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 def settings_or_exit(config: Path | None = None, **overrides: object) -> Settings:
     """Settings, or one line saying which value is wrong and exit code 2."""
-    from ocrflow.settings import ConfigError, load_settings
+    from ocrflow.core.settings import ConfigError, load_settings
 
     try:
         return load_settings(config, **overrides)

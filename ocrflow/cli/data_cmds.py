@@ -78,7 +78,7 @@ def contracts_check(directory: Annotated[Path | None, typer.Argument(
     from rich.markup import escape
 
     from ocrflow.contracts import default_contracts_dir, lint_dir
-    from ocrflow.settings import load_settings
+    from ocrflow.core.settings import load_settings
 
     d = directory or load_settings().contracts_dir or default_contracts_dir()
     if not d.is_dir():

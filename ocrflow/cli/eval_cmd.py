@@ -37,7 +37,7 @@ def eval_cmd(
         raise fail("--gold is required (or --compare A.json B.json)")
     if not gold.is_file():
         raise fail(f"no gold file at {gold}")
-    from ocrflow.evalrun import run_eval
+    from ocrflow.eval.runner import run_eval
 
     quiet_libraries()
     result = run_eval(gold, use_embedded_xml=not no_einvoice, contract_mode=contract, engine=engine,
@@ -47,14 +47,14 @@ def eval_cmd(
     if json_out:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
         return
-    from ocrflow.report.text import print_eval
+    from ocrflow.eval.report.text import print_eval
 
     print_eval(console, result)
 
 
 def _write_report(result: dict[str, Any], out_dir: Path, gold: Path) -> None:
-    from ocrflow.report.html import write_report
-    from ocrflow.settings import load_settings
+    from ocrflow.core.settings import load_settings
+    from ocrflow.eval.report.html import write_report
 
     settings = load_settings()
     path = write_report(result, out_dir, base=gold.parent, renderer=settings.renderer, dpi=settings.dpi)
@@ -62,8 +62,8 @@ def _write_report(result: dict[str, Any], out_dir: Path, gold: Path) -> None:
 
 
 def _compare(paths: tuple[Path, Path], json_out: bool) -> None:
-    from ocrflow.report.compare import NotAnEvalReport, compare_files
-    from ocrflow.report.text import print_compare
+    from ocrflow.eval.report.compare import NotAnEvalReport, compare_files
+    from ocrflow.eval.report.text import print_compare
 
     try:
         cmp = compare_files(*paths)

@@ -21,7 +21,7 @@ def quarantine_list(
     """Quarantined documents, newest first: id (sha256 prefix), contract, path, first reasons."""
     from rich.markup import escape
 
-    from ocrflow.quarantine import list_quarantine
+    from ocrflow.store.quarantine import list_quarantine
 
     _, store = open_store_or_exit(db, read_only=True)
     try:
@@ -47,7 +47,7 @@ def quarantine_show(
     json_out: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """One quarantined document: every reason, the coerced values and the raw extracted values."""
-    from ocrflow.quarantine import QuarantineError, find_entry
+    from ocrflow.store.quarantine import QuarantineError, find_entry
 
     _, store = open_store_or_exit(db, read_only=True)
     try:
@@ -113,7 +113,7 @@ def reprocess(
     from rich.markup import escape
 
     from ocrflow.contracts import ContractError
-    from ocrflow.reprocess import reprocess_quarantined
+    from ocrflow.run.quarantine_work import reprocess_quarantined
 
     if sum((quarantined, failed, unmatched)) != 1 or (code and not failed):
         err.print("[red]error:[/red] say what to reprocess: one of --quarantined, --failed [--code X], --unmatched")

@@ -14,11 +14,11 @@ from ocrflow.cli.common import console, err, fail, quiet_libraries, settings_or_
 def reprocess_from_files(which: str, *, code: str | None, contract: str | None, engine: str | None,
                          db: str | None, config: Path | None, json_out: bool) -> None:
     """Exit 0 when the run is COMPLETED (within the error budget), 1 otherwise, 2 for a usage error."""
+    from ocrflow.core.errors import ErrorCode
+    from ocrflow.core.models import DocState
+    from ocrflow.core.settings import ConfigError
     from ocrflow.engines.base import EngineError
-    from ocrflow.errors import ErrorCode
-    from ocrflow.models import DocState
-    from ocrflow.reprocess_ledger import reprocess_ledger
-    from ocrflow.settings import ConfigError
+    from ocrflow.run.ledger_work import reprocess_ledger
     from ocrflow.store import StoreError
 
     if code is not None and code not in {c.value for c in ErrorCode}:

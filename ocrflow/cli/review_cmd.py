@@ -44,7 +44,7 @@ def review(
         raise fail(str(exc)) from exc
     name = reviewer or os.environ.get("USER") or getpass.getuser()
     config = ReviewConfig(settings.store, load_contracts(), settings, token=needed, reviewer=name)
-    from ocrflow.settings import redact_url
+    from ocrflow.core.settings import redact_url
 
     console.print(f"review page: http://{host}:{port}/ (store {redact_url(settings.store)}, reviewer {name})",
                   highlight=False)

@@ -22,10 +22,10 @@ from ocrflow.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from ocrflow.core.settings import Settings
     from ocrflow.engines.base import Engine
-    from ocrflow.settings import Settings
+    from ocrflow.run.summary import RunSummary
     from ocrflow.store import Store
-    from ocrflow.summary import RunSummary
 
 COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "unmatched", "pending", "skipped",
               "duplicates")
@@ -79,8 +79,8 @@ def run(
 
 def _run_here(paths: list[str], settings: Settings, batch_size: int | None, claim_ttl: float) -> RunSummary:
     """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
+    from ocrflow.core.settings import ConfigError
     from ocrflow.engines.base import EngineError
-    from ocrflow.settings import ConfigError
     from ocrflow.store import StoreError
 
     with store_and_engine_or_exit(settings) as (store, eng):
@@ -121,10 +121,10 @@ def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: 
                        batch_size: int | None, claim_ttl: float) -> RunSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ocrflow.files_run import run_files
-    from ocrflow.planning import Plan
-    from ocrflow.results import DocResult
-    from ocrflow.run import RunHooks, RunOptions
+    from ocrflow.core.results import DocResult
+    from ocrflow.run.files_work import run_files
+    from ocrflow.run.lifecycle import RunHooks, RunOptions
+    from ocrflow.run.planning import Plan
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=False) as progress:
@@ -144,7 +144,7 @@ def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: 
 
 
 def _print_summary(summary: RunSummary, store_url: str) -> None:
-    from ocrflow.settings import redact_url
+    from ocrflow.core.settings import redact_url
 
     t = Table(title=f"ocrflow run {summary.run_id}  ->  {redact_url(store_url)}")
     for col in (*COUNT_KEYS, "time"):

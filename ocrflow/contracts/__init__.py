@@ -3,7 +3,7 @@
 - ``model``: :class:`Contract`, :class:`FieldSpec`, :class:`Rule`, the vocabulary, the JSON Schema;
 - ``parse``: an ODCS document -> :class:`Contract`; ``odcs``: the strict ODCS JSON Schema check;
 - ``load``: contract files and folders; ``lint``: ``ocrflow contracts check``;
-- ``pick``: ``--contract auto`` by declared keywords (matching in :mod:`ocrflow.keywords`).
+- ``pick``: ``--contract auto`` by declared keywords (matching in :mod:`ocrflow.core.keywords`).
 """
 
 from ocrflow.contracts.lint import LintResult, lint_dir, lint_document, lint_file
@@ -26,7 +26,7 @@ from ocrflow.contracts.model import (
 from ocrflow.contracts.odcs import odcs_problems, validate_odcs
 from ocrflow.contracts.parse import field_problems, parse_contract, parse_rules
 from ocrflow.contracts.pick import pick_contract
-from ocrflow.keywords import keyword_regex
+from ocrflow.core.keywords import keyword_regex
 
 __all__ = [
     "CONTRACT_CUSTOM_KEYS",

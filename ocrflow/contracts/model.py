@@ -42,7 +42,7 @@ LINES_KEY = "line_items"
 HEURISTIC_NAMES = ("top_lines", "address_block", "largest_amount", "first_date", "effective_date",
                    "governing_law", "term", "parties", "title_number", "title_date")
 """Values ``ocrflowHeuristic`` may take: the document-level heuristics of the embedded extractor
-(``ocrflow.extract.heuristics.HEURISTICS`` implements exactly these names)."""
+(``ocrflow.pipeline.extract.heuristics.HEURISTICS`` implements exactly these names)."""
 
 
 class ContractError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ocrflow.contracts.model import Contract
-from ocrflow.keywords import keyword_regex
+from ocrflow.core.keywords import keyword_regex
 
 
 def pick_contract(text: str, contracts: dict[str, Contract]) -> Contract | None:

@@ -1,7 +1,7 @@
 """The confidence policy a contract carries: ``ocrflowMinConfidence`` (customProperties), per field or per contract.
 
 A value whose confidence is under its field's minimum (else the contract's) sends the row to the
-quarantine with check ``min_confidence`` (``ocrflow.confidence.policy_failures``).
+quarantine with check ``min_confidence`` (``ocrflow.pipeline.evidence.confidence.policy_failures``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ _TRAILER_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*\]"
 
 def render_facturx_pdf(spec: InvoiceSpec, path: Path) -> DocTruth:
     """A visible invoice plus its CII XML embedded as ``factur-x.xml``; returns what was drawn."""
-    from ocrflow.einvoice import attach_xml, build_cii_xml
+    from ocrflow.pipeline.einvoice import attach_xml, build_cii_xml
 
     truth = render_invoice_pdf(spec, path, date_style="dmy")
     lines = [{"name": it.description, "quantity": it.quantity, "unit_price": it.unit_price,

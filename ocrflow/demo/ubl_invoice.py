@@ -16,7 +16,7 @@ SEED_OFFSET = 1201
 
 
 def make_ubl_invoice(out_dir: Path, seed: int) -> DemoDoc:
-    from ocrflow.einvoice import build_ubl_xml
+    from ocrflow.pipeline.einvoice import build_ubl_xml
 
     rng = random.Random(seed + SEED_OFFSET)
     spec = english_invoice(rng, n_items=6, currency="EUR", country="DE", seller="Nordlicht Bürobedarf GmbH",

@@ -14,7 +14,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from PIL import Image
 
-from ocrflow.models import Line
+from ocrflow.core.errors import EngineError as EngineError  # re-exported: the engine seam's errors
+from ocrflow.core.errors import TerminalEngineError as TerminalEngineError
+from ocrflow.core.errors import TransientEngineError as TransientEngineError
+from ocrflow.core.models import Line
 
 
 class Task(StrEnum):
@@ -48,18 +51,6 @@ class EngineResult:
     replica: str = ""
     is_fallback: bool = False
     flags: tuple[str, ...] = field(default_factory=tuple)
-
-
-class EngineError(RuntimeError):
-    """Base class for engine failures."""
-
-
-class TransientEngineError(EngineError):
-    """Worth retrying: connection refused, timeouts, 429, 5xx."""
-
-
-class TerminalEngineError(EngineError):
-    """Not worth retrying blindly: 4xx, malformed output, configuration errors."""
 
 
 class Engine(Protocol):

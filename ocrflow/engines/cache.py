@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from ocrflow.core.models import Line
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, VersionedEngine
-from ocrflow.models import Line
 
 
 class CacheBackend(Protocol):

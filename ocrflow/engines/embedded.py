@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ocrflow.core.models import Line, reading_order
 from ocrflow.engines.base import (
     EngineError,
     EngineRequest,
@@ -20,10 +21,9 @@ from ocrflow.engines.base import (
     TerminalEngineError,
     run_sequential,
 )
-from ocrflow.models import Line, reading_order
 
 if TYPE_CHECKING:
-    from ocrflow.settings import Settings
+    from ocrflow.core.settings import Settings
 
 ENGINE_NAME = "embedded"
 

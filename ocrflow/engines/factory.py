@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ocrflow.core.settings import Settings
 from ocrflow.engines.base import Engine
-from ocrflow.settings import Settings
 
 
 def make_engine(settings: Settings) -> Engine:

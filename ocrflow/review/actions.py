@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ocrflow.coerce import coerce_row
 from ocrflow.contracts import Contract
 from ocrflow.contracts.model import LINES_KEY
-from ocrflow.extract.lines import coerce_lines
-from ocrflow.loading import validate_and_build_batch
-from ocrflow.models import DocState, DocumentRef, RowOutcome
-from ocrflow.results import DocResult
+from ocrflow.core.models import DocState, DocumentRef, RowOutcome
+from ocrflow.core.results import DocResult
+from ocrflow.pipeline.coerce import coerce_row
+from ocrflow.pipeline.extract.lines import coerce_lines
 from ocrflow.review.evidence import mark, mark_human
 from ocrflow.review.record import Record, as_text, load_record
+from ocrflow.run.batch_write import validate_and_build_batch
 from ocrflow.store.base import Store
 from ocrflow.store.corrections import Correction, write_corrections
 from ocrflow.store.schema import table_name

@@ -22,14 +22,14 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from ocrflow.contracts import Contract
-from ocrflow.models import DocumentRef
+from ocrflow.core.models import DocumentRef
+from ocrflow.core.settings import Settings
 from ocrflow.review.access import StoreAccess, StoreBusy
 from ocrflow.review.actions import ReviewError, approve, reject
 from ocrflow.review.images import NoImage, render_page
 from ocrflow.review.queue import REASONS, review_queue
 from ocrflow.review.record import Record, RecordNotFound, load_record
 from ocrflow.review.security import COOKIE, Csrf, token_ok
-from ocrflow.settings import Settings
 from ocrflow.store import StoreError
 
 HERE = Path(__file__).parent

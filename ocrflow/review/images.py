@@ -11,9 +11,9 @@ import hashlib
 import io
 from pathlib import Path
 
-from ocrflow.models import DocumentRef
-from ocrflow.render import RenderError, RenderOptions, make_renderer
-from ocrflow.settings import Settings
+from ocrflow.core.models import DocumentRef
+from ocrflow.core.settings import Settings
+from ocrflow.pipeline.render import RenderError, RenderOptions, make_renderer
 
 
 class NoImage(LookupError):

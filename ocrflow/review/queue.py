@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ocrflow.contracts import Contract
-from ocrflow.quarantine import list_quarantine
 from ocrflow.review.evidence import EVIDENCE_TABLE, has_table
 from ocrflow.store.base import Store
+from ocrflow.store.quarantine import list_quarantine
 
 DEFAULT_MIN_CONFIDENCE = 0.6
 """Threshold of a field whose contract sets no ``min_confidence``."""

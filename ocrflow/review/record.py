@@ -11,11 +11,11 @@ from typing import Any
 
 from ocrflow.contracts import Contract
 from ocrflow.contracts.model import LINES_KEY
-from ocrflow.models import PageText
-from ocrflow.quarantine import stored_pages
+from ocrflow.core.models import PageText
 from ocrflow.review.evidence import Evidence, document_evidence, mark
 from ocrflow.review.queue import min_confidence
 from ocrflow.store.base import Store
+from ocrflow.store.quarantine import stored_pages
 from ocrflow.store.schema import quote_ident, table_name
 
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from ocrflow.contracts import Contract
-from ocrflow.evidence import EvidenceRow
-from ocrflow.models import DocState, PageText, RowOutcome
+from ocrflow.core.evidence import EvidenceRow
+from ocrflow.core.models import DocState, PageText, RowOutcome
 
 Dialect = Literal["duckdb", "postgres"]
 

@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ocrflow.contracts import Contract
-from ocrflow.errors import ErrorCode
-from ocrflow.models import DocState, Failure, RowOutcome
+from ocrflow.core.errors import ErrorCode
+from ocrflow.core.models import DocState, Failure, RowOutcome
 from ocrflow.store.base import Batch, Dialect, DocumentUpdate
 from ocrflow.store.rows import last_outcomes
 from ocrflow.store.schema import table_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocrflow.evidence import EvidenceRow
+from ocrflow.core.evidence import EvidenceRow
 from ocrflow.store.base import Batch, Dialect
 
 EVIDENCE_COLUMNS: tuple[tuple[str, str, str], ...] = (

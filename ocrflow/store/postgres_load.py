@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from ocrflow.contracts import Contract
-from ocrflow.models import RowOutcome
+from ocrflow.core.models import RowOutcome
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET
 from ocrflow.store.evidence import write_evidence_postgres

@@ -29,7 +29,7 @@ from psycopg import sql
 
 import ocrflow.store.postgres_claims as postgres_claims
 from ocrflow.contracts import Contract
-from ocrflow.settings import redact_url, scrub
+from ocrflow.core.settings import redact_url, scrub
 from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
 from ocrflow.store.business_keys import mark_duplicates
 from ocrflow.store.lines import lines_ddl

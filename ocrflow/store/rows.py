@@ -10,7 +10,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.models import PageText, RowOutcome
+from ocrflow.core.models import PageText, RowOutcome
 from ocrflow.store.base import Batch, DocumentUpdate, StoreError
 
 DOCUMENT_COLUMNS = ("sha256", "path", "mime", "size_bytes", "pages", "state", "contract", "error", "attempts",

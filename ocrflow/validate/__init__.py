@@ -3,7 +3,7 @@
 - ``suite``: ``build_suite`` turns a :class:`~ocrflow.contracts.Contract` into an ``ExpectationSuite``;
 - ``frame``: rows (one dict per document) -> the DataFrame the suite checks;
 - ``run``: ``validate_rows`` runs the suite and maps GX's row-level results back to
-  :class:`~ocrflow.models.Failure` values keyed by the row key (a :class:`ValidationReport`);
+  :class:`~ocrflow.core.models.Failure` values keyed by the row key (a :class:`ValidationReport`);
 - ``docs``: ``build_data_docs`` renders a report as a static GX Data Docs site;
 - ``runtime``: the one ephemeral GX context per process that ``run`` and ``docs`` share.
 """

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from ocrflow.contracts import Contract, FieldSpec, Rule
-from ocrflow.models import Failure
+from ocrflow.core.models import Failure
 from ocrflow.validate.report import json_value
 from ocrflow.validate.suite import NUMERIC_KINDS, midnight, rule_column
 

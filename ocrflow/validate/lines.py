@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.models import Failure, RowOutcome
+from ocrflow.core.models import Failure, RowOutcome
 
 SUM_TOLERANCE = Decimal("0.02")
 """Sum of the lines vs the net total (two-decimal amounts rounded per line)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ocrflow.models import Failure
+from ocrflow.core.models import Failure
 
 
 @dataclass(frozen=True, slots=True)

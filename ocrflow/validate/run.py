@@ -1,5 +1,5 @@
 """Run a contract's expectation suite over coerced rows and map GX's row-level results back to
-:class:`~ocrflow.models.Failure` values keyed by the row key."""
+:class:`~ocrflow.core.models.Failure` values keyed by the row key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import warnings
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.models import Failure
+from ocrflow.core.models import Failure
 from ocrflow.validate.frame import rows_frame
 from ocrflow.validate.report import ValidationReport, json_safe, json_value
 from ocrflow.validate.runtime import LOCK, runtime

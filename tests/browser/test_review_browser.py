@@ -23,8 +23,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ocrflow.contracts import load_contracts
+from ocrflow.core.settings import load_settings
 from ocrflow.review.app import ReviewConfig, create_app
-from ocrflow.settings import load_settings
 from ocrflow.store import open_store
 from tests.review.conftest import Reviewed, fill
 from tests.review.support import XSS_NAME

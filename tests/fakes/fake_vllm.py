@@ -93,8 +93,8 @@ def _rule_fields(lines: list[Any], call: ChatCall) -> dict[str, Any]:
     schema = ((call.response_format or {}).get("json_schema") or {}).get("schema") or {}
     try:
         from ocrflow.contracts import load_contracts
-        from ocrflow.extract.rules import extract_fields
-        from ocrflow.models import DocumentRef, DocumentText, PagePath, PageText
+        from ocrflow.core.models import DocumentRef, DocumentText, PagePath, PageText
+        from ocrflow.pipeline.extract.rules import extract_fields
 
         contract = load_contracts().get(str(schema.get("title", "")))
         if contract is None:

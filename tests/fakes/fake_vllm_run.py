@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, make_vllm_engine
-from ocrflow.settings import load_settings
-from ocrflow.summary import RunSummary
+from ocrflow.run.summary import RunSummary
 from tests.faults.support import rows, run_into
 
 if TYPE_CHECKING:

@@ -14,13 +14,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ocrflow.einvoice import build_ubl_xml
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.run import RunOptions
-from ocrflow.settings import load_settings
+from ocrflow.pipeline.einvoice import build_ubl_xml
+from ocrflow.run.files_work import run_files
+from ocrflow.run.lifecycle import RunOptions
+from ocrflow.run.summary import RunSummary
 from ocrflow.store import open_store
-from ocrflow.summary import RunSummary
 from tests.faults.support import rows
 
 Query = Callable[[str], list[tuple[Any, ...]]]

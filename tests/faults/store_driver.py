@@ -57,10 +57,10 @@ def _fsize(batches: int, args: list[str]) -> int:
 def _block(batch: int, ready: Path, store_url: str, inbox: str) -> int:
     import ocrflow.store.duckdb_store as duckdb_store
     import ocrflow.store.postgres_load as postgres_load
+    from ocrflow.core.settings import load_settings
     from ocrflow.engines.embedded import EmbeddedEngine
-    from ocrflow.files_run import run_files
-    from ocrflow.run import RunOptions
-    from ocrflow.settings import load_settings
+    from ocrflow.run.files_work import run_files
+    from ocrflow.run.lifecycle import RunOptions
     from ocrflow.store import open_store
 
     writes = 0

@@ -7,12 +7,12 @@ from typing import Any
 
 import duckdb
 
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.base import Engine
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
+from ocrflow.run.summary import RunSummary
 from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.summary import RunSummary
 
 
 def run_into(inputs: list[str], db: Path, engine: Engine | None = None, **settings: Any) -> RunSummary:

@@ -126,9 +126,9 @@ def test_two_files_with_one_invoice_in_one_run_first_planned_loads(store: Any, d
     """A whole run, both stores: two different files (other bytes, other sha256) carrying the same invoice
     in ONE batch. The first in plan order loads; the second is quarantined naming the first (the GX suite
     no longer fails every copy of a repeated key)."""
+    from ocrflow.core.settings import load_settings
     from ocrflow.engines.embedded import EmbeddedEngine
-    from ocrflow.files_run import run_files
-    from ocrflow.settings import load_settings
+    from ocrflow.run.files_work import run_files
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from ocrflow.core.errors import ErrorCode
+from ocrflow.core.models import DocState, DocumentRef
+from ocrflow.core.settings import load_settings
 from ocrflow.demo.bad_inputs import invoice_pdf
-from ocrflow.discover import InputLimits, Rejected, describe
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.errors import ErrorCode
-from ocrflow.models import DocState, DocumentRef
-from ocrflow.processor import Processor
-from ocrflow.render import RenderError, RenderOptions, make_renderer
-from ocrflow.settings import load_settings
+from ocrflow.pipeline.processor import Processor
+from ocrflow.pipeline.render import RenderError, RenderOptions, make_renderer
+from ocrflow.run.discover import InputLimits, Rejected, describe
 
 
 def _ref(path: Path) -> DocumentRef:

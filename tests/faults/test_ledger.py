@@ -12,15 +12,15 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
+from ocrflow.core.errors import AuthEngineError
+from ocrflow.core.models import DocState
+from ocrflow.core.settings import load_settings
 from ocrflow.demo.bad_inputs import invoice_pdf
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.errors import AuthEngineError
-from ocrflow.models import DocState
-from ocrflow.reprocess_ledger import reprocess_ledger
-from ocrflow.settings import load_settings
+from ocrflow.run.ledger_work import reprocess_ledger
+from ocrflow.run.summary import failure_budget
 from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.summary import failure_budget
 from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ocrflow.models import DocState
+from ocrflow.core.models import DocState
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore

@@ -28,11 +28,11 @@ import psycopg
 import pytest
 
 from flows.reporting import problem_rows, summary_markdown
+from ocrflow.core.settings import load_settings, redact_url, scrub
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.engines.vllm import VllmOptions, make_vllm_engine
-from ocrflow.files_run import run_files
-from ocrflow.run import RunOptions
-from ocrflow.settings import load_settings, redact_url, scrub
+from ocrflow.run.files_work import run_files
+from ocrflow.run.lifecycle import RunOptions
 from ocrflow.store import StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from ocrflow.core.settings import Settings, load_settings
 from ocrflow.engines.base import EngineError
 from ocrflow.engines.vllm import VllmEngine, VllmOptions
-from ocrflow.settings import Settings, load_settings
 
 MODEL = "tencent/HunyuanOCR"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from PIL import Image
 
+from ocrflow.core.errors import ErrorCode
+from ocrflow.core.models import DocState, DocumentRef
 from ocrflow.engines.base import EngineRequest, Task
 from ocrflow.engines.vllm.errors import ModelOutputError
 from ocrflow.engines.vllm.image import encode_image
 from ocrflow.engines.vllm.output import NO_BOX, drop_unknown, parse_json_object, spotting_lines
 from ocrflow.engines.vllm.prompts import RenderedPrompt
 from ocrflow.engines.vllm.request import Completion, PreparedRequest, ResultMeta, build_result
-from ocrflow.errors import ErrorCode
-from ocrflow.failures import failure_result
-from ocrflow.models import DocState, DocumentRef
+from ocrflow.pipeline.failures import failure_result
 
 SCHEMA = {"type": "object", "properties": {
     "total": {"type": ["number", "null"]},

@@ -11,11 +11,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.base import EngineRequest, Task
 from ocrflow.engines.cache import CachingEngine
 from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, VllmEngine, VllmOptions, make_vllm_engine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from ocrflow.cli.common import settings_or_exit
-from ocrflow.settings import load_settings
+from ocrflow.core.settings import load_settings
 from tests.fakes.fake_vllm import FakeVllm
 from tests.fakes.model_fake import TruthModel
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from ocrflow.contracts import Contract, default_contracts_dir, parse_contract
-from ocrflow.models import DocState, DocumentRef, Failure, Line, PagePath, PageText, RowOutcome
+from ocrflow.core.models import DocState, DocumentRef, Failure, Line, PagePath, PageText, RowOutcome
 from ocrflow.store.base import (
     Batch,
     DocumentUpdate,

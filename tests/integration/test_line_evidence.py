@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.discover import describe
-from ocrflow.einvoice import attach_xml, build_cii_xml
+from ocrflow.core.models import DocumentRef
+from ocrflow.core.results import DocResult
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.loading import validate_and_build_batch
-from ocrflow.models import DocumentRef
-from ocrflow.processor import Processor
-from ocrflow.results import DocResult
-from ocrflow.settings import load_settings
+from ocrflow.pipeline.einvoice import attach_xml, build_cii_xml
+from ocrflow.pipeline.processor import Processor
+from ocrflow.run.batch_write import validate_and_build_batch
+from ocrflow.run.discover import describe
 from tests.pdfs import write_lines_pdf
 
 FIELDS = {"invoice_number": "HX-204", "invoice_date": "2024-06-03", "seller_name": "Hybrid Works GmbH",

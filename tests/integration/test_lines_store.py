@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.discover import describe
-from ocrflow.einvoice import build_cii_xml, build_ubl_xml
-from ocrflow.loading import validate_and_build_batch
-from ocrflow.models import DocumentRef
-from ocrflow.xmldoc import xml_document_result
+from ocrflow.core.models import DocumentRef
+from ocrflow.pipeline.einvoice import build_cii_xml, build_ubl_xml
+from ocrflow.pipeline.xmldoc import xml_document_result
+from ocrflow.run.batch_write import validate_and_build_batch
+from ocrflow.run.discover import describe
 
 FIELDS = {"invoice_number": "INV-9", "invoice_date": "2024-05-02", "seller_name": "Acme GmbH",
           "seller_tax_id": "DE999999999", "buyer_name": "Buyer AG", "currency": "EUR",

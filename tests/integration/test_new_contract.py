@@ -12,9 +12,9 @@ import duckdb
 import pytest
 
 from ocrflow.contracts import default_contracts_dir, lint_dir
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.pdfs import write_lines_pdf
 
@@ -121,7 +121,7 @@ def test_a_shipping_label_lands_in_its_own_typed_table(contracts_dir: Path, tmp_
 
 def test_data_docs_for_a_run_sit_next_to_the_store(contracts_dir: Path, tmp_path: Path) -> None:
     from ocrflow.contracts import load_contracts
-    from ocrflow.datadocs import data_docs_for_run
+    from ocrflow.run.datadocs import data_docs_for_run
     from ocrflow.validate import validate_rows
 
     contract = load_contracts(contracts_dir)["shipping_label"]

@@ -11,11 +11,11 @@ from typing import Any
 import duckdb
 import pytest
 
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
+from ocrflow.run.summary import RunSummary
 from ocrflow.store.duckdb_store import DuckDBStore
-from ocrflow.summary import RunSummary
 
 
 def _run(inputs: list[str], db: Path, **kw: Any) -> RunSummary:

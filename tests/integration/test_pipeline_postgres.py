@@ -6,9 +6,9 @@ import shutil
 import uuid
 from pathlib import Path
 
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
 from ocrflow.store.postgres_store import PostgresStore
 from tests.integration.store_support import drop_schema, require_pg
 

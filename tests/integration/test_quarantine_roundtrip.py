@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from ocrflow.contracts import default_contracts_dir
-from ocrflow.summary import RunSummary
+from ocrflow.run.summary import RunSummary
 from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
 

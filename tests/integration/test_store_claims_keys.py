@@ -105,8 +105,8 @@ def test_every_write_keeps_one_row_per_key(any_store: Any, contracts: dict[str, 
 
 def test_duckdb_key_check_reports_a_key_written_behind_the_stores_back(tmp_path: Path,
                                                                        contracts: dict[str, Contract]) -> None:
-    from ocrflow.run import finish
-    from ocrflow.summary import RunSummary
+    from ocrflow.run.lifecycle import finish
+    from ocrflow.run.summary import RunSummary
 
     store = DuckDBStore(str(tmp_path / "k.duckdb"))
     store.init_schema(list(contracts.values()))

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.base import EngineRequest, EngineResult, Task
 from ocrflow.engines.vllm import VllmEngine, make_vllm_engine
-from ocrflow.settings import load_settings
 from tests.fakes.fake_vllm import FakeVllm
 
 

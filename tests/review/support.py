@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.files_run import run_files
-from ocrflow.quarantine import stored_pages
-from ocrflow.settings import load_settings
+from ocrflow.run.files_work import run_files
 from ocrflow.store import Store, open_store
+from ocrflow.store.quarantine import stored_pages
 from tests.pdfs import write_lines_pdf
 
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR", "Invoice Date: 2024-03-05",

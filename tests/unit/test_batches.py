@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ocrflow.batches import MAX_FAILED_LOADS, BatchReport, run_batches
-from ocrflow.models import DocState, DocumentRef
-from ocrflow.results import DocResult
+from ocrflow.core.models import DocState, DocumentRef
+from ocrflow.core.results import DocResult
+from ocrflow.run.batches import MAX_FAILED_LOADS, BatchReport, run_batches
 from ocrflow.store.base import DocumentUpdate, StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
 
@@ -101,7 +101,7 @@ def test_the_cli_run_keeps_a_failed_batch_pending_in_the_store(tmp_path: Path) -
     store.init_schema([])
     docs = _docs(4)
     store.register([DocumentUpdate(d.sha256, d.path, d.mime, d.size_bytes, DocState.PENDING) for d in docs], "r")
-    from ocrflow.loading import validate_and_build_batch
+    from ocrflow.run.batch_write import validate_and_build_batch
 
     def load(done: list[DocResult]) -> list[DocResult]:
         if done[0].doc is docs[2]:

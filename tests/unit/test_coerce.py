@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from ocrflow.coerce import (
+from ocrflow.contracts import Contract, FieldSpec
+from ocrflow.pipeline.coerce import (
     CoercionError,
     coerce_row,
     normalize_currency,
@@ -11,7 +12,6 @@ from ocrflow.coerce import (
     parse_date,
     parse_money,
 )
-from ocrflow.contracts import Contract, FieldSpec
 
 
 @pytest.mark.parametrize(("text", "expected"), [

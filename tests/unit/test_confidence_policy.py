@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from ocrflow.confidence import apply_policy, prior, score, shape, threshold
 from ocrflow.contracts import load_contracts
-from ocrflow.evidence import EvidenceRow
-from ocrflow.extract.layout import PageLine
-from ocrflow.grounding import Grounder
-from ocrflow.models import DocumentRef, Line, RowOutcome
+from ocrflow.core.evidence import EvidenceRow
+from ocrflow.core.models import DocumentRef, Line, RowOutcome
+from ocrflow.pipeline.evidence.confidence import apply_policy, prior, score, shape, threshold
+from ocrflow.pipeline.evidence.grounding import Grounder
+from ocrflow.pipeline.extract.layout import PageLine
 
 
 def test_shape_judges_only_positional_guesses() -> None:

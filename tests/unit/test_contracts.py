@@ -16,7 +16,6 @@ import yaml
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
-from ocrflow.coerce import coerce_row, coerce_value
 from ocrflow.contracts import (
     Contract,
     ContractError,
@@ -27,6 +26,7 @@ from ocrflow.contracts import (
     load_contracts,
     pick_contract,
 )
+from ocrflow.pipeline.coerce import coerce_row, coerce_value
 from ocrflow.store.schema import contract_ddl
 
 USCC = "^[0-9A-HJ-NPQRTUWXY]{2}\\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"

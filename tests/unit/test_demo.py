@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ocrflow.demo import GOLD_FILE, TRUTH_DIR, DemoDoc, generate_demo, load_truth, main, receipt_font_path, uscc
-from ocrflow.einvoice import read_embedded_invoice
+from ocrflow.pipeline.einvoice import read_embedded_invoice
 
 MAGIC = {".pdf": (b"%PDF-",), ".jpg": (b"\xff\xd8\xff",), ".png": (b"\x89PNG\r\n\x1a\n",),
          ".tif": (b"II*\x00", b"MM\x00*"), ".xml": (b"<?xml",)}

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ocrflow.discover import Rejected, describe, discover, sniff_mime
-from ocrflow.models import DocumentRef
+from ocrflow.core.models import DocumentRef
+from ocrflow.run.discover import Rejected, describe, discover, sniff_mime
 
 
 def _write_images(d: Path) -> dict[str, str]:
@@ -84,7 +84,7 @@ def test_fsspec_url_inputs(tmp_path: Path) -> None:
 def test_failure_values_stay_json_structured() -> None:
     import json
 
-    from ocrflow.models import Failure
+    from ocrflow.core.models import Failure
 
     f = Failure("a,b", "sum", {"a": 1.5, "b": None}, "a + b must equal c")
     assert json.loads(json.dumps(f.as_dict()))["value"] == {"a": 1.5, "b": None}

@@ -1,4 +1,4 @@
-"""ocrflow.einvoice: read Factur-X / ZUGFeRD CII XML embedded in PDFs."""
+"""ocrflow.pipeline.einvoice: read Factur-X / ZUGFeRD CII XML embedded in PDFs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ocrflow.einvoice import (
+from ocrflow.pipeline.einvoice import (
     EInvoiceError,
     XmlUnsafeError,
     attach_xml,

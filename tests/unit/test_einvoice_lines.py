@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ocrflow.einvoice.model import EInvoiceError, XmlUnsafeError
-from ocrflow.einvoice.standalone import read_xml_invoice, sniff_einvoice_xml, sniff_syntax
-from ocrflow.einvoice.write import build_cii_xml
-from ocrflow.einvoice.write_ubl import build_ubl_xml
+from ocrflow.pipeline.einvoice.model import EInvoiceError, XmlUnsafeError
+from ocrflow.pipeline.einvoice.standalone import read_xml_invoice, sniff_einvoice_xml, sniff_syntax
+from ocrflow.pipeline.einvoice.write import build_cii_xml
+from ocrflow.pipeline.einvoice.write_ubl import build_ubl_xml
 
 FIELDS = {"invoice_number": "INV-77", "invoice_date": "2024-03-01", "due_date": "2024-03-31",
           "seller_name": "Acme Supplies GmbH", "seller_tax_id": "DE123456789", "buyer_name": "Buyer AG",

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
-from ocrflow.report.compare import NotAnEvalReport, compare_reports, load_report
+from ocrflow.eval.report.compare import NotAnEvalReport, compare_reports, load_report
 
 
 def _field(acc: float, n: int = 2) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
-from ocrflow.eval_trust import held_by_check, reliability
-from ocrflow.report.charts import accuracy_bars, reliability_diagram
-from ocrflow.report.crops import PageCropper, crop_box
-from ocrflow.report.html import render_html, write_report
-from ocrflow.report.text import print_eval
+from ocrflow.eval.report.charts import accuracy_bars, reliability_diagram
+from ocrflow.eval.report.crops import PageCropper, crop_box
+from ocrflow.eval.report.html import render_html, write_report
+from ocrflow.eval.report.text import print_eval
+from ocrflow.eval.trust import held_by_check, reliability
 from tests.pdfs import write_lines_pdf
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -184,7 +184,7 @@ def test_eval_writes_the_report_of_a_real_run(tmp_path: Path) -> None:
 
 
 def test_text_output_says_so_when_the_gold_has_no_line_items() -> None:
-    from ocrflow.report.text import print_lines
+    from ocrflow.eval.report.text import print_lines
 
     console = Console(record=True, width=120)
     print_lines(console, {"precision": 0.0, "recall": 0.0, "f1": 0.0, "correct": 0, "predicted": 0, "gold": 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocrflow.eval_trust import trust_report
+from ocrflow.eval.trust import trust_report
 
 
 def _doc(state: str, checks: list[str], soft: bool = True) -> dict[str, Any]:

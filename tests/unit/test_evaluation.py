@@ -1,7 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
-from ocrflow.evaluation import normalize_text, score_documents, score_field, soft_match
+from ocrflow.eval.scoring import normalize_text, score_documents, score_field, soft_match
 
 
 def test_normalize_text() -> None:

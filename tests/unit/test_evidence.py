@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ocrflow.confidence import score
-from ocrflow.extract.layout import PageLine
-from ocrflow.grounding import Grounder
-from ocrflow.models import Line
+from ocrflow.core.models import Line
+from ocrflow.pipeline.evidence.confidence import score
+from ocrflow.pipeline.evidence.grounding import Grounder
+from ocrflow.pipeline.extract.layout import PageLine
 
 
 def _lines() -> list[PageLine]:

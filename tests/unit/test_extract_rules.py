@@ -3,11 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from ocrflow.coerce import coerce_row
 from ocrflow.contracts import HEURISTIC_NAMES, Contract, load_contracts
-from ocrflow.extract import extract_fields
-from ocrflow.extract.heuristics import HEURISTICS, PRIMARY
-from ocrflow.models import DocumentRef, DocumentText, Line, PagePath, PageText
+from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageText
+from ocrflow.pipeline.coerce import coerce_row
+from ocrflow.pipeline.extract import extract_fields
+from ocrflow.pipeline.extract.heuristics import HEURISTICS, PRIMARY
 
 
 def _doc(rows: list[list[tuple[str, float]]], width: int = 1000) -> DocumentText:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ocrflow.contracts import Contract, load_contracts
-from ocrflow.extract.html_tables import MAX_SPAN, html_table_lines, tables_of
+from ocrflow.pipeline.extract.html_tables import MAX_SPAN, html_table_lines, tables_of
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ocrflow.eval_lines import match_lines, score_line_items
+from ocrflow.eval.lines import match_lines, score_line_items
 
 GOLD = [{"description": "Paper A4 white", "quantity": 10.0, "unit_price": 5.5, "line_total": 55.0},
         {"description": "Toner black", "quantity": 2.0, "unit_price": 27.5, "line_total": 55.0}]

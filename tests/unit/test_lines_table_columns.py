@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ocrflow.coerce import coerce_row
 from ocrflow.contracts import default_contracts_dir, load_contract
-from ocrflow.extract.lines import coerce_lines, unsigned_adjustments
-from ocrflow.extract.rules import extract_fields
-from ocrflow.extract.tables import table_lines
-from ocrflow.models import DocumentText, Line, PagePath, PageText, RowOutcome
+from ocrflow.core.models import DocumentText, Line, PagePath, PageText, RowOutcome
+from ocrflow.pipeline.coerce import coerce_row
+from ocrflow.pipeline.extract.lines import coerce_lines, unsigned_adjustments
+from ocrflow.pipeline.extract.rules import extract_fields
+from ocrflow.pipeline.extract.tables import table_lines
 from ocrflow.validate.lines import line_failures
 from tests.unit.test_lines_tables import DOC, _ln
 

@@ -4,9 +4,9 @@ on over the next page without its header, the end at the totals."""
 from __future__ import annotations
 
 from ocrflow.contracts import default_contracts_dir, load_contract
-from ocrflow.extract.lines import coerce_lines
-from ocrflow.extract.tables import split_number, table_lines
-from ocrflow.models import DocumentRef, DocumentText, Line, PagePath, PageText
+from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageText
+from ocrflow.pipeline.extract.lines import coerce_lines
+from ocrflow.pipeline.extract.tables import split_number, table_lines
 
 DOC = DocumentRef(path="t.pdf", sha256="0" * 64, mime="application/pdf", size_bytes=1)
 

@@ -9,10 +9,10 @@ import pytest
 from prometheus_client import REGISTRY, generate_latest
 
 from ocrflow import metrics
+from ocrflow.core.models import DocState
+from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
-from ocrflow.models import DocState
-from ocrflow.processor import Processor
-from ocrflow.settings import load_settings
+from ocrflow.pipeline.processor import Processor
 
 
 def _value(name: str, **labels: str) -> float:
@@ -20,8 +20,8 @@ def _value(name: str, **labels: str) -> float:
 
 
 def test_processing_a_document_moves_the_metrics(demo_dir: Path, clean_env: None) -> None:
-    from ocrflow.discover import discover
-    from ocrflow.models import DocumentRef
+    from ocrflow.core.models import DocumentRef
+    from ocrflow.run.discover import discover
 
     pdf = next(demo_dir.rglob("invoice_two_pages.pdf"))
     (doc,) = [d for d in discover([str(pdf)], "**/*") if isinstance(d, DocumentRef)]

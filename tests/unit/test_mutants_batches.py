@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 
-from ocrflow.batches import BatchReport, not_written, run_batches
-from ocrflow.claims import claim_docs, release_docs, worker_id
-from ocrflow.models import DocState, DocumentRef
-from ocrflow.results import DocResult
+from ocrflow.core.models import DocState, DocumentRef
+from ocrflow.core.results import DocResult
+from ocrflow.run.batches import BatchReport, not_written, run_batches
+from ocrflow.run.claims import claim_docs, release_docs, worker_id
 from ocrflow.store.base import StoreError
 
 
@@ -197,10 +197,10 @@ def test_an_unexpected_write_error_is_logged_with_its_traceback_and_counted(
             raise KeyError("column")
         return done
 
-    with caplog.at_level(logging.ERROR, logger="ocrflow.batches"):
+    with caplog.at_level(logging.ERROR, logger="ocrflow.run.batches"):
         run_batches(_OneWriterStore(), _docs(3), start=lambda owned: lambda: _processed(owned), load=load,
                     worker="w", ttl_s=60, batch_size=2, store_name="pg")
-    records = [r for r in caplog.records if r.name == "ocrflow.batches"]
+    records = [r for r in caplog.records if r.name == "ocrflow.run.batches"]
     assert len(records) == 1 and records[0].exc_info is not None
     assert records[0].getMessage().startswith("writing a batch of 2 documents failed; they stay pending")
     assert count() == before + 1
@@ -215,10 +215,10 @@ def test_a_failed_write_is_logged_with_its_size_and_reason(caplog: pytest.LogCap
             raise StoreError("disk gone")
         return done
 
-    with caplog.at_level(logging.ERROR, logger="ocrflow.batches"):
+    with caplog.at_level(logging.ERROR, logger="ocrflow.run.batches"):
         out = run_batches(_OneWriterStore(), _docs(3), start=lambda owned: lambda: _processed(owned), load=load,
                           worker="w", ttl_s=60, batch_size=2, store_name="pg")
-    records = [r for r in caplog.records if r.name == "ocrflow.batches"]
+    records = [r for r in caplog.records if r.name == "ocrflow.run.batches"]
     assert len(records) == 1 and records[0].levelno == logging.ERROR
     assert records[0].getMessage().startswith("writing a batch of 2 documents failed; they stay pending")
     assert "disk gone" in caplog.text

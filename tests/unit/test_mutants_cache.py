@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from ocrflow.core.models import Line
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult, Task, TerminalEngineError
 from ocrflow.engines.cache import CachingEngine, image_digest, result_from_dict, result_to_dict, with_cache
-from ocrflow.models import Line
 
 
 class _Backend:

@@ -1,4 +1,4 @@
-"""Coercion (ocrflow/coerce.py), pinned where mutation testing found it unpinned: credit/debit and sign
+"""Coercion (ocrflow/pipeline/coerce.py), pinned where mutation testing found it unpinned: credit/debit and sign
 spellings of amounts, numbers and whole numbers from every Python type, list splitting, the empty-value
 errors and their messages, two-digit years and the day/month order."""
 
@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ocrflow.coerce import (
+from ocrflow.contracts import FieldSpec, load_contracts
+from ocrflow.pipeline.coerce import (
     CoercionError,
     clean_text,
     coerce_row,
@@ -20,7 +21,6 @@ from ocrflow.coerce import (
     parse_date,
     parse_money,
 )
-from ocrflow.contracts import FieldSpec, load_contracts
 
 
 def _spec(kind: str) -> FieldSpec:

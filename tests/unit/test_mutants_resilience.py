@@ -14,6 +14,7 @@ import openai
 import pytest
 from pydantic import ValidationError
 
+from ocrflow.core.errors import AuthEngineError
 from ocrflow.engines.base import TerminalEngineError
 from ocrflow.engines.vllm import resilience
 from ocrflow.engines.vllm.errors import (
@@ -25,7 +26,6 @@ from ocrflow.engines.vllm.errors import (
     status_error,
 )
 from ocrflow.engines.vllm.resilience import CircuitBreaker, RetryPolicy, _give_up, call_with_retries
-from ocrflow.errors import AuthEngineError
 
 
 class _Bounds:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ocrflow.contracts import Contract, load_contracts
-from ocrflow.models import DocumentRef, Failure, RowOutcome
+from ocrflow.core.models import DocumentRef, Failure, RowOutcome
 from ocrflow.validate.lines import line_failures
 
 SUM = "expect_lines_to_sum_to_subtotal"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ocrflow.contracts import Contract, FieldSpec, Rule, load_contracts
-from ocrflow.models import Failure
+from ocrflow.core.models import Failure
 from ocrflow.validate import build_suite
 from ocrflow.validate.frame import COERCE_CHECK, rows_frame
 from ocrflow.validate.suite import EARLIEST_DATE, META_COLUMNS, META_FIELD, META_MESSAGE, rule_column

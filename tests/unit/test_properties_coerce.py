@@ -12,7 +12,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ocrflow.coerce import (
+from ocrflow.contracts import KINDS, Contract, FieldSpec, load_contracts
+from ocrflow.pipeline.coerce import (
     ISO_CODES,
     CoercionError,
     coerce_row,
@@ -22,7 +23,6 @@ from ocrflow.coerce import (
     parse_date,
     parse_money,
 )
-from ocrflow.contracts import KINDS, Contract, FieldSpec, load_contracts
 
 FAST = settings(max_examples=200, deadline=None)
 

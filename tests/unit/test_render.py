@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ocrflow.discover import describe
-from ocrflow.models import DocumentRef
-from ocrflow.render import (
+from ocrflow.core.models import DocumentRef
+from ocrflow.pipeline.render import (
     ImageRenderer,
     RenderError,
     RenderOptions,
@@ -17,6 +16,7 @@ from ocrflow.render import (
     make_renderer,
     normalize,
 )
+from ocrflow.run.discover import describe
 
 
 def _ref(p: Path) -> DocumentRef:

@@ -140,7 +140,7 @@ def test_image_over_server_cap_is_terminal_400() -> None:
 
 
 def test_wrong_api_key_leaves_documents_pending_at_preflight_terminal(fake: FakeVllm) -> None:
-    from ocrflow.errors import AuthEngineError
+    from ocrflow.core.errors import AuthEngineError
 
     with engine(fake, api_key="wrong") as eng:
         with pytest.raises(AuthEngineError, match=r"HTTP 401.*Unauthorized"):  # transient: documents stay pending

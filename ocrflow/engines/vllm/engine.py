@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 from openai.types.chat import ChatCompletion
 
+from ocrflow.core.settings import redact_url
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult, TerminalEngineError, TransientEngineError
 from ocrflow.engines.vllm.errors import VllmTerminalError, VllmTransientError, server_message, status_error
 from ocrflow.engines.vllm.gcl import ChunkedLimit
@@ -42,10 +43,9 @@ from ocrflow.engines.vllm.request import (
 )
 from ocrflow.engines.vllm.resilience import CircuitBreaker, call_with_retries
 from ocrflow.metrics import in_flight, observe_error
-from ocrflow.settings import redact_url
 
 if TYPE_CHECKING:
-    from ocrflow.settings import Settings
+    from ocrflow.core.settings import Settings
 
 
 class VllmEngine:

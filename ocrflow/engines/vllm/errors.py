@@ -7,8 +7,8 @@ from email.utils import parsedate_to_datetime
 
 import openai
 
+from ocrflow.core.errors import AuthEngineError, ErrorCode
 from ocrflow.engines.base import EngineError, TerminalEngineError, TransientEngineError
-from ocrflow.errors import AuthEngineError, ErrorCode
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 

@@ -16,7 +16,7 @@ from ocrflow.engines.vllm.replicas import split_urls
 from ocrflow.engines.vllm.resilience import RetryPolicy
 
 if TYPE_CHECKING:
-    from ocrflow.settings import Settings
+    from ocrflow.core.settings import Settings
 
 DEFAULT_MODEL = "tencent/HunyuanOCR"
 

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ocrflow.core.models import Line, reading_order
 from ocrflow.engines.vllm.errors import ModelOutputError
-from ocrflow.models import Line, reading_order
 
 GRID = 1000.0
 NO_BOX = (0.0, 0.0, 0.0, 0.0)

@@ -70,7 +70,7 @@ class Replica:
     @property
     def root(self) -> str:
         """The base URL without ``/v1`` and without a password (what results record and errors name)."""
-        from ocrflow.settings import redact_url
+        from ocrflow.core.settings import redact_url
 
         return redact_url(self.url.removesuffix("/v1"))
 

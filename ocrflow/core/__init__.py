@@ -1,0 +1,1 @@
+"""Base types every floor shares: records, settings, errors, evidence records."""

@@ -1,0 +1,1 @@
+"""Evaluation against gold files: scoring, trust figures, line items, the report."""

@@ -1,0 +1,1 @@
+"""Where each value came from: evidence records built, lines, grounding, confidence."""

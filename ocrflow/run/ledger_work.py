@@ -1,0 +1,93 @@
+"""Retry documents the ledger holds as final: ``failed`` (after a fix: a password configured, a cap
+raised, a file replaced, a bug fixed) and ``unmatched`` (after a new contract), through the same run
+lifecycle as any run.
+
+Each document is found again by its stored path (``path_raw`` when its name is not UTF-8), hashed and
+typed again, registered ``pending`` (so a run that stops halfway leaves it for the next ordinary run)
+and processed from the file like any input. A file no longer there stays as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+from ocrflow.contracts import Contract
+from ocrflow.core.models import DocState, DocumentRef
+from ocrflow.core.results import DocResult
+from ocrflow.core.settings import Settings
+from ocrflow.engines.base import Engine
+from ocrflow.pipeline.processor import Processor
+from ocrflow.run.batch_write import validate_and_build_batch
+from ocrflow.run.discover import Rejected, describe
+from ocrflow.run.lifecycle import DocumentRun
+from ocrflow.run.planning import Plan, input_limits, register_plan
+from ocrflow.run.summary import RunSummary
+from ocrflow.store.base import Batch, Store
+from ocrflow.validate import ValidationReport
+
+
+def os_path(path: str, path_raw: str | None) -> str:
+    """The name the operating system knows: the raw bytes when the stored name was escaped."""
+    return os.fsdecode(unquote_to_bytes(path_raw)) if path_raw else path
+
+
+@dataclass(slots=True)
+class LedgerWork:
+    """The documents of the ledger in ``state`` (failed or unmatched; failed ones of ``code`` only when given)."""
+
+    settings: Settings
+    state: DocState
+    code: str | None = None
+    inputs: list[str] = field(default_factory=list)
+    label: str = ""
+    engine_label: str = ""
+    claims: bool = True
+    missing: list[str] = field(default_factory=list)
+    """Stored paths that no longer exist (those documents are left as they were)."""
+
+    def __post_init__(self) -> None:
+        self.label = f"reprocess:{self.state.value}" + (f":{self.code}" if self.code else "")
+
+    def plan(self, store: Store) -> Plan:
+        mark = "?" if store.dialect == "duckdb" else "%s"
+        sql = f"SELECT path, path_raw FROM documents WHERE state = {mark}"
+        params: list[object] = [self.state.value]
+        if self.code:
+            sql += f" AND error_code = {mark}"
+            params.append(self.code)
+        _, rows = store.query(sql + " ORDER BY path", params)
+        todo: list[DocumentRef] = []
+        rejected: list[Rejected] = []
+        limits = input_limits(self.settings)
+        for path, raw in rows:
+            local = Path(os_path(str(path), raw))
+            if not (local.exists() or local.is_symlink()):
+                self.missing.append(str(path))
+                continue
+            self.inputs.append(str(path))
+            item = describe(local, local.parent, limits)
+            (todo if isinstance(item, DocumentRef) else rejected).append(item)  # type: ignore[arg-type]
+        return Plan(todo=todo, skipped=[], rejected=rejected)
+
+    def register(self, store: Store, plan_: Plan, run_id: str) -> None:
+        register_plan(store, plan_, run_id, force=True)  # final -> pending: claimable, and safe if we stop
+
+    def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
+                    reports: list[ValidationReport]) -> Batch:
+        return validate_and_build_batch(done, contracts, run_id, reports)
+
+    def processor(self, engine: Engine | None, contracts: dict[str, Contract], flow_run_id: str) -> Processor:
+        if engine is None:
+            raise ValueError("reprocessing from the files needs an engine")
+        return Processor(self.settings, engine, contracts, flow_run_id=flow_run_id)
+
+
+def reprocess_ledger(store: Store, settings: Settings, engine: Engine, *, state: DocState,
+                     code: str | None = None) -> tuple[RunSummary, list[str]]:
+    """Run the failed (or unmatched) documents again; returns the run's summary and the paths not found."""
+    work = LedgerWork(settings, state, code)
+    summary = DocumentRun(settings, store, engine, work).execute()
+    return summary, work.missing

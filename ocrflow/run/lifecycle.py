@@ -1,0 +1,287 @@
+"""The run lifecycle, one driver for ``ocrflow run``, the Prefect flows, reprocessing and eval.
+
+``DocumentRun.execute`` owns the stage order (as docling's ``BasePipeline.execute`` does):
+
+    open      load the contracts, create the tables, open the run's ledger row, check the run's
+              configuration and preflight the engine (if either fails no document is registered and
+              the ledger row is closed FAILED with the reason), put the result cache in front of it
+    plan      what the work covers (files discovered and hashed, or quarantined records), minus what
+              already reached a final state
+    register  every document of the plan in ``documents`` (pending, or failed for rejected inputs)
+    batches   claim, process, validate and write, release, batch by batch (ocrflow.run.batches)
+    summarize counts, problems, latencies, the run's Data Docs
+    close     check the stored keys and close the ledger row; a run that stops early (a store that
+              died, a missing input) closes it FAILED with the reason instead
+
+What differs between callers comes in through two narrow objects. ``Work`` says what is processed
+(files, or quarantined records rebuilt from their stored pages). ``RunHooks`` says what the caller
+adds: how a stage is called (the flow wraps it in a Prefect task), how documents are submitted (a
+thread pool here, task runs through a window in the flow), and how progress is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from ocrflow.contracts import Contract, ContractError, load_contracts
+from ocrflow.core.models import DocumentRef
+from ocrflow.core.results import DocResult
+from ocrflow.core.settings import ConfigError, Settings, redact_url
+from ocrflow.engines.base import Engine
+from ocrflow.engines.cache import with_cache
+from ocrflow.run.batches import BatchReport, LoopResult, StartFn, run_batches
+from ocrflow.run.claims import worker_id
+from ocrflow.run.planning import Plan
+from ocrflow.run.summary import RunSummary, effective_plan, new_run_id, summarize
+from ocrflow.store.base import Batch, RunRecord, Store
+from ocrflow.store.business_keys import apply_decisions
+from ocrflow.validate import ValidationReport
+
+log = logging.getLogger("ocrflow")
+T = TypeVar("T")
+
+
+class DocumentProcessor(Protocol):
+    """Turns one document into a result; never raises for one document, except a transient error
+    when ``raise_transient`` asks for it (the caller retries)."""
+
+    def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult: ...
+
+
+class Work(Protocol):
+    """What a run processes."""
+
+    label: str
+    """What the ledger's ``contract`` column says about the run (a contract name, auto, quarantined)."""
+    inputs: list[str]
+    engine_label: str
+    """The ledger's ``engine`` when the run has no engine (reprocessing from stored pages)."""
+    claims: bool
+    """Claim documents before processing them (a store shared by several workers)."""
+
+    def plan(self, store: Store) -> Plan: ...
+
+    def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
+                    reports: list[ValidationReport]) -> Batch:
+        """Validate one batch and build its write (ocrflow.run.batch_write.validate_and_build_batch)."""
+        ...
+
+    def register(self, store: Store, plan: Plan, run_id: str) -> None: ...
+
+    def processor(self, engine: Engine | None, contracts: dict[str, Contract], flow_run_id: str) \
+            -> DocumentProcessor: ...
+
+
+class RunHooks:
+    """What a caller adds around the core run. The defaults run everything in this process."""
+
+    def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """Call one stage (``discover``, ``load``); the Prefect flow runs it as a task."""
+        return fn(*args)
+
+    @contextmanager
+    def documents(self, processor: DocumentProcessor, in_flight: int) -> Iterator[StartFn]:
+        """How a batch's documents are started: ``in_flight`` at a time on a thread pool."""
+        if in_flight <= 1:
+            yield lambda docs: (lambda: [self._one(processor, d) for d in docs])
+            return
+        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ocrflow-doc") as pool:
+            def start(docs: list[DocumentRef]) -> Callable[[], list[DocResult]]:
+                futures = [pool.submit(self._one, processor, d) for d in docs]
+                return lambda: [f.result() for f in futures]
+
+            yield start
+
+    def _one(self, processor: DocumentProcessor, doc: DocumentRef) -> DocResult:
+        result = processor.process(doc)
+        self.on_document(result)
+        return result
+
+    def on_already_final(self, counts: dict[str, int]) -> None:
+        """Documents of the inputs that an earlier run finished, by final state (called before on_plan)."""
+
+    def on_plan(self, plan: Plan) -> None:
+        """The plan is registered; processing starts."""
+
+    def on_document(self, result: DocResult) -> None:
+        """One document was processed (not yet written); called from worker threads."""
+
+    def on_batch(self, report: BatchReport) -> None:
+        """One batch was written (or failed to be; its documents stay pending)."""
+
+
+@dataclass(slots=True)
+class RunOptions:
+    flow_run_id: str = ""
+    batch_size: int | None = None
+    worker: str = ""
+    claim_ttl_s: float = 900.0
+    data_docs: bool = True
+
+
+class DocumentRun:
+    """One run of ``work`` into ``store``: ``execute()`` goes open -> plan -> register -> batches ->
+    summarize -> close."""
+
+    def __init__(self, settings: Settings, store: Store, engine: Engine | None, work: Work,
+                 hooks: RunHooks | None = None, options: RunOptions | None = None) -> None:
+        self.settings, self.store, self.engine, self.work = settings, store, engine, work
+        self.hooks = hooks or RunHooks()
+        self.options = options or RunOptions()
+        self.contracts: dict[str, Contract] = {}
+        self.reports: list[ValidationReport] = []
+        self.record: RunRecord | None = None
+
+    def execute(self) -> RunSummary:
+        started = time.perf_counter()
+        record = self.open()
+        try:
+            plan = self.hooks.stage("discover", self.work.plan, self.store)
+            already = final_state_counts(self.store, [d.sha256 for d in plan.skipped])
+            self.work.register(self.store, plan, record.run_id)
+            self.hooks.on_already_final(already)
+            self.hooks.on_plan(plan)
+            loop = self.run_batches(plan, record)
+        except Exception as exc:
+            abandon(self.store, record, stop_message(exc))
+            raise
+        summary = summarize(record.run_id, record.flow_run_id, loop.results,
+                            effective_plan(plan, loop.mine, loop.elsewhere), started, self.settings.max_failed)
+        summary.already_final = already
+        if self.options.data_docs:
+            summary.data_docs = build_run_data_docs(self.reports, self.settings.store, record.run_id)
+        finish(self.store, record, summary)
+        return summary
+
+    def open(self) -> RunRecord:
+        """Contracts, tables, the ledger row, then the configuration check and the engine preflight.
+
+        A run stopped by its configuration (an unknown contract) or by the engine preflight registers
+        no document; its ledger row is closed FAILED with the one-line reason, so that ``runs`` says why."""
+        try:
+            self.contracts = load_contracts(self.settings.contracts_dir)
+        except ContractError as exc:  # a broken contract file is the configuration's fault: exit 2, one line
+            raise ConfigError(f"data contracts in {self.settings.contracts_dir}: {exc}") from exc
+        self.store.init_schema(list(self.contracts.values()))
+        run_id = new_run_id()
+        self.record = RunRecord(run_id=run_id, flow_run_id=self.options.flow_run_id or run_id,
+                                started_at=datetime.now(UTC),
+                                engine=self.engine.name if self.engine else self.work.engine_label,
+                                contract=self.work.label, inputs=list(self.work.inputs))
+        self.store.start_run(self.record)
+        try:
+            check_contract_setting(self.settings.contract, self.contracts)
+            if self.engine is not None:
+                self.engine = prepare_engine(self.engine, self.store, self.settings)
+        except Exception as exc:
+            abandon(self.store, self.record, stop_message(exc))
+            raise
+        return self.record
+
+    def run_batches(self, plan: Plan, record: RunRecord) -> LoopResult:
+        processor = self.work.processor(self.engine, self.contracts, record.flow_run_id)
+
+        def load(done: list[DocResult]) -> list[DocResult]:
+            return self.hooks.stage("load", self.write, done, record.run_id)
+
+        in_flight = self.settings.resolved_documents_in_flight()
+        with self.hooks.documents(processor, in_flight) as start:
+            return run_batches(
+                self.store, plan.todo, start=start, load=load, claims=self.work.claims,
+                worker=self.options.worker or worker_id(record.flow_run_id), ttl_s=self.options.claim_ttl_s,
+                batch_size=self.settings.resolved_batch_size(self.options.batch_size),
+                store_name=redact_url(self.settings.store), on_batch=self.hooks.on_batch)
+
+    def write(self, done: list[DocResult], run_id: str) -> list[DocResult]:
+        """Validate one batch and write it in one transaction."""
+        batch = self.work.build_batch(done, self.contracts, run_id, self.reports)
+        self.store.write_batch(batch, self.contracts)
+        apply_decisions(done)  # rows the store quarantined as duplicates of a stored business key
+        return done
+
+
+def stop_message(exc: BaseException) -> str:
+    """One line saying why a run stopped: the error's own text, whitespace folded (a driver's message can
+    span lines); the exception's type only where its text says nothing."""
+    text = " ".join(str(exc).split())
+    return text if text else type(exc).__name__
+
+
+def final_state_counts(store: Store, hashes: list[str]) -> dict[str, int]:
+    """How many of ``hashes`` are in each state of ``documents`` (the documents a run skips as final)."""
+    if not hashes:
+        return {}
+    where = "sha256 IN (SELECT UNNEST(?))" if store.dialect == "duckdb" else "sha256 = ANY(%s)"
+    _, rows = store.query(f"SELECT state, count(*) FROM documents WHERE {where} GROUP BY state ORDER BY state",
+                          [hashes])
+    return {str(state): int(n) for state, n in rows}
+
+
+def check_contract_setting(name: str, contracts: dict[str, Contract]) -> None:
+    """A contract named in the settings must exist: a typo stops the run before any document is touched."""
+    if name != "auto" and name not in contracts:
+        raise ConfigError(f"unknown contract {name!r}; known: {', '.join(sorted(contracts))} (or auto)")
+
+
+def prepare_engine(engine: Engine, store: Store, settings: Settings) -> Engine:
+    """Preflight the engine (before any document is touched), then put the store's result cache in front."""
+    engine.preflight()
+    return with_cache(engine, store if settings.vllm_cache else None)
+
+
+def build_run_data_docs(reports: list[ValidationReport], store_url: str, run_id: str) -> str:
+    """Great Expectations Data Docs for a run's validations; never fails the run."""
+    from ocrflow.run.datadocs import data_docs_for_run
+
+    try:
+        index = data_docs_for_run(reports, store_url, run_id)
+    except (OSError, ValueError, RuntimeError) as exc:
+        log.warning("data docs for run %s not built: %s", run_id, exc)
+        return ""
+    return str(index or "")
+
+
+def abandon(store: Store, run: RunRecord, message: str) -> None:
+    """Mark a run that stopped early FAILED in the ledger, if the store still takes that write."""
+    run.finished_at, run.status, run.message = datetime.now(UTC), "FAILED", message
+    try:
+        store.finish_run(run)
+    except Exception as exc:  # noqa: BLE001 - the store is what failed: say so in one line, keep the original error
+        log.warning("run %s could not be marked FAILED in the store: %s", run.run_id, stop_message(exc))
+
+
+def record_stopped_run(store: Store, *, flow_run_id: str, engine: str, contract: str, inputs: list[str],
+                       message: str) -> RunRecord:
+    """A ``runs`` row for a run that stopped before it could open one itself, closed FAILED at once."""
+    run_id = new_run_id()
+    record = RunRecord(run_id=run_id, flow_run_id=flow_run_id or run_id, started_at=datetime.now(UTC),
+                       engine=engine, contract=contract, inputs=list(inputs))
+    try:
+        store.start_run(record)
+    except Exception as exc:  # noqa: BLE001 - a store without its tables yet: the reason is logged, not lost
+        log.warning("run %s could not be recorded in the store (%s): %s", run_id, stop_message(exc), message)
+        return record
+    abandon(store, record, message)
+    return record
+
+
+def finish(store: Store, run: RunRecord, summary: RunSummary) -> None:
+    """Check the stored keys, then close the run in the ledger with the summary's status and counts.
+
+    A key stored twice (possible only where the store keeps keys unique itself, DuckDB) fails the
+    run with the tables named: the rows stay, for a person to look at."""
+    problems = store.key_problems()
+    if problems:
+        summary.status = "FAILED"
+        note = "key check failed: " + "; ".join(problems)
+        summary.message = f"{summary.message}; {note}" if summary.message else note
+    run.finished_at, run.status, run.counts = datetime.now(UTC), summary.status, summary.counts
+    run.seconds, run.message, run.data_docs = summary.seconds, summary.message, summary.data_docs
+    store.finish_run(run)

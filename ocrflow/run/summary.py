@@ -1,0 +1,114 @@
+"""A run's summary: counts, problem documents, page latencies and its status."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ocrflow.core.models import DocState, DocumentRef, PagePath
+from ocrflow.core.results import DocResult
+from ocrflow.run.planning import Plan
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: str
+    flow_run_id: str
+    counts: dict[str, int]
+    seconds: float
+    status: str
+    failed: list[tuple[str, str]]
+    quarantined: list[tuple[str, str]]
+    pending: list[tuple[str, str]]
+    latencies: dict[str, list[float]]
+    data_docs: str = ""
+    message: str = ""
+    unmatched: list[tuple[str, str]] = field(default_factory=list)
+    """Documents no contract matched (state ``unmatched``; ``ocrflow reprocess --unmatched``)."""
+    budget: int = 0
+    """Failed + unmatched documents this run may have and still be COMPLETED (``max_failed``)."""
+    results: list[DocResult] = field(default_factory=list, repr=False)
+    """Every processed document's result (pages, row, final state), for callers that score or show them."""
+    already_final: dict[str, int] = field(default_factory=dict)
+    """The skipped documents (final in an earlier run) by their state: loaded, quarantined, failed, ..."""
+    review_waiting: int | None = None
+    """Records in the review queue after the run (quarantined + low confidence); None: not counted."""
+
+
+def already_final_text(skipped: int, states: dict[str, int]) -> str:
+    """``3 already final (0 loaded, 1 quarantined, 2 failed)``: what a re-run skipped, by state."""
+    if not skipped:
+        return "0 already final"
+    parts = [f"{states.get(k, 0)} {k}" for k in ("loaded", "quarantined", "failed")]
+    parts += [f"{n} {k}" for k, n in sorted(states.items()) if k not in ("loaded", "quarantined", "failed") and n]
+    return f"{skipped} already final ({', '.join(parts)})"
+
+
+def stopped_summary(run_id: str, flow_run_id: str, message: str, started: float) -> RunSummary:
+    """The summary of a run that stopped before processing anything (a bad parameter, a missing input, a
+    store that cannot be opened): every count 0, status FAILED, the one-line reason."""
+    counts = dict.fromkeys(("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped",
+                            "unmatched", "duplicates"), 0)
+    return RunSummary(run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
+                      status="FAILED", failed=[], quarantined=[], pending=[], latencies={}, message=message)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def failure_budget(max_failed: str, documents: int) -> int:
+    """How many failed documents ``max_failed`` allows in a run of ``documents``: a count (``5``) as it is,
+    a fraction (``1%``, ``0.01``) of the documents rounded UP, so that one broken file in a small run does
+    not fail it (a fraction above 0 always allows at least one)."""
+    text = max_failed.strip()
+    if text.endswith("%"):
+        return math.ceil(float(text[:-1]) / 100 * documents - 1e-9)
+    if "." in text:
+        return math.ceil(float(text) * documents - 1e-9)
+    return int(text)
+
+
+def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Plan, started: float,
+              max_failed: str = "0") -> RunSummary:
+    counts = {
+        "documents": len(plan_.todo) + len(plan_.skipped) + len(plan_.rejected),
+        "pages": sum(len(r.pages) for r in results),
+        "loaded": sum(r.state == DocState.LOADED for r in results),
+        "quarantined": sum(r.state == DocState.QUARANTINED for r in results),
+        "failed": sum(r.state == DocState.FAILED for r in results) + len(plan_.rejected),
+        "pending": sum(r.state == DocState.PENDING for r in results),
+        "skipped": len(plan_.skipped),
+        "unmatched": sum(r.state == DocState.UNMATCHED for r in results),
+        "duplicates": plan_.duplicates,
+    }
+    latencies: dict[str, list[float]] = {}
+    for r in results:
+        for p in r.pages:
+            latencies.setdefault(p.engine if p.path == PagePath.OCR else p.path.value, []).append(
+                p.latency_s + p.render_s)
+    failed = [(r.doc.path, r.error or "") for r in results if r.state == DocState.FAILED]
+    failed += [(r.path, r.reason) for r in plan_.rejected]
+    unmatched = [(r.doc.path, r.error or "") for r in results if r.state == DocState.UNMATCHED]
+    budget = failure_budget(max_failed, counts["documents"])
+    bad = counts["failed"] + counts["unmatched"]
+    status = "COMPLETED" if bad <= budget and not counts["pending"] else "FAILED"
+    message = "" if not bad and not counts["pending"] else (
+        f"{counts['failed']} failed, {counts['unmatched']} unmatched, {counts['pending']} pending "
+        f"(error budget {budget}): " + "; ".join(f"{Path(p).name}: {e}" for p, e in [*failed, *unmatched][:5]))
+    return RunSummary(
+        run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
+        status=status, failed=failed,
+        quarantined=[(r.doc.path, r.error or "") for r in results if r.state == DocState.QUARANTINED],
+        pending=[(r.doc.path, r.error or "") for r in results if r.state == DocState.PENDING],
+        latencies=latencies, message=message, results=results, unmatched=unmatched, budget=budget)
+
+
+def effective_plan(plan_: Plan, mine: list[DocumentRef], elsewhere: list[DocumentRef]) -> Plan:
+    """The plan as this worker ran it: documents another worker held count as skipped here."""
+    return Plan(todo=mine, skipped=[*plan_.skipped, *elsewhere], rejected=plan_.rejected, paths=plan_.paths,
+                duplicates=plan_.duplicates)
