@@ -32,7 +32,7 @@ def _per_request_gcl(self: Any) -> Any:
     """What VllmEngine._gcl did before ChunkedLimit: occupy one slot around every request."""
     from prefect.concurrency.asyncio import concurrency
 
-    return concurrency(self.concurrency_limit, occupy=1)
+    return concurrency("vllm", occupy=1)
 
 
 def _engine_factory(mode: str, chunked_gcl: Any) -> Any:
@@ -41,7 +41,7 @@ def _engine_factory(mode: str, chunked_gcl: Any) -> Any:
 
     vllm.VllmEngine._gcl = _per_request_gcl if mode == "per request" else chunked_gcl  # type: ignore[method-assign]
     if mode == "no limit":
-        return lambda settings: vllm.make_vllm_engine(settings, concurrency_limit=None)
+        return lambda settings: vllm.make_vllm_engine(settings)  # no limiter handed in
     return flow_engine
 
 

@@ -19,8 +19,6 @@ log = logging.getLogger("ocrflow.flows")
 
 VLLM_SECRET_BLOCK = "ocrflow-vllm-api-key"
 """Prefect Secret block holding the vLLM API key (``prefect block create secret`` or the UI)."""
-VLLM_CONCURRENCY_LIMIT = "vllm"
-"""Global concurrency limit that bounds requests to the vLLM fleet across all flow runs (``prefect gcl``)."""
 
 
 def drop_empty_env(prefix: str = "OCRFLOW_") -> list[str]:
@@ -68,19 +66,14 @@ def vllm_api_key_from_secret(block_name: str = VLLM_SECRET_BLOCK) -> Any:
     return SecretStr(str(value))
 
 
-def fleet_limit_name() -> str | None:
-    """The global concurrency limit vLLM requests hold: OCRFLOW_VLLM_CONCURRENCY_LIMIT, default ``vllm``;
-    ``none`` turns it off (an empty value means "not set", as for every OCRFLOW_* variable)."""
-    name = os.environ.get("OCRFLOW_VLLM_CONCURRENCY_LIMIT", "").strip() or VLLM_CONCURRENCY_LIMIT
-    return None if name.lower() in ("none", "off") else name
-
-
 def flow_engine(settings: Settings) -> Engine:
-    """The engine for a flow run; vLLM requests occupy the ``vllm`` global concurrency limit."""
+    """The engine for a flow run; vLLM requests hold slots of the ``vllm`` global concurrency limit
+    (flows/limiter.py), which the flow hands to the engine."""
     if settings.resolved_engine() == "vllm":
+        from flows.limiter import prefect_limiter
         from ocrflow.engines.vllm import make_vllm_engine
 
-        return make_vllm_engine(settings, concurrency_limit=fleet_limit_name())
+        return make_vllm_engine(settings, limiter=prefect_limiter())
     from ocrflow.engines.factory import make_engine
 
     return make_engine(settings)

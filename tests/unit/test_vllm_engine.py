@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +12,6 @@ from PIL import Image
 
 from ocrflow.engines.base import EngineRequest, EngineResult, Task, TerminalEngineError, TransientEngineError
 from ocrflow.engines.vllm import CircuitBreaker, CircuitOpenError, RetryPolicy, VllmEngine, VllmOptions
-from ocrflow.engines.vllm import gcl as vllm_gcl
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
@@ -274,29 +272,6 @@ def test_run_many_yields_errors_in_place(fake: FakeVllm) -> None:
         outcomes = list(eng.run_many(reqs))
     assert isinstance(outcomes[0], EngineResult) and isinstance(outcomes[2], EngineResult)
     assert isinstance(outcomes[1], TerminalEngineError)
-
-
-def test_prefect_concurrency_limit_is_leased_in_chunks(fake: FakeVllm, monkeypatch: pytest.MonkeyPatch) -> None:
-    import prefect.concurrency.asyncio as pca
-
-    calls: list[tuple[str, int]] = []
-
-    @contextlib.asynccontextmanager
-    async def fake_concurrency(names: str, occupy: int = 1, **_: Any) -> AsyncIterator[None]:
-        calls.append((names, occupy))
-        yield
-
-    async def limit_size(name: str) -> int | None:
-        return 64
-
-    monkeypatch.setattr(pca, "concurrency", fake_concurrency)
-    monkeypatch.setattr(vllm_gcl, "prefect_limit_size", limit_size)
-    with engine(fake, concurrency_limit="vllm") as eng:
-        list(eng.run_many(EngineRequest(image=img()) for _ in range(3)))
-    assert calls == [("vllm", 8)]  # one chunk of 8 slots leased for the three requests, not one call each
-    with engine(fake) as eng:
-        eng.run(EngineRequest(image=img()))
-    assert len(calls) == 1  # off by default
 
 
 def _chat(*parts: dict[str, Any]) -> dict[str, Any]:

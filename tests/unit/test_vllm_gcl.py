@@ -1,15 +1,21 @@
-"""ChunkedLimit: the fleet-wide Prefect limit leased in chunks (with a recording stand-in for Prefect)."""
+"""ChunkedLimit: a fleet-wide limit leased in chunks (with a recording stand-in for Prefect), and the engine
+holding the limiter the flow hands in (flows/limiter.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+from PIL import Image
 
-from ocrflow.engines.base import TransientEngineError
+from ocrflow.engines.base import EngineRequest, TransientEngineError
+from ocrflow.engines.limits import Limiter
+from ocrflow.engines.vllm import RetryPolicy, VllmEngine, VllmOptions
 from ocrflow.engines.vllm.gcl import ChunkedLimit
+from tests.fakes.fake_vllm import FakeVllm
 
 
 class Limit:
@@ -55,7 +61,7 @@ def test_one_acquisition_per_chunk_not_per_request_and_idle_chunks_go_back() -> 
 
     async def scenario() -> tuple[int, int]:
         # idle_s with a margin: a loaded 2-core box may pause the loop for tens of ms between the two rounds
-        limit = ChunkedLimit("vllm", chunk=8, idle_s=0.5, occupy=server.occupy, read_limit=server.read)
+        limit = ChunkedLimit("vllm", occupy=server.occupy, read_limit=server.read, chunk=8, idle_s=0.5)
         await _requests(limit, server, 20, 0.02)
         await _requests(limit, server, 20, 0.02)  # the chunks are still held: no new acquisition
         held_while_warm = server.held
@@ -73,7 +79,7 @@ def test_the_fleet_limit_bounds_requests_and_a_small_limit_shrinks_the_chunk() -
     server = Limit(4)
 
     async def scenario() -> None:
-        limit = ChunkedLimit("vllm", chunk=8, idle_s=0.05, occupy=server.occupy, read_limit=server.read)
+        limit = ChunkedLimit("vllm", occupy=server.occupy, read_limit=server.read, chunk=8, idle_s=0.05)
         await _requests(limit, server, 12, 0.01)
         assert limit.chunk == 4
         await limit.aclose()
@@ -113,10 +119,57 @@ def test_a_failed_acquisition_fails_the_waiting_requests_as_transient_then_recov
                                                  ("none", None), ("OFF", None)])
 def test_fleet_limit_name_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str | None,
                                                expected: str | None) -> None:
-    from flows.runtime import fleet_limit_name
+    from flows.limiter import fleet_limit_name
 
     if value is None:
         monkeypatch.delenv("OCRFLOW_VLLM_CONCURRENCY_LIMIT", raising=False)
     else:
         monkeypatch.setenv("OCRFLOW_VLLM_CONCURRENCY_LIMIT", value)
     assert fleet_limit_name() == expected
+
+
+def _engine(fake: FakeVllm, limiter: Limiter | None) -> VllmEngine:
+    options = VllmOptions(urls=fake.url, retry=RetryPolicy(max_attempts=1, base_delay_s=0.01, max_delay_s=0.02))
+    return VllmEngine(options, limiter=limiter)
+
+
+def test_the_engine_holds_the_limiter_the_flow_hands_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """flows.limiter.prefect_limiter through the engine: Prefect's ``concurrency`` occupied once per chunk of 8
+    for three requests, given back when the engine closes; without a limiter nothing is occupied."""
+    import prefect.concurrency.asyncio as pca
+
+    from flows import limiter as flow_limiter
+
+    calls: list[tuple[str, int]] = []
+    released: list[int] = []
+
+    @contextlib.asynccontextmanager
+    async def fake_concurrency(names: str, occupy: int = 1, **_: Any) -> AsyncIterator[None]:
+        calls.append((names, occupy))
+        yield
+        released.append(occupy)
+
+    async def limit_size(name: str) -> int | None:
+        return 64
+
+    monkeypatch.setattr(pca, "concurrency", fake_concurrency)
+    monkeypatch.setattr(flow_limiter, "prefect_limit_size", limit_size)
+    monkeypatch.delenv(flow_limiter.LIMIT_ENV, raising=False)
+    image = Image.new("RGB", (200, 100), "white")
+    with FakeVllm(mode="sleep", capacity=64) as fake:
+        limiter = flow_limiter.prefect_limiter()
+        assert isinstance(limiter, ChunkedLimit) and isinstance(limiter, Limiter) and limiter.name == "vllm"
+        with _engine(fake, limiter) as eng:
+            list(eng.run_many(EngineRequest(image=image) for _ in range(3)))
+            assert calls == [("vllm", 8)] and released == []  # one chunk for the three requests, still held
+        assert released == [8]  # closing the engine gave the chunk back
+        with _engine(fake, None) as eng:
+            eng.run(EngineRequest(image=image))
+    assert len(calls) == 1  # no limiter: no fleet-wide slot
+
+
+def test_a_limit_turned_off_gives_no_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.limiter import LIMIT_ENV, prefect_limiter
+
+    monkeypatch.setenv(LIMIT_ENV, "none")
+    assert prefect_limiter() is None

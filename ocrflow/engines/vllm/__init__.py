@@ -3,7 +3,7 @@
 engine (VllmEngine, make_vllm_engine), options (VllmOptions), request / output (the chat request and
 the reply's parsing), prompts / profiles (what is asked of which model), image (page -> JPEG data URL),
 replicas / loop (transport), resilience / errors (retries, circuit breaker, error classes),
-gcl (the fleet-wide Prefect concurrency limit).
+gcl (a fleet-wide limit leased in chunks; the flows hand in a Prefect one, see ocrflow.engines.limits).
 """
 
 from ocrflow.engines.vllm.engine import VllmEngine, make_vllm_engine

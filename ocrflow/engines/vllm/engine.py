@@ -21,8 +21,8 @@ from openai.types.chat import ChatCompletion
 
 from ocrflow.core.settings import redact_url
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult, TerminalEngineError, TransientEngineError
+from ocrflow.engines.limits import Limiter
 from ocrflow.engines.vllm.errors import VllmTerminalError, VllmTransientError, server_message, status_error
-from ocrflow.engines.vllm.gcl import ChunkedLimit
 from ocrflow.engines.vllm.image import encode_image
 from ocrflow.engines.vllm.loop import LoopThread
 from ocrflow.engines.vllm.options import VllmOptions
@@ -51,26 +51,26 @@ if TYPE_CHECKING:
 class VllmEngine:
     """The Engine protocol over one or more vLLM replicas (see module docstring).
 
-    ``breaker`` is shared state (pass one to watch or tune it); ``prompts`` replaces the prompt files.
+    ``breaker`` is shared state (pass one to watch or tune it); ``prompts`` replaces the prompt files;
+    ``limiter`` bounds requests fleet-wide (the flows pass a Prefect global concurrency limit; none: off).
     """
 
     name = ENGINE_NAME
     supports_extraction = True
 
     def __init__(self, options: VllmOptions, *, breaker: CircuitBreaker | None = None,
-                 prompts: PromptLibrary | None = None) -> None:
+                 prompts: PromptLibrary | None = None, limiter: Limiter | None = None) -> None:
         self.options = options
         self.urls = list(options.urls)
         self.model = options.model
         self.profile = profile_for(options.model, options.profile)
         self.max_in_flight = options.max_in_flight
-        self.concurrency_limit = options.concurrency_limit
         self.retry = options.retry
         self.breaker = breaker or CircuitBreaker()
         self.breaker.target = self.breaker.target or ", ".join(redact_url(u.removesuffix("/v1")) for u in self.urls)
         self.peak_in_flight = 0
         self.served_models: dict[str, list[str]] = {}
-        self._fleet: ChunkedLimit | None = None
+        self._fleet = limiter
         self._prompts = prompts
         self._loop = LoopThread()
         self._pool: ReplicaPool | None = None
@@ -142,12 +142,8 @@ class VllmEngine:
         return PreparedRequest(request, prompt, image, messages, response_format_for(request, self.profile))
 
     def _gcl(self) -> AbstractAsyncContextManager[Any]:
-        """A slot of the fleet-wide limit, leased in chunks (see ocrflow.engines.vllm.gcl)."""
-        if not self.concurrency_limit:
-            return contextlib.nullcontext()
-        if self._fleet is None:
-            self._fleet = ChunkedLimit(self.concurrency_limit)
-        return self._fleet.slot()
+        """A slot of the fleet-wide limiter handed in (ocrflow.engines.limits); none: no fleet-wide bound."""
+        return contextlib.nullcontext() if self._fleet is None else self._fleet.slot()
 
     def _body(self, prep: PreparedRequest, max_tokens: int) -> dict[str, Any]:
         """The chat-completions body; the profile's extras go top level, as ``extra_body`` would."""
@@ -257,7 +253,7 @@ def _outcome(future: Future[EngineResult]) -> EngineResult | EngineError:
         return exc
 
 
-def make_vllm_engine(settings: Settings, *, breaker: CircuitBreaker | None = None,
+def make_vllm_engine(settings: Settings, *, breaker: CircuitBreaker | None = None, limiter: Limiter | None = None,
                      **overrides: object) -> VllmEngine:
     """The engine the pipeline uses, configured from settings (``overrides``: VllmOptions fields that win)."""
-    return VllmEngine(VllmOptions.from_settings(settings, **overrides), breaker=breaker)
+    return VllmEngine(VllmOptions.from_settings(settings, **overrides), breaker=breaker, limiter=limiter)

@@ -1,4 +1,4 @@
-"""The fleet-wide request limit (a Prefect global concurrency limit), leased in chunks.
+"""A fleet-wide request limit (a global concurrency limit held by an orchestrator), leased in chunks.
 
 Occupying the limit around every request costs two Prefect API calls per request; measured against
 a local Prefect server that capped a whole flow run at ~11 acquisitions/s (an existing limit) and
@@ -7,6 +7,10 @@ chunks of ``chunk``: a request takes a local permit; when none is free another c
 a chunk no request needs for ``idle_s`` is given back. The fleet guarantee is the same (this
 process never has more requests on the wire than slots it holds), at one acquisition per ``chunk``
 requests of growth instead of one per request.
+
+``ChunkedLimit`` is a ``ocrflow.engines.limits.Limiter``. It knows the global limit only through two
+callables, ``occupy`` and ``read_limit``: the Prefect ones live in flows/limiter.py, so that the core
+never imports Prefect.
 """
 
 from __future__ import annotations
@@ -25,41 +29,22 @@ log = logging.getLogger(__name__)
 UNLIMITED = 10**9
 
 Occupy = Callable[[str, int], AbstractAsyncContextManager[Any]]
-"""``(limit name, slots) -> async context manager`` holding that many slots (Prefect's ``concurrency``)."""
+"""``(limit name, slots) -> async context manager`` holding that many slots (e.g. Prefect's ``concurrency``)."""
 
 
 ReadLimit = Callable[[str], Awaitable[int | None]]
 """``limit name -> its size``, or None when no such limit exists."""
 
 
-def prefect_occupy(name: str, slots: int) -> AbstractAsyncContextManager[Any]:
-    from prefect.concurrency.asyncio import concurrency
-
-    return concurrency(name, occupy=slots)
-
-
-async def prefect_limit_size(name: str) -> int | None:
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    async with get_client() as client:
-        try:
-            found = await client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            return None
-    return int(found.limit)
-
-
 class ChunkedLimit:
     """Local permits backed by slots of a global limit held in chunks. Use from one event loop."""
 
-    def __init__(self, name: str, *, chunk: int = 8, idle_s: float = 2.0, occupy: Occupy | None = None,
-                 read_limit: ReadLimit | None = None) -> None:
+    def __init__(self, name: str, *, occupy: Occupy, read_limit: ReadLimit, chunk: int = 8,
+                 idle_s: float = 2.0) -> None:
         if chunk < 1:
             raise ValueError("chunk must be >= 1")
         self.name, self.chunk, self.idle_s = name, chunk, idle_s
-        self._occupy = occupy or prefect_occupy
-        self._read_limit = read_limit or prefect_limit_size
+        self._occupy, self._read_limit = occupy, read_limit
         self._size: int | None = -1  # -1: not read yet; None: no such limit (nothing to hold)
         self._free = 0
         self._chunks: list[asyncio.Event] = []  # one release event per held chunk

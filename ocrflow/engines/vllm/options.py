@@ -38,8 +38,6 @@ class VllmOptions(BaseModel):
     jpeg_quality: int = Field(default=90, ge=1, le=100)
     prompts_dir: Path | None = Field(default=None,
                                      description="folder of prompt files (default: the repo's prompts/)")
-    concurrency_limit: str | None = Field(
-        default=None, description="fleet-wide request limit: a Prefect global concurrency limit; None: off")
     retry: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
 
     @field_validator("urls", mode="before")
