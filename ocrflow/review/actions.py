@@ -1,10 +1,10 @@
 """A reviewer's decisions: approve (edited values coerced, validated, written as a run would) or reject.
 
-Approve goes through the pipeline's own path: ``coerce_row`` with the contract, the contract's
-expectation suite (``validate_and_build_batch``) and ``Store.write_batch``, so a passing row moves to
-the clean table and leaves the quarantine in one transaction, exactly as ``reprocess`` does; a failing
-one stays quarantined with the new reasons. Then every edited field is appended to ``corrections`` and
-its evidence becomes ``human`` with confidence 1 (all fields of a row that loaded: the reviewer
+Approve goes through the pipeline's own path: the one row assembly (``ocrflow.pipeline.row``), the
+contract's expectation suite (``validate_and_build_batch``) and ``Store.write_batch``, so a passing row
+moves to the clean table and leaves the quarantine in one transaction, exactly as ``reprocess`` does; a
+failing one stays quarantined with the new reasons. Then every edited field is appended to ``corrections``
+and its evidence becomes ``human`` with confidence 1 (all fields of a row that loaded: the reviewer
 confirmed them). Reject is final: the document becomes ``failed`` with the error text
 ``rejected in review by <reviewer>: <reason>`` (failed is a final state, so no run redoes it; ``--force``
 would), its row leaves the quarantine and the clean table, and the values it had are kept in the
@@ -21,11 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.contracts.model import LINES_KEY
-from ocrflow.core.models import DocState, DocumentRef, RowOutcome
+from ocrflow.core.models import DocState, DocumentRef
 from ocrflow.core.results import DocResult
-from ocrflow.pipeline.coerce import coerce_row
-from ocrflow.pipeline.extract.lines import coerce_lines
+from ocrflow.pipeline.row import assemble_row
 from ocrflow.review.evidence import mark, mark_human
 from ocrflow.review.record import Record, as_text, load_record
 from ocrflow.run.batch_write import validate_and_build_batch
@@ -74,14 +72,10 @@ def approve(store: Store, contracts: dict[str, Contract], sha256: str, edits: di
     raw: dict[str, Any] = {name: edits.get(name, old.get(name, "")) for name in contract.field_names}
     changed = {n: (old.get(n, ""), v) for n, v in raw.items() if v != old.get(n, "")}
     run_id = f"review-{uuid.uuid4().hex[:12]}"
-    values, failures = coerce_row(contract, raw, day_first=day_first)
-    lines, line_failures = coerce_lines(contract, record.raw_lines, day_first=day_first)  # with their header
-    if contract.lines:
-        raw[LINES_KEY] = record.raw_lines
     doc = DocumentRef(path=record.path, sha256=sha256, mime=record.mime, size_bytes=0)
-    row = RowOutcome(doc=doc, contract=contract.name, contract_version=contract.version, values=values, raw=raw,
-                     lineage=_lineage(store, record, contract, run_id), failures=[*failures, *line_failures],
-                     lines=lines)
+    row = assemble_row(doc, contract, raw, lines=record.raw_lines, lineage=_lineage(store, record, contract, run_id),
+                       day_first=day_first)  # the pipeline's one row assembly: signs, lines with their header
+    values = row.values
     result = DocResult(doc, DocState.PENDING, pages=list(record.pages), row=row, contract=contract.name)
     batch = validate_and_build_batch([result], contracts, run_id, keep_pages=False)
     batch.documents[0].size_bytes = _size(store, sha256)

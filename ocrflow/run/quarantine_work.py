@@ -10,7 +10,6 @@ cannot be rebuilt (no stored pages, no contract) is reported failed and left in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ocrflow.contracts import Contract, pick_contract
@@ -19,11 +18,10 @@ from ocrflow.core.models import DocState, DocumentRef, DocumentText, RowOutcome
 from ocrflow.core.results import DocResult
 from ocrflow.core.settings import Settings
 from ocrflow.engines.base import Engine
-from ocrflow.pipeline.coerce import coerce_row
-from ocrflow.pipeline.evidence.collect import attach_evidence, kept_reading
-from ocrflow.pipeline.extract.lines import coerce_lines, unsigned_adjustments
+from ocrflow.pipeline.evidence.collect import kept_reading
 from ocrflow.pipeline.extract.rules import extract_fields_with_evidence
-from ocrflow.pipeline.extract.vlm_lines import page_table_lines
+from ocrflow.pipeline.extraction import fill_gaps, table_on_pages
+from ocrflow.pipeline.row import EvidenceBasis, assemble_row, row_lineage
 from ocrflow.run.batch_write import validate_and_build_batch
 from ocrflow.run.lifecycle import DocumentRun
 from ocrflow.run.planning import Plan
@@ -87,27 +85,17 @@ def kept_raw(entry: QuarantineEntry, contract: Contract) -> dict[str, Any]:
 
 def rebuild_row(entry: QuarantineEntry, text: DocumentText, contract: Contract, settings: Settings,
                 flow_run_id: str) -> RowOutcome:
-    """Extraction + coercion with the current contract, from the stored text."""
+    """Extraction + coercion with the current contract, from the stored text (the one row assembly)."""
     raw = kept_raw(entry, contract)
     primary = kept_reading(raw, entry.engine, entry.model, entry.prompt_version)
     found = extract_fields_with_evidence(text, contract, day_first=settings.day_first)
-    for name, value in ((n, f.value) for n, f in found.items()):
-        if raw.get(name) in (None, "", []) and value not in (None, "", []):
-            raw[name] = value
-    values, failures = coerce_row(contract, raw, day_first=settings.day_first)
-    values = unsigned_adjustments(values)
-    lines: list[dict[str, Any]] = []
-    if contract.lines:  # the lines travel with their header: a model's or the XML's kept, else the page table
-        kept = entry.raw_values.get(LINES_KEY) if entry.engine not in RULE_ONLY_ENGINES else None
-        raw[LINES_KEY] = kept or page_table_lines(text, contract)
-        lines, line_failures = coerce_lines(contract, raw[LINES_KEY], day_first=settings.day_first)
-        failures = [*failures, *line_failures]
-    lineage = {"page_numbers": [p.page_no for p in text.pages], "engine": entry.engine or REPROCESS_ENGINE,
-               "model": entry.model, "prompt_version": entry.prompt_version, "flow_run_id": flow_run_id,
-               "extracted_at": datetime.now(UTC).replace(tzinfo=None)}
-    row = RowOutcome(doc=text.doc, contract=contract.name, contract_version=contract.version, values=values,
-                     raw=raw, lineage=lineage, failures=list(failures), lines=lines)
-    return attach_evidence(row, text, contract, found, primary, day_first=settings.day_first)
+    fill_gaps(raw, found)
+    # the lines travel with their header: a model's or the XML's kept, else the page table
+    kept = entry.raw_values.get(LINES_KEY) if entry.engine not in RULE_ONLY_ENGINES else None
+    lineage = row_lineage([p.page_no for p in text.pages], entry.engine or REPROCESS_ENGINE, entry.model,
+                          entry.prompt_version, flow_run_id)
+    return assemble_row(text.doc, contract, raw, lines=kept or table_on_pages(text, contract), lineage=lineage,
+                        day_first=settings.day_first, evidence=EvidenceBasis(text, found, primary))
 
 
 @dataclass(slots=True)

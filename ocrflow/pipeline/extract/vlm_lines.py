@@ -20,15 +20,20 @@ The parse prompt is sent only when the first reading is missing or fails the che
 a line table: one request per engine page, and only for those documents (a receipt without an item table
 costs no extra request). An answer without the ``line_items`` key at all (a server or profile that did not
 apply the schema) goes straight to the table on the spotted lines.
+
+The choice is made in the row assembly (``ocrflow.pipeline.row``), once the header is coerced, through
+``VlmLineChoice``; the parse prompt goes out through the ``PageParser`` handed down with it (the pipeline's
+``ocrflow.pipeline.pages.PageReader``), never back through the processor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ocrflow.contracts import Contract
-from ocrflow.core.models import DocumentText, PagePath, RowOutcome
+from ocrflow.core.models import DocumentRef, DocumentText, PagePath, RowOutcome
 from ocrflow.pipeline.extract.html_tables import html_table_lines
 from ocrflow.pipeline.extract.lines import coerce_lines
 from ocrflow.pipeline.extract.tables import amount_column, find_header, rows_of, table_lines
@@ -41,8 +46,13 @@ SCHEMA_FLAG = "schema_violation:line_items"
 """How the vLLM engine flags a schema error under the array (``ocrflow.engines.vllm.request.FLAG_SCHEMA``
 followed by the JSON path)."""
 
-ParseReplies = Callable[[], Sequence[tuple[int, str]]]
-"""Sends the parse prompt for the document's engine pages: (page_no, reply) in page order."""
+
+class PageParser(Protocol):
+    """Sends the parse prompt for some pages of a document (``ocrflow.pipeline.pages.PageReader``)."""
+
+    def parse(self, doc: DocumentRef, page_numbers: Collection[int], language: str) -> list[tuple[int, str]]:
+        """(page_no, reply) in page order; a page whose request failed terminally is left out."""
+        ...
 
 
 def usable_json_lines(value: Any, flags: Sequence[str]) -> list[dict[str, Any]] | None:
@@ -83,17 +93,42 @@ def page_table_lines(text: DocumentText, contract: Contract) -> list[dict[str, A
     return _tagged(table_lines(text, contract), METHOD_TABLE)
 
 
+def engine_pages(text: DocumentText) -> list[int]:
+    """The numbers of the pages that went through the engine (no text layer)."""
+    return [p.page_no for p in text.pages if p.path == PagePath.OCR]
+
+
 def vlm_route_lines(text: DocumentText, contract: Contract, values: Mapping[str, Any], json_value: Any,
-                    flags: Sequence[str], parse: ParseReplies, *, day_first: bool) -> list[dict[str, Any]]:
-    """The raw lines of a document whose fields came from the vLLM extraction (see the module doc)."""
+                    flags: Sequence[str], pages: PageParser, *, language: str,
+                    day_first: bool) -> list[dict[str, Any]]:
+    """The raw lines of a document whose fields came from the vLLM extraction (see the module doc);
+    ``pages`` sends the parse prompt when the JSON lines are missing or fail the checks."""
     json_lines = usable_json_lines(json_value, flags)
     if json_lines and pass_line_checks(json_lines, text, contract, values, day_first=day_first):
         return _tagged(json_lines, METHOD_JSON)
     if isinstance(json_value, list) and (json_value or shows_line_table(text, contract)):
-        html_lines = html_table_lines(parse(), contract)
+        html_lines = html_table_lines(pages.parse(text.doc, engine_pages(text), language), contract)
         if html_lines and (json_lines is None or pass_line_checks(html_lines, text, contract, values,
                                                                   day_first=day_first)):
             return _tagged(html_lines, METHOD_HTML)
     if json_lines:
         return _tagged(json_lines, METHOD_JSON)
     return page_table_lines(text, contract)
+
+
+@dataclass(frozen=True, slots=True)
+class VlmLineChoice:
+    """The vLLM route's line choice, made by the row assembly once the header is coerced
+    (``ocrflow.pipeline.row.LinePick``): the checks compare the lines with the header's totals."""
+
+    text: DocumentText
+    contract: Contract
+    json_value: Any
+    flags: Sequence[str]
+    pages: PageParser
+    language: str
+    day_first: bool
+
+    def __call__(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return vlm_route_lines(self.text, self.contract, values, self.json_value, self.flags, self.pages,
+                               language=self.language, day_first=self.day_first)
