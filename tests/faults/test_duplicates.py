@@ -16,7 +16,7 @@ import pytest
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
-from tests.integration.store_support import count, drop_schema, make_batch, make_outcome, require_pg, sha
+from tests.support.store import count, drop_schema, make_batch, make_outcome, require_pg, sha
 
 KEY = {"seller_tax_id": "DE123456789", "invoice_number": "INV-42"}
 

@@ -13,7 +13,7 @@ from ocrflow.core.models import DocState
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
-from tests.integration.store_support import drop_schema, require_pg
+from tests.support.store import drop_schema, require_pg
 
 OLD_DOCUMENTS = """CREATE TABLE documents (
   sha256 TEXT NOT NULL, path TEXT NOT NULL, mime TEXT, size_bytes BIGINT, pages INTEGER, state TEXT NOT NULL,

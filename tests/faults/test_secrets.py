@@ -36,7 +36,7 @@ from ocrflow.run.lifecycle import RunOptions
 from ocrflow.store import StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
-from tests.integration.store_support import drop_schema, require_pg
+from tests.support.store import drop_schema, require_pg
 
 API_KEY = "sk-h4leak-APIKEY-9c1e7b55"
 REVIEW_TOKEN = "rvw-h4leak-TOKEN-3f8a20aa"

@@ -25,7 +25,7 @@ from tests.faults.store_checks import (
     tables_exist,
 )
 from tests.faults.support import run_into
-from tests.integration.store_support import require_pg
+from tests.support.store import require_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD = """import sys, duckdb

@@ -24,7 +24,7 @@ from tests.faults.store_checks import (
     run_store,
 )
 from tests.faults.store_driver import BATCH_SIZE
-from tests.integration.store_support import drop_schema, require_pg
+from tests.support.store import drop_schema, require_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = 10

@@ -14,7 +14,7 @@ from ocrflow.contracts import Contract, load_contracts
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
 from tests.integration.prefect_server import PrefectServer, start_server
-from tests.integration.store_support import drop_schema, require_pg
+from tests.support.store import drop_schema, require_pg
 
 
 @pytest.fixture(scope="session")

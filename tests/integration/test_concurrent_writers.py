@@ -17,7 +17,7 @@ import pytest
 
 from ocrflow.contracts import load_contracts
 from ocrflow.store.postgres_store import PostgresStore
-from tests.integration.store_support import drop_schema, make_batch, make_outcome, pending, require_pg, sha
+from tests.support.store import drop_schema, make_batch, make_outcome, pending, require_pg, sha
 
 N_DOCS = 240
 CHUNK = 8

@@ -10,7 +10,7 @@ from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.run.files_work import run_files
 from ocrflow.store.postgres_store import PostgresStore
-from tests.integration.store_support import drop_schema, require_pg
+from tests.support.store import drop_schema, require_pg
 
 
 def test_pipeline_into_postgres_skips_then_force_reprocesses(demo_dir: Path, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from ocrflow.store.base import (
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore, split_url
 from ocrflow.store.schema import pg_norm_type, table_name
-from tests.integration.store_support import (
+from tests.support.store import (
     count,
     drop_schema,
     make_batch,

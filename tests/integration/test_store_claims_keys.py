@@ -21,7 +21,7 @@ from ocrflow.store.base import (
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
 from ocrflow.store.schema import base_ddl, contract_ddl
-from tests.integration.store_support import (
+from tests.support.store import (
     count,
     make_batch,
     make_outcome,

@@ -14,8 +14,8 @@ from ocrflow.contracts import load_contracts
 from ocrflow.core.settings import load_settings
 from ocrflow.review.app import ReviewConfig, create_app
 from ocrflow.store import open_store
-from tests.integration.store_support import drop_schema, require_pg
 from tests.review.support import XSS_NAME, add_evidence, make_inbox, run_inbox, sha_of
+from tests.support.store import drop_schema, require_pg
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from ocrflow.contracts import Contract, load_contracts
 from ocrflow.export import export_parquet, month_expr
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.schema import table_name
-from tests.integration.store_support import make_batch, make_outcome
+from tests.support.store import make_batch, make_outcome
 
 
 def load_sample(store: Any, contracts: dict[str, Contract]) -> None:

@@ -33,7 +33,7 @@ from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.lines import LINE_LINEAGE
 from ocrflow.store.postgres_store import PostgresStore
 from ocrflow.store.schema import LINEAGE_COLUMNS, IdentifierError, contract_ddl, ident
-from tests.integration.store_support import drop_schema, require_pg
+from tests.support.store import drop_schema, require_pg
 
 HOSTILE = ("x; DROP TABLE documents --", '"quoted"')
 

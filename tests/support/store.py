@@ -2,7 +2,9 @@
 
 Each test gets its own schema, dropped afterwards. PostgreSQL must be running: the URL is
 ``OCRFLOW_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); if it cannot
-be reached the tests fail and say so (they never skip).
+be reached the tests fail and say so (they never skip). A test that needs it carries
+``@pytest.mark.postgres``; a fixture of either kind takes ``params=STORE_KINDS``, which marks its
+PostgreSQL half only (``-m "not postgres"`` still runs the DuckDB half).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +29,8 @@ from ocrflow.store.base import (
 )
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+STORE_KINDS = ("duckdb", pytest.param("postgres", marks=pytest.mark.postgres))
+"""The ``params`` of a fixture that yields a store of either kind: the PostgreSQL half is marked."""
 
 
 # --------------------------------------------------------------------------- synthetic rows
@@ -95,6 +100,11 @@ def require_pg() -> str:
         pytest.fail(f"PostgreSQL is required for these tests and is not reachable at {url}: {exc}. Start it, "
                     "or set OCRFLOW_TEST_PG_URL to a database where this user may create schemas.")
     return url
+
+
+def schema_name(prefix: str = "ocrflow_test") -> str:
+    """A fresh schema name for one test."""
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
 def drop_schema(url: str, schema: str) -> None:
