@@ -22,6 +22,12 @@ def eval_cmd(
     report: Annotated[Path | None, typer.Option("--report", metavar="DIR",
                                                 help="also write a self-contained HTML report, DIR/index.html")]
     = None,
+    split: Annotated[str, typer.Option(help="fit | check | all: which part of the gold file to run "
+                                            "(docs/evaluation.md); 'all' also reports each part")] = "all",
+    ocr_cache: Annotated[Path | None, typer.Option(
+        "--ocr-cache", metavar="FILE.duckdb", envvar="OCRFLOW_EVAL_OCR_CACHE",
+        help="keep every OCR/engine answer in this DuckDB file and reuse it on the next eval (developers)")]
+    = None,
     compare: Annotated[tuple[Path, Path] | None, typer.Option(
         "--compare", metavar="A.json B.json",
         help="show two saved `eval --json` outputs side by side (runs nothing)")] = None,
@@ -37,11 +43,18 @@ def eval_cmd(
         raise fail("--gold is required (or --compare A.json B.json)")
     if not gold.is_file():
         raise fail(f"no gold file at {gold}")
+    from ocrflow.eval.ocr_cache import OcrCacheError
     from ocrflow.eval.runner import run_eval
+    from ocrflow.eval.split import SPLITS
 
+    if split not in SPLITS:
+        raise fail(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
     quiet_libraries()
-    result = run_eval(gold, use_embedded_xml=not no_einvoice, contract_mode=contract, engine=engine,
-                      progress=None if json_out else err)
+    try:
+        result = run_eval(gold, use_embedded_xml=not no_einvoice, contract_mode=contract, engine=engine,
+                          progress=None if json_out else err, split=split, ocr_cache=ocr_cache)
+    except OcrCacheError as exc:
+        raise fail(str(exc)) from None
     if report is not None:
         _write_report(result, report, gold)
     if json_out:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,9 @@ from ocrflow.core.settings import Settings, load_settings
 from ocrflow.engines.base import Engine
 from ocrflow.engines.factory import make_engine
 from ocrflow.eval.lines_run import PredictedLines, line_items_report, predicted_lines
+from ocrflow.eval.ocr_cache import OcrCacheFile, cached_engine
 from ocrflow.eval.scoring import score_documents
+from ocrflow.eval.split import part_of, select
 from ocrflow.eval.trust import Evidence, annotate, predicted_evidence, trust_report
 from ocrflow.run.files_work import run_files
 from ocrflow.run.lifecycle import RunHooks, RunOptions
@@ -97,45 +100,85 @@ def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine:
 
 
 def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = "gold",
-             engine: str | None = None, progress: Any = None) -> dict[str, Any]:
+             engine: str | None = None, progress: Any = None, split: str = "all",
+             ocr_cache: Path | None = None) -> dict[str, Any]:
+    """Run and score the records of ``split`` (``fit``, ``check`` or ``all``; ocrflow.eval.split); the report
+    has the figures of all of them and, under ``parts``, of each part on its own. ``ocr_cache`` keeps every
+    engine answer in that DuckDB file across runs (ocrflow.eval.ocr_cache)."""
     settings = load_settings(use_embedded_xml=use_embedded_xml, engine=engine)
     contracts = load_contracts(settings.contracts_dir)
-    records = read_gold(gold)
+    records = select(read_gold(gold), split)
     paths = [str((gold.parent / rec["path"]).resolve()) for rec in records]
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    eng = make_engine(settings)
-    found: Found = {}
-    lines: dict[str, PredictedLines] = {}
-    evidence: Evidence = {}
-    checks: dict[str, list[str]] = {}
+    cache = OcrCacheFile(ocr_cache) if ocr_cache is not None else None
+    eng: Engine = make_engine(settings)
+    if cache is not None:
+        eng = cached_engine(eng, cache)
+    out = Outcomes()
     with tempfile.TemporaryDirectory(prefix="ocrflow-eval-") as tmp:
         store = DuckDBStore(str(Path(tmp) / "eval.duckdb"))
         try:
             for name, idx in _groups(records, contracts, contract_mode).items():
                 group = settings.model_copy(update={"contract": name, "store": store.path, "force": True})
-                found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, lines, evidence,
-                                        checks))
+                out.found.update(_run_group([paths[i] for i in idx], group, store, eng, progress, out.lines,
+                                            out.evidence, out.checks))
         finally:
             store.close()
             eng.close()
+            if cache is not None:
+                cache.close()
+    report = score_run(records, paths, contracts, out, use_embedded_xml=use_embedded_xml)
+    report["split"] = split
+    report["parts"] = {part: part_figures(records, paths, contracts, out, part, use_embedded_xml=use_embedded_xml)
+                       for part in ("fit", "check") if any(part_of(str(r["path"])) == part for r in records)}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["use_embedded_xml"] = use_embedded_xml
+    report["run"] = run_meta(gold, contracts, contract_mode, eng, out.evidence, started_at)
+    if cache is not None:
+        report["run"]["ocr_cache"] = {"path": str(ocr_cache), "hits": cache.hits, "misses": cache.misses}
+    return report
+
+
+@dataclass
+class Outcomes:
+    """What the runs of one eval produced, by document path."""
+
+    found: Found = field(default_factory=dict)
+    lines: dict[str, PredictedLines] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=dict)
+    checks: dict[str, list[str]] = field(default_factory=dict)
+
+
+def score_run(records: list[dict[str, Any]], paths: list[str], contracts: dict[str, Contract], out: Outcomes, *,
+              use_embedded_xml: bool) -> dict[str, Any]:
+    """Field scores, trust figures and line items of ``records`` (``paths``: their resolved files)."""
     items = []
     for rec, path in zip(records, paths, strict=True):
-        state, error, predicted = found.get(path, ("failed", "not found by discovery", {}))
+        state, error, predicted = out.found.get(path, ("failed", "not found by discovery", {}))
         doc_type = rec.get("doc_type")
         kinds = {f.name: f.kind for f in contracts[doc_type].fields} if doc_type in contracts else {}
         items.append(({**rec, "state": state, "error": error}, predicted, kinds))
     report = score_documents(items)
-    annotate(report["documents"], {i: found.get(p, ("failed", ""))[:2] for i, p in enumerate(paths)},
-             {i: evidence.get(p, {}) for i, p in enumerate(paths)})
+    annotate(report["documents"], {i: out.found.get(p, ("failed", ""))[:2] for i, p in enumerate(paths)},
+             {i: out.evidence.get(p, {}) for i, p in enumerate(paths)})
     for i, doc in enumerate(report["documents"]):
-        doc["checks"] = checks.get(paths[i], [])
+        doc["checks"] = out.checks.get(paths[i], [])
+        doc["part"] = part_of(str(records[i]["path"]))
     report["trust"] = trust_report(report["documents"])
-    report["line_items"] = line_items_report(records, paths, lines, use_embedded_xml=use_embedded_xml)
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    report["use_embedded_xml"] = use_embedded_xml
-    report["run"] = run_meta(gold, contracts, contract_mode, eng, evidence, started_at)
+    report["line_items"] = line_items_report(records, paths, out.lines, use_embedded_xml=use_embedded_xml)
     return report
+
+
+def part_figures(records: list[dict[str, Any]], paths: list[str], contracts: dict[str, Contract], out: Outcomes,
+                 part: str, *, use_embedded_xml: bool) -> dict[str, Any]:
+    """The figures of one part (without its per-document detail, which the whole report holds)."""
+    keep = [i for i, r in enumerate(records) if part_of(str(r["path"])) == part]
+    scored = score_run([records[i] for i in keep], [paths[i] for i in keep], contracts, out,
+                       use_embedded_xml=use_embedded_xml)
+    scored.pop("documents")
+    scored["document_count"] = len(keep)
+    return scored
 
 
 def run_meta(gold: Path, contracts: dict[str, Contract], contract_mode: str, eng: Engine, evidence: Evidence,

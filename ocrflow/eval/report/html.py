@@ -13,6 +13,7 @@ from typing import Any
 
 from ocrflow.eval.report.charts import accuracy_bars, reliability_diagram
 from ocrflow.eval.report.crops import PageCropper
+from ocrflow.eval.report.parts import part_table
 from ocrflow.eval.trust import AIMS
 
 HERE = Path(__file__).parent
@@ -55,11 +56,14 @@ def charts(report: Mapping[str, Any]) -> dict[str, str]:
 
 def context(report: Mapping[str, Any], base: Path | None, cropper: PageCropper | None) -> dict[str, Any]:
     listed = misses(report, base, cropper)
+    parts = report.get("parts") or {}
     run = {**dict.fromkeys(RUN_KEYS, ""), "contracts": {}, **(report.get("run") or {})}
     return {"report": report, "run": run, "trust": report.get("trust") or {},
             "lines": report.get("line_items") or {}, "charts": charts(report), "misses": listed,
             "wrong_loaded": sum(1 for m in listed if m["state"] == "loaded" and not m["soft"]),
-            "aims": AIMS, "problems": list(cropper.problems) if cropper is not None else []}
+            "aims": AIMS, "problems": list(cropper.problems) if cropper is not None else [],
+            "split": report.get("split", "all"), "part_names": list(parts), "part_rows": part_table(parts),
+            "part_reliability": {name: ((p.get("trust") or {}).get("reliability") or {}) for name, p in parts.items()}}
 
 
 def render_html(report: Mapping[str, Any], base: Path | None = None, cropper: PageCropper | None = None) -> str:

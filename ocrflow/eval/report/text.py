@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ocrflow.eval.report.parts import part_table
 from ocrflow.eval.trust import AIMS
 
 
@@ -28,6 +29,8 @@ def print_eval(console: Console, report: Mapping[str, Any]) -> None:
     """Headline, accuracy by source and field, the trust figures, the reliability table, the line items."""
     console.print(f"field accuracy: [bold]{report['field_accuracy']:.3f}[/bold] "
                   f"({report['correct']}/{report['labelled']}), soft {report.get('soft_field_accuracy', 0):.3f}")
+    if report.get("parts"):
+        print_parts(console, report)
     for title, key in (("by source", "by_source"), ("by field", "by_field")):
         t = Table(title=title)
         for col in ("name", "accuracy", "soft", "correct", "labelled"):
@@ -42,6 +45,18 @@ def print_eval(console: Console, report: Mapping[str, Any]) -> None:
     lines = report.get("line_items")
     if lines:
         print_lines(console, lines)
+
+
+def print_parts(console: Console, report: Mapping[str, Any]) -> None:
+    """The headline figures of the fit and the check part side by side (docs/evaluation.md)."""
+    parts = report["parts"]
+    t = Table(title=f"by part (split {report.get('split', 'all')}; quote the check part's figures)")
+    t.add_column("figure")
+    for name in parts:
+        t.add_column(name)
+    for label, cells in part_table(parts):
+        t.add_row(label, *cells)
+    console.print(t)
 
 
 def print_trust(console: Console, trust: Mapping[str, Any]) -> None:
