@@ -23,8 +23,7 @@ from ocrflow.pipeline.extract.rules import Found, extract_fields_with_evidence
 from ocrflow.pipeline.extract.vlm_lines import PageParser, VlmLineChoice, page_table_lines
 from ocrflow.pipeline.pages import document_language
 from ocrflow.pipeline.row import EvidenceBasis, LinePick, RawLines
-
-EINVOICE_CONTRACT = "invoice"
+from ocrflow.pipeline.xmldoc import EINVOICE_CONTRACT
 
 
 @dataclass(slots=True)

@@ -36,10 +36,16 @@ from ocrflow.core.results import DocResult
 from ocrflow.core.settings import Settings
 from ocrflow.engines.base import Engine, EngineError
 from ocrflow.pipeline.einvoice.model import EmbeddedInvoice
-from ocrflow.pipeline.extraction import EINVOICE_CONTRACT, Extraction, extract, prompt_versions
+from ocrflow.pipeline.extraction import Extraction, extract, prompt_versions
 from ocrflow.pipeline.pages import PageReader
 from ocrflow.pipeline.row import assemble_row, row_lineage
-from ocrflow.pipeline.xmldoc import embedded_invoice, embedded_text, is_xml_document, xml_document_result
+from ocrflow.pipeline.xmldoc import (
+    EINVOICE_CONTRACT,
+    embedded_invoice,
+    embedded_text,
+    is_xml_document,
+    xml_document_result,
+)
 
 T = TypeVar("T")
 
