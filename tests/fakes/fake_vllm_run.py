@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ocrflow.core.settings import load_settings
 from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, make_vllm_engine
 from ocrflow.run.summary import RunSummary
-from tests.faults.support import rows, run_into
+from tests.support.duck import rows, run_into
 
 if TYPE_CHECKING:
     from tests.fakes.fake_vllm import FakeVllm

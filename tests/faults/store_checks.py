@@ -21,7 +21,7 @@ from ocrflow.run.files_work import run_files
 from ocrflow.run.lifecycle import RunOptions
 from ocrflow.run.summary import RunSummary
 from ocrflow.store import open_store
-from tests.faults.support import rows
+from tests.support.duck import rows
 
 Query = Callable[[str], list[tuple[Any, ...]]]
 LINES_PER_DOC = 2

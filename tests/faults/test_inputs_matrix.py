@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ocrflow.demo.bad_inputs import SECRET, make_bad_inputs
-from tests.faults.support import rows, run_into
+from tests.support.duck import rows, run_into
 
 
 def test_every_bad_input_is_recorded_with_its_code_and_the_run_goes_on(tmp_path: Path) -> None:

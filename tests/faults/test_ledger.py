@@ -21,8 +21,8 @@ from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.run.ledger_work import reprocess_ledger
 from ocrflow.run.summary import failure_budget
 from ocrflow.store.duckdb_store import DuckDBStore
-from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
+from tests.support.duck import rows, run_into
 
 
 class RefusingEngine:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
+from tests.support.duck import rows, run_into
 
 INVOICE = ["INVOICE", "Invoice number: {n}", "Invoice date: 2024-03-01", "Seller: Example Trading GmbH",
            "Subtotal: 100.00 EUR", "Tax: 19.00 EUR", "Total: 119.00 EUR"]

@@ -24,7 +24,7 @@ from tests.faults.store_checks import (
     run_store,
     tables_exist,
 )
-from tests.faults.support import run_into
+from tests.support.duck import run_into
 from tests.support.store import require_pg
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ from tests.fakes.fake_vllm_run import (
     states,
 )
 from tests.fakes.model_fake import TruthModel
-from tests.faults.support import rows
+from tests.support.duck import rows
 
 
 @pytest.fixture()

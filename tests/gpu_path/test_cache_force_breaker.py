@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
-from typer.testing import CliRunner
 
-from ocrflow.cli import app
 from ocrflow.core.settings import load_settings
 from ocrflow.engines.base import EngineRequest, Task
 from ocrflow.engines.cache import CachingEngine
@@ -18,6 +15,7 @@ from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, VllmEngine, VllmOp
 from ocrflow.run.files_work import run_files
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm
+from tests.support.vllm import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = {"title": "receipt", "type": "object", "properties": {"total_amount": {"type": ["number", "null"]}}}
@@ -70,18 +68,13 @@ def test_a_cache_hit_needs_the_same_image_model_prompt_version_task_and_schema(
         store.close()
 
 
-def run_cli(fake: FakeVllm, *args: str, **env: str) -> Any:
-    environ = {"OCRFLOW_VLLM_URL": fake.url, "OCRFLOW_VLLM_API_KEY": "k", **env}
-    return CliRunner().invoke(app, ["run", *args, "--engine", "vllm"], env=environ, catch_exceptions=False)
-
-
 def test_force_resends_and_a_plain_rerun_does_not(inbox: Path, fake: FakeVllm, tmp_path: Path,
                                                   clean_env: None) -> None:
     db = str(tmp_path / "f.duckdb")
     counts = []
     for extra in ((), (), ("--force",)):
         before = fake.counters.chat_requests
-        result = run_cli(fake, str(inbox), "--db", db, *extra, OCRFLOW_VLLM_CACHE="false")
+        result = run_cli(str(inbox), "--db", db, *extra, fake=fake, OCRFLOW_VLLM_CACHE="false")
         assert result.exit_code == 0, result.output
         counts.append(fake.counters.chat_requests - before)
     assert counts == [4, 0, 4]  # 2 receipts x (spotting + extraction); the digital invoice has a text layer
@@ -90,11 +83,11 @@ def test_force_resends_and_a_plain_rerun_does_not(inbox: Path, fake: FakeVllm, t
 def test_a_new_model_is_not_answered_from_the_old_cache(inbox: Path, fake: FakeVllm, tmp_path: Path,
                                                         clean_env: None) -> None:
     db = str(tmp_path / "m.duckdb")
-    first = run_cli(fake, str(inbox), "--db", db)
+    first = run_cli(str(inbox), "--db", db, fake=fake)
     before = fake.counters.chat_requests
-    again = run_cli(fake, str(inbox), "--db", db, "--force")
+    again = run_cli(str(inbox), "--db", db, "--force", fake=fake)
     cached = fake.counters.chat_requests - before
-    other = run_cli(fake, str(inbox), "--db", db, "--force", OCRFLOW_VLLM_MODEL="acme/other-ocr")
+    other = run_cli(str(inbox), "--db", db, "--force", fake=fake, OCRFLOW_VLLM_MODEL="acme/other-ocr")
     assert (first.exit_code, again.exit_code, other.exit_code) == (0, 0, 0), other.output
     assert cached == 0 and fake.counters.chat_requests - before == 4
 

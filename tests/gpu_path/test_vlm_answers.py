@@ -13,8 +13,8 @@ from PIL import Image
 
 from tests.fakes.fake_vllm import FakeVllm
 from tests.fakes.model_fake import TruthModel
-from tests.faults.support import rows
-from tests.gpu_path.support import run_cli
+from tests.support.duck import rows
+from tests.support.vllm import run_cli
 
 
 def test_model_fake_imports_nothing_from_ocrflow() -> None:

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 from tests.fakes.fake_vllm import FakeVllm
 from tests.fakes.model_fake import DrawnLine, PageTruth, TruthModel
-from tests.faults.support import rows
-from tests.gpu_path.support import run_cli
+from tests.support.duck import rows
+from tests.support.vllm import run_cli
 
 RECEIPT_ITEMS = [{"description": "VLM TEA LARGE", "quantity": 2, "amount": 7.4},
                  {"description": "VLM NOODLE SOUP", "quantity": 1, "amount": 12.9},

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from ocrflow.cli import app
 from ocrflow.contracts import default_contracts_dir
 from ocrflow.run.summary import RunSummary
-from tests.faults.support import rows, run_into
 from tests.pdfs import write_lines_pdf
+from tests.support.duck import rows, run_into
 
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR"]
 DOCS = {

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
-import duckdb
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from tests.integration.prefect_server import PrefectServer
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+from tests.support.duck import rows as _rows
 
 
 def test_reprocess_quarantine_flow_takes_only_the_quarantined_document(

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from ocrflow.contracts import default_contracts_dir
-from tests.faults.support import rows, run_into
+from tests.support.duck import rows, run_into
 
 
 def _strict_totals(contracts: Path, strict: bool) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -19,6 +18,7 @@ from ocrflow.engines.vllm import CircuitBreaker, RetryPolicy, make_vllm_engine
 from ocrflow.run.files_work import run_files
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
+from tests.support.duck import rows as _rows
 
 FIELDS = "merchant_name, merchant_address, receipt_date, total_amount"
 
@@ -36,14 +36,6 @@ def inbox(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
 def fake() -> Iterator[FakeVllm]:
     with FakeVllm(mode="ocr", api_key="secret-key") as f:
         yield f
-
-
-def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> Any:

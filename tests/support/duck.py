@@ -1,4 +1,4 @@
-"""What the fault tests share: one embedded run into a DuckDB file, and a read-only query of that file."""
+"""A run into a DuckDB file, and a read-only query of that file (what a test reads back after the run)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def run_into(inputs: list[str], db: Path, engine: Engine | None = None, **settin
         store.close()
 
 
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+def rows(db: Path | str, sql: str) -> list[tuple[Any, ...]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         return con.execute(sql).fetchall()
