@@ -1,384 +1,237 @@
-"""Line-item tables from positioned text lines (text layers and OCR), generic over layouts.
+"""Line-item tables from positioned text lines (text layers and OCR boxes), generic over layouts.
 
-1. Rows: lines grouped by baseline (vertical centres within half a line height).
-2. Header: the row whose texts match the most of the contract's line-column labels (all languages),
-   at least a description and an amount column; matched lines just above/below join it (two-line
-   headers). Column boundaries are the midpoints between the header cells' centres.
-3. Body: below the header, up to the first row that names a header total (subtotal/tax/total labels)
-   or the next table's header. An item starts at a row with a description and a number in another
-   column; following rows with description text continue its description (wrapped text) until the
-   first row without; the first value per numeric column among the item's rows is the item's.
-4. A table that reaches the page end continues on the next page, with that page's header if it
-   repeats one, else with the previous columns from the top of the page. Rows of page furniture (the
-   same text at the same height in the top/bottom margin of two pages or more: running footers) are
-   left out of the body.
-5. Header cells among the numeric columns that name no line column are columns of their own (their
-   figures are not read into a neighbour); one labelled as a tax amount makes a line whose amount is
-   quantity x price + that tax a gross amount: its net is amount - tax. Rows just under the header with
-   no figures and nothing in the description column wrap the header's labels.
+1. Header (``table_header``): the label-only row (with its label-only neighbours) naming the most line
+   columns by the contract's labels and a few extra ones (position, discount, tax, gross, price per), with
+   figures under it.
+2. Body (``table_grid``): each row cut into the header's columns; a text line that joined several cells is
+   split, its figures bound to the columns from the right.
+3. Blocks (``table_items``): a row with figures and the figure rows right under it; description rows wrap
+   the block above or lead the block below, whichever they are close to; rows of other columns close it.
+4. Roles (``table_roles``): which numeric column is the quantity, the price, the amount (and a discount,
+   a line tax or a price-per column): the labels propose, each block's arithmetic (quantity x price =
+   amount) and BR-CO-10 (the amounts summing to a total printed under the table or the header's net total)
+   decide. A block whose figures do not close is flagged (``arithmetic: fails`` in its raw values).
+5. The table ends at a totals row (a subtotal/tax/total/allowance/charge label with a figure and no
+   quantity or price) or at another table's header; one that reaches the page end goes on over the next
+   page, under that page's header if it repeats one. Page furniture (the same text at the same height in
+   the margins of two pages or more) is left out; a row only carrying the sum of the amounts above it
+   (carried forward) is no item.
 
 Each line keeps its page and row box. Nothing here knows a vendor or a layout by name.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ocrflow.contracts import Contract, FieldSpec
+from ocrflow.contracts import Contract
 from ocrflow.core.models import DocumentText, Line
+from ocrflow.pipeline.extract.table_grid import Grid, GridRow
+from ocrflow.pipeline.extract.table_header import TEXT_ROLES, Column, Header, HeaderVocabulary, header_like, same_table
+from ocrflow.pipeline.extract.table_header import find_header as _find_header
+from ocrflow.pipeline.extract.table_items import Block, BlockBuilder, join_split_items, running_sum_rows
+from ocrflow.pipeline.extract.table_labels import (
+    POSITION,
+    UNNAMED,
+    amount_column,
+    header_specs,
+    label_match,
+    total_labels,
+)
+from ocrflow.pipeline.extract.table_output import (
+    NUMERIC_KINDS,
+    cell_values,
+    place,
+    raw_line,
+    running_lines,
+    sum_targets,
+)
+from ocrflow.pipeline.extract.table_roles import check, choose
+from ocrflow.pipeline.extract.table_text import line_height, rows_of, split_number
 
-NUMERIC_KINDS = ("money", "number", "integer")
-TOTAL_FIELDS = ("subtotal_amount", "tax_amount", "total_amount")
-UNNAMED = "_unnamed"
-LINE_TAX = "line_tax_amount"
-"""Raw key of a line's tax amount printed in its own column (not a contract column: see ``_gross``)."""
-GROSS_TOLERANCE = Decimal("0.02")
-_NUMBER = re.compile(r"[-+]?\d[\d.,']*\d|[-+]?\d")
-_WORD = re.compile(r"\w+")
+__all__ = ["NUMERIC_KINDS", "UNNAMED", "amount_column", "cell_values", "find_header", "header_lines",
+           "header_specs", "label_match", "rows_of", "split_number", "table_lines", "total_labels"]
 
-
-@dataclass(slots=True)
-class Column:
-    spec: FieldSpec
-    center: float
-    left: float = 0.0
-    lo: float = 0.0
-    hi: float = 0.0
-    right: float = 0.0
-
-
-@dataclass(slots=True)
-class Item:
-    page_no: int
-    box: list[float]
-    description: list[str] = field(default_factory=list)
-    values: dict[str, str] = field(default_factory=dict)
-    open_description: bool = True
-
-
-def _norm(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+TOTAL_MATCH = 3
+"""A totals row names a total label of at least this many characters ("vat", "tax" as whole words)."""
 
 
-def label_match(text: str, labels: Sequence[str]) -> int:
-    """Length of the longest label found in ``text`` (short labels as whole words), 0 for none."""
-    norm = _norm(text)
-    words = set(norm.split())
-    best = 0
-    for label in labels:
-        lab = _norm(label)
-        if not lab:
-            continue
-        hit = lab in words or lab == norm if len(lab) <= 3 else lab in norm
-        if hit:
-            best = max(best, len(lab))
-    return best
+class _Segment:
+    """A table under one header (a repeated header with the same columns continues it)."""
+
+    def __init__(self, header: Header, index: int, height: float) -> None:
+        self.header = header
+        self.index = index
+        cols = header.columns
+        named_text = [k for k, c in enumerate(cols) if c.role == "description"]
+        self.text_col = named_text[0] if named_text else -1
+        self.numeric = {k for k, c in enumerate(cols) if c.role not in TEXT_ROLES and k != self.text_col}
+        self.grid = Grid(cols, self.numeric, self.text_col)
+        positions = {k for k, c in enumerate(cols) if c.role == POSITION}
+        self.builder = BlockBuilder(self.text_col, self.numeric - positions, height, positions)
+
+    def pick_text_column(self, rows: Sequence[Sequence[Line]]) -> None:
+        """Without a description label: the column holding the most text that is no figure."""
+        if self.text_col >= 0:
+            return
+        chars: dict[int, int] = {}
+        for row in rows[:12]:
+            cut = self.grid.cut(row)
+            for col, texts in cut.texts.items():
+                if col not in cut.figures:
+                    chars[col] = chars.get(col, 0) + sum(len(t) for t in texts)
+        if chars:
+            self.text_col = max(chars, key=lambda c: chars[c])
+            self.numeric.discard(self.text_col)
+            self.grid = Grid(self.header.columns, self.numeric, self.text_col)
+            self.builder.text_col = self.text_col
+            self.builder.numeric.discard(self.text_col)
+
+    def adopt(self, header: Header) -> None:
+        """A repeated header (same columns) on a later page: its geometry, the same roles."""
+        self.header = header
+        self.grid = Grid(header.columns, self.numeric, self.text_col)
 
 
-def rows_of(lines: Sequence[Line]) -> list[list[Line]]:
-    rows: list[list[Line]] = []
-    for ln in sorted(lines, key=lambda ln: (ln.y0 + ln.y1) / 2):
-        cy, h = (ln.y0 + ln.y1) / 2, max(ln.y1 - ln.y0, 1.0)
-        if rows:
-            ref = rows[-1][0]
-            if abs(cy - (ref.y0 + ref.y1) / 2) < 0.5 * min(h, max(ref.y1 - ref.y0, 1.0)):
-                rows[-1].append(ln)
+def _compatible(a: Header, b: Header) -> bool:
+    return [c.role for c in a.columns] == [c.role for c in b.columns]
+
+
+class _Reader:
+    def __init__(self, text: DocumentText, contract: Contract, values: Mapping[str, Any] | None) -> None:
+        self.text = text
+        self.contract = contract
+        self.values = values or {}
+        self.vocab = HeaderVocabulary(contract)
+        self.totals_labels = total_labels(contract)
+        self.segments: list[_Segment] = []
+        self.printed_totals: list[Decimal] = []
+
+    def read(self) -> list[dict[str, Any]]:
+        furniture = running_lines(self.text)
+        active: _Segment | None = None
+        pages = list(self.text.pages)
+        for n, page in enumerate(pages):
+            rows = [r for r in rows_of(page.lines) if not all(f in furniture for f in _places(r, page.height))]
+            header = _find_header(rows, self.vocab)
+            start = 0
+            if active is None or (header is not None and not same_table(active.header, header)
+                                  and header.first == 0):
+                if header is None:
+                    continue
+                active = self._segment(header, line_height(rows))
+                start = header.last + 1
+                active.pick_text_column(rows[start:])
+            elif header is not None and same_table(active.header, header):
+                if _compatible(active.header, header):
+                    active.adopt(header)
+                else:
+                    active = self._segment(header, line_height(rows))
+                start = header.last + 1
+            state = self._rows(rows[start:], active, page.page_no, last_page=n + 1 == len(pages))
+            active.builder.end_page()
+            if state == "end":
+                break
+        return self._lines()
+
+    def _segment(self, header: Header, height: float) -> _Segment:
+        seg = _Segment(header, len(self.segments), height)
+        self.segments.append(seg)
+        return seg
+
+    def _rows(self, rows: list[list[Line]], seg: _Segment, page_no: int, *, last_page: bool) -> str:
+        """Read the rows of one page into ``seg``; "end" when the table ended on this page."""
+        for i, row in enumerate(rows):
+            if header_like(row, self.vocab):
+                again = _find_header(rows[i:], self.vocab)
+                if again is not None and again.first == 0 and same_table(seg.header, again):
+                    return self._rows(rows[i + again.last + 1:], seg, page_no, last_page=last_page)
+                return "end"
+            cut = seg.grid.cut(row)
+            if self._is_total(row, cut, seg):
+                self._collect_totals(rows[i:])
+                rest = rows[i + 1:]
+                if not last_page and not any(seg.grid.cut(r).figures for r in rest):
+                    continue  # a subtotal at the foot of a page: the table may go on over the page
+                return "end"
+            seg.builder.add(cut, page_no, seg.index)
+        return "more"
+
+    def _is_total(self, row: Sequence[Line], cut: GridRow, seg: _Segment) -> bool:
+        figures = [k for k in cut.figures if k in seg.numeric]
+        if not figures or len(figures) > 2:
+            return False
+        return label_match(" ".join(ln.text for ln in row), self.totals_labels) >= TOTAL_MATCH
+
+    def _collect_totals(self, rows: Sequence[Sequence[Line]]) -> None:
+        for row in rows[:8]:
+            text = " ".join(ln.text for ln in row)
+            if label_match(text, self.totals_labels) < TOTAL_MATCH:
                 continue
-        rows.append([ln])
-    return [sorted(r, key=lambda ln: ln.x0) for r in rows]
+            number = split_number(max(row, key=lambda ln: ln.x1).text)[0]
+            try:
+                self.printed_totals.append(Decimal(number or ""))
+            except ArithmeticError:
+                continue
+
+    def _lines(self) -> list[dict[str, Any]]:
+        targets = sum_targets(self.values, self.printed_totals)
+        out: list[dict[str, Any]] = []
+        for seg in self.segments:
+            blocks = seg.builder.blocks()
+            out.extend(self._segment_lines(seg, blocks, targets))
+        return out
+
+    def _segment_lines(self, seg: _Segment, blocks: list[Block], targets: list[Decimal]) -> list[dict[str, Any]]:
+        columns: list[Column] = seg.header.columns
+        reading = choose(columns, [b.figures for b in blocks], seg.text_col, targets)
+        if reading is None:
+            return []
+        if reading.quantity is not None and reading.price is not None:
+            blocks = join_split_items(blocks, reading.amount, reading.quantity, reading.price, seg.builder.height,
+                                      lambda figs: check(figs, reading).closes)
+        others = [c for c in (reading.quantity, reading.price) if c is not None]
+        skip = running_sum_rows(blocks, reading.amount, others)
+        lines = []
+        for k, block in enumerate(blocks):
+            if k in skip or (reading.amount not in block.figures and not (reading.quantity in block.figures and
+                                                                          reading.price in block.figures)):
+                continue
+            lines.append(raw_line(block, reading, columns, self.contract))
+        return lines
 
 
-def _header_cells(row: Sequence[Line], specs: Sequence[FieldSpec]) -> dict[str, Column]:
-    cells: dict[str, tuple[int, Column]] = {}
-    for ln in row:
-        scored = [(label_match(ln.text, spec.all_labels()), spec) for spec in specs]
-        score, spec = max(scored, key=lambda s: s[0])
-        if score and (spec.name not in cells or cells[spec.name][0] < score):
-            cells[spec.name] = (score, Column(spec, (ln.x0 + ln.x1) / 2, ln.x0, right=ln.x1))
-    return {k: v[1] for k, v in cells.items()}
+def _places(row: Sequence[Line], height: float) -> list[tuple[str, int] | None]:
+    return [place(ln, height) for ln in row]
 
 
-def find_header(rows: list[list[Line]], contract: Contract, amount: str) -> tuple[int, list[Column]] | None:
-    """(index of the header's last row, the columns) of the line table in ``rows``; None without one."""
-    found = _find_header(rows, contract, amount)
-    return (found[1], found[2]) if found else None
+def table_lines(text: DocumentText, contract: Contract, values: Mapping[str, Any] | None = None
+                ) -> list[dict[str, Any]]:
+    """Raw line items (strings, contract line names) read from the document's pages; [] for no table.
+    ``values``: the header's coerced values when known (their net total helps choose the columns)."""
+    if not contract.lines:
+        return []
+    return _Reader(text, contract, values).read()
+
+
+def find_header(rows: list[list[Line]], contract: Contract, amount: str = "") -> tuple[int, list[Column]] | None:
+    """(index of the header's last row, its columns) of the line table in ``rows``; None without one."""
+    del amount
+    found = _find_header(rows, HeaderVocabulary(contract))
+    return (found.last, found.columns) if found else None
 
 
 def header_lines(text: DocumentText, contract: Contract) -> set[int]:
     """``id()`` of every text line in a line-table header row (its labels name columns, not header values)."""
     if not contract.lines:
         return set()
+    vocab = HeaderVocabulary(contract)
     out: set[int] = set()
     for page in text.pages:
         rows = rows_of(page.lines)
-        found = _find_header(rows, contract, amount_column(contract))
+        found = _find_header(rows, vocab)
         if found is not None:
-            out.update(id(ln) for row in rows[found[0]:found[1] + 1] for ln in row)
+            out.update(id(ln) for row in rows[found.first:found.last + 1] for ln in row)
     return out
-
-
-def _find_header(rows: list[list[Line]], contract: Contract, amount: str
-                 ) -> tuple[int, int, list[Column]] | None:
-    specs = header_specs(contract)
-    best: tuple[int, int, dict[str, Column]] | None = None
-    for i, row in enumerate(rows):
-        cells = _header_cells(row, specs)
-        if "description" in cells and amount in cells and len(cells) >= 3 and (best is None or len(cells) > best[0]):
-            best = (len(cells), i, cells)
-    if best is None:
-        return None
-    _, i, cells = best
-    for j in (i - 1, i + 1):  # a two-line header (label rows only: no figures, no ids)
-        if 0 <= j < len(rows) and not any(ch.isdigit() for ln in rows[j] for ch in ln.text):
-            for name, col in _header_cells(rows[j], specs).items():
-                # a cell under (or over) another header cell wraps that cell's label: not a column of its own
-                if not any(c.left <= col.center <= c.right for c in cells.values()):
-                    cells.setdefault(name, col)
-    below = _header_cells(rows[i + 1], specs) if i + 1 < len(rows) else {}
-    end = i + 1 if any(cells.get(n) is col for n, col in below.items()) else i
-    cols = _bounds([*cells.values(), *_unnamed_columns(rows[i], cells, contract)])
-    desc = next(c for c in cols if c.spec.name == "description")
-    while end + 1 < len(rows) and _header_tail(rows[end + 1], desc):
-        end += 1
-    first = i - 1 if i > 0 and any(cells.get(n) is col for n, col in _header_cells(rows[i - 1], specs).items()) \
-        else i
-    return first, end, cols
-
-
-def _header_tail(row: Sequence[Line], desc: Column) -> bool:
-    """A row under the header that only wraps its labels: no figures, nothing in the description column."""
-    return not any(ch.isdigit() for ln in row for ch in ln.text) and all(ln.x0 >= desc.hi for ln in row)
-
-
-def _unnamed_columns(row: Sequence[Line], cells: dict[str, Column], contract: Contract) -> list[Column]:
-    """Header cells among the numeric columns that name no line column (or lost it to a better cell): they
-    are columns of their own, so their figures do not fall into a neighbour. One labelled as a tax amount
-    (the header ``tax_amount`` field's labels) is kept as the line's tax (``LINE_TAX``); the others are
-    read and dropped. Unnamed cells left of the first numeric column belong to the text column before them."""
-    numeric = [c.center for c in cells.values() if c.spec.kind in NUMERIC_KINDS]
-    if not numeric:
-        return []
-    used = {(c.center, c.left) for c in cells.values()}
-    tax_labels = contract.field("tax_amount").all_labels() if "tax_amount" in contract.field_names else []
-    out = []
-    for ln in row:
-        center = (ln.x0 + ln.x1) / 2
-        if (center, ln.x0) in used or center < min(numeric):
-            continue
-        name = LINE_TAX if tax_labels and label_match(ln.text, tax_labels) else UNNAMED
-        out.append(Column(FieldSpec(name, "money", "number", "", False), center, ln.x0))
-    return out
-
-
-def _bounds(cols: list[Column]) -> list[Column]:
-    cols.sort(key=lambda c: c.center)
-    for k, col in enumerate(cols):
-        col.lo = (cols[k - 1].center + col.center) / 2 if k else float("-inf")
-        col.hi = (col.center + cols[k + 1].center) / 2 if k + 1 < len(cols) else float("inf")
-    if len(cols) > 1:  # the first column starts a little left of its header cell
-        cols[0].lo = cols[0].left - 0.5 * (cols[0].hi - cols[0].center)
-    return cols
-
-
-def _column_of(ln: Line, cols: list[Column]) -> Column | None:
-    numeric = _is_number(ln.text)
-    x = (ln.x0 + ln.x1) / 2 if numeric else ln.x0 + 1
-    for col in cols:
-        if col.lo <= x < col.hi:
-            return col
-    return None
-
-
-_UNIT_AFTER = re.compile(r"\s*[^\W\d_]{1,4}(?:\([^\W\d_]{1,3}\))?\.?\s*$")
-"""A short unit word after a figure: '1 Stk', '2 kg', '2 Tag(e)'."""
-
-
-def _is_number(text: str) -> bool:
-    """A figure, alone or with a few characters around it, or a figure followed by a short unit."""
-    m = _NUMBER.search(text)
-    if m is None:
-        return False
-    if len(m.group(0)) >= max(1, len(text.replace(" ", "")) // 2):
-        return True
-    return not text[:m.start()].strip() and _UNIT_AFTER.fullmatch(text[m.end():]) is not None
-
-
-def total_labels(contract: Contract) -> list[str]:
-    """The labels of the header totals (subtotal, tax, total): a row naming one ends the table."""
-    return [lab for name in TOTAL_FIELDS if name in contract.field_names for lab in contract.field(name).all_labels()]
-
-
-def header_specs(contract: Contract) -> list[FieldSpec]:
-    """The line columns a header cell can name (those with labels; never ``line_no``)."""
-    return [f for f in contract.lines if f.name != "line_no" and f.labels]
-
-
-def amount_column(contract: Contract) -> str:
-    return "line_net_amount" if "line_net_amount" in contract.line_names else "amount"
-
-
-def _is_total_row(row: Sequence[Line], contract: Contract) -> bool:
-    labels = total_labels(contract)
-    return bool(labels) and label_match(row[0].text, labels) >= 4
-
-
-def _row_cells(row: Sequence[Line], cols: list[Column]) -> dict[str, str]:
-    cells: dict[str, list[str]] = {}
-    for ln in row:
-        col = _column_of(ln, cols)
-        if col is not None:
-            cells.setdefault(col.spec.name, []).append(ln.text.strip())
-    return {k: " ".join(v) for k, v in cells.items()}
-
-
-def _read_rows(rows: list[list[Line]], cols: list[Column], page_no: int, contract: Contract,
-               items: list[Item]) -> bool:
-    """Add the items of ``rows``; True when the table ended (a totals row) on this page."""
-    numeric = {c.spec.name for c in cols if c.spec.kind in NUMERIC_KINDS}
-    specs = header_specs(contract)
-    for row in rows:
-        if _is_total_row(row, contract) or len(_header_cells(row, specs)) >= 3:
-            return True
-        cells = _row_cells(row, cols)
-        desc = cells.get("description")
-        has_number = any(n in cells and _is_number(cells[n]) for n in numeric)
-        box = [min(ln.x0 for ln in row), min(ln.y0 for ln in row), max(ln.x1 for ln in row),
-               max(ln.y1 for ln in row)]
-        if desc and has_number and not _completes(items, cells, numeric, page_no):
-            items.append(Item(page_no=page_no, box=box, description=[desc]))
-        elif not items:
-            continue
-        item = items[-1]
-        if desc and item.description and item.box[1] != box[1]:
-            if item.open_description:
-                item.description.append(desc)
-        elif not desc and item.box[1] != box[1]:
-            item.open_description = False
-        for name, value in cells.items():
-            if name != "description" and (name not in numeric or _is_number(value)):
-                item.values.setdefault(name, value)
-        item.box = [min(item.box[0], box[0]), min(item.box[1], box[1]), max(item.box[2], box[2]),
-                    max(item.box[3], box[3])] if item.page_no == page_no else item.box
-    return False
-
-
-def _completes(items: list[Item], cells: dict[str, str], numeric: set[str], page_no: int) -> bool:
-    """Whether a row with a description and numbers continues the open item instead of starting one:
-    the item's description is still open and the row only brings numeric columns it lacks (an amount
-    printed on the description's second line)."""
-    if not items or not items[-1].open_description or items[-1].page_no != page_no:
-        return False
-    item = items[-1]
-    brought = {n for n in numeric if n in cells and _is_number(cells[n])}
-    return bool(brought) and not brought & set(item.values) and "line_net_amount" not in item.values \
-        and "amount" not in item.values
-
-
-def table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
-    """Raw line items (strings, contract line names) read from the document's pages; [] for no table."""
-    if not contract.lines:
-        return []
-    amount = amount_column(contract)
-    items: list[Item] = []
-    cols: list[Column] | None = None
-    furniture = _running_lines(text)
-    for page in text.pages:
-        rows = rows_of(page.lines)
-        found = find_header(rows, contract, amount)
-        if found is not None:
-            start, cols = found[0] + 1, found[1]
-        elif cols is None:
-            continue
-        else:
-            start = 0
-        body = [r for r in rows[start:] if not all(_place(ln, page.height) in furniture for ln in r)]
-        if _read_rows(body, cols, page.page_no, contract, items):
-            break
-    return [_raw_line(item, contract) for item in items]
-
-
-MARGIN_TOP, MARGIN_BOTTOM = 0.1, 0.85
-"""Running headers and footers live above / below these fractions of the page height."""
-
-
-def _place(ln: Line, height: float) -> tuple[str, int] | None:
-    """A line's text and height band when it sits in the page's top or bottom margin, else None."""
-    if MARGIN_TOP * height < ln.y0 < MARGIN_BOTTOM * height:
-        return None
-    return " ".join(ln.text.split()), round(ln.y0 / 20)
-
-
-def _running_lines(text: DocumentText) -> set[tuple[str, int] | None]:
-    """Page furniture: the same text at the same height in the top or bottom margin of two pages or more
-    (a running footer or header), never part of a line even where a table runs over the page end."""
-    if len(text.pages) < 2:
-        return set()
-    seen: dict[tuple[str, int], int] = {}
-    for page in text.pages:
-        for key in {_place(ln, page.height) for ln in page.lines} - {None}:
-            if key is not None:
-                seen[key] = seen.get(key, 0) + 1
-    return {k for k, n in seen.items() if n >= 2}
-
-
-def _raw_line(item: Item, contract: Contract) -> dict[str, Any]:
-    raw: dict[str, Any] = {"description": "\n".join(item.description), "page_no": item.page_no,
-                           "box": [round(v, 1) for v in item.box]}
-    raw.update(cell_values({k: v for k, v in item.values.items() if k != UNNAMED}, contract))
-    return _gross(raw)
-
-
-def _gross(raw: dict[str, Any]) -> dict[str, Any]:
-    """A line amount printed with its tax (a tax column, and amount = quantity x unit price + tax) is the
-    gross: the net amount (BT-131) is amount - tax; both figures stay in the raw line."""
-    if LINE_TAX not in raw:
-        return raw
-    tax_text = split_number(str(raw.pop(LINE_TAX)))[0]
-    try:
-        qty, price = Decimal(raw["quantity"]), Decimal(raw["unit_price"])
-        amount, tax = Decimal(raw["line_net_amount"]), Decimal(tax_text or "")
-    except (KeyError, TypeError, ArithmeticError, ValueError):
-        return raw
-    if abs(qty * price - amount) > GROSS_TOLERANCE and abs(qty * price + tax - amount) <= GROSS_TOLERANCE:
-        raw.update({"line_gross_amount": str(amount), LINE_TAX: str(tax), "line_net_amount": str(amount - tax)})
-    return raw
-
-
-def cell_values(cells: dict[str, str], contract: Contract) -> dict[str, Any]:
-    """A row's cell texts by line column -> raw values: numbers split from their units ('3 Stk' -> '3',
-    unit 'Stk' where the table has no unit column), texts as printed."""
-    kinds = {f.name: f.kind for f in contract.lines}
-    raw: dict[str, Any] = {}
-    for name, value in cells.items():
-        if kinds.get(name) in NUMERIC_KINDS:
-            number, rest = split_number(value)
-            raw[name] = number
-            if name == "quantity" and rest and "unit" in kinds and "unit" not in cells:
-                raw["unit"] = rest
-        else:
-            raw[name] = value
-    return raw
-
-
-def split_number(text: str) -> tuple[str | None, str]:
-    """('1234.56', rest) from '1.234,56 EUR' / '1,234.56' / '3,3333' / '19 %'; (None, text) for none."""
-    m = _NUMBER.search(text)
-    if not m:
-        return None, text.strip()
-    token = m.group(0).replace(" ", "").replace("'", "")
-    rest = (text[:m.start()] + text[m.end():]).strip(" %€$")
-    last_dot, last_comma = token.rfind("."), token.rfind(",")
-    if last_dot >= 0 and last_comma >= 0:
-        dec = "." if last_dot > last_comma else ","
-        token = token.replace("," if dec == "." else ".", "").replace(",", ".")
-    elif last_comma >= 0:
-        tail = token[last_comma + 1:]
-        token = token.replace(",", "") if len(tail) == 3 and token.count(",") >= 1 and "," not in tail and \
-            len(token) > 5 else token.replace(",", ".", 1).replace(",", "")
-    elif token.count(".") > 1:
-        token = token.replace(".", "")
-    return token, rest

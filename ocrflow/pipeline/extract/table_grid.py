@@ -1,0 +1,196 @@
+"""Body rows of a line-item table cut into the header's columns.
+
+Each column owns the horizontal stretch around its header cell (bounds halfway across the gaps between
+neighbouring header cells). A text line inside one stretch is one cell; a figure goes to the column it
+overlaps most (numbers are often right-aligned under a left-aligned label). A text line that reaches into
+other columns' stretches joined several cells (a text layer or an OCR box that read them as one): its
+figures are bound to those columns from the right ("Trennblätter A4 20 9,90 198,00": amount, price,
+quantity), figures left over stay in the text, and a word after a figure stays with it ("19 % VAT").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ocrflow.core.models import Line
+from ocrflow.pipeline.extract.table_header import Column
+from ocrflow.pipeline.extract.table_text import Figure, Piece, cell_figure, figure, groups, piece
+
+_THOUSANDS_TAIL = re.compile(r"^\d{3}(?:[.,]\d+)?(?:\s?(?:€|\$|£|EUR|CHF))?-?$")
+
+
+@dataclass(slots=True)
+class GridRow:
+    """One visual row of the table body: the text per column (index into the columns) and its figures."""
+
+    lines: list[Line]
+    texts: dict[int, list[str]] = field(default_factory=dict)
+    figures: dict[int, Figure] = field(default_factory=dict)
+
+    @property
+    def y0(self) -> float:
+        return min(ln.y0 for ln in self.lines)
+
+    @property
+    def y1(self) -> float:
+        return max(ln.y1 for ln in self.lines)
+
+    @property
+    def box(self) -> list[float]:
+        return [min(ln.x0 for ln in self.lines), self.y0, max(ln.x1 for ln in self.lines), self.y1]
+
+    def text(self, col: int) -> str:
+        return " ".join(self.texts.get(col, []))
+
+    def add(self, col: int, p: Piece | str) -> None:
+        text = p if isinstance(p, str) else p.text
+        if not text:
+            return
+        self.texts.setdefault(col, []).append(text)
+        fig = cell_figure(self.text(col))
+        if fig is not None:
+            self.figures[col] = fig
+        elif col not in self.figures and (alone := cell_figure(text)) is not None:
+            self.figures[col] = alone
+
+
+class Grid:
+    """The columns' stretches, and the cutting of rows into them."""
+
+    def __init__(self, columns: Sequence[Column], numeric: set[int], text_col: int) -> None:
+        self.columns = list(columns)
+        self.numeric = numeric
+        self.text_col = text_col
+        self.bounds: list[tuple[float, float]] = []
+        for k, col in enumerate(self.columns):
+            lo = (self.columns[k - 1].x1 + col.x0) / 2 if k else float("-inf")
+            hi = (col.x1 + self.columns[k + 1].x0) / 2 if k + 1 < len(self.columns) else float("inf")
+            self.bounds.append((lo, hi))
+        if len(self.columns) > 1:  # the first column starts a little left of its header cell
+            first = self.columns[0]
+            self.bounds[0] = (first.x0 - max(first.x1 - first.x0, self.bounds[0][1] - first.x1), self.bounds[0][1])
+
+    def stretch(self, x: float) -> int | None:
+        for k, (lo, hi) in enumerate(self.bounds):
+            if lo <= x < hi:
+                return k
+        return None
+
+    def _figure_column(self, p: Piece) -> int | None:
+        best, overlap = None, 0.0
+        for k, col in enumerate(self.columns):
+            ov = min(col.x1, p.x1) - max(col.x0, p.x0)
+            if ov > overlap:
+                best, overlap = k, ov
+        if best is not None and (best in self.numeric or self.stretch(p.center) == best):
+            return best
+        return self.stretch(p.center)
+
+    def _text_column(self, p: Piece, slack: float) -> int | None:
+        """The column whose header a text overlaps most (left-aligned text may start left of its header),
+        else the stretch it starts in."""
+        best, overlap = None, 0.0
+        for k, col in enumerate(self.columns):
+            ov = min(col.x1, p.x1) - max(col.x0, p.x0)
+            if ov > overlap:
+                best, overlap = k, ov
+        return best if best is not None else self.stretch(p.x0 + slack)
+
+    def _spanned(self, ln: Line, slack: float) -> list[int]:
+        return [k for k, (lo, hi) in enumerate(self.bounds) if ln.x1 - slack > lo and ln.x0 + slack < hi]
+
+    def cut(self, row: Sequence[Line]) -> GridRow:
+        out = GridRow(list(row))
+        for ln in row:
+            slack = 0.5 * max(ln.y1 - ln.y0, 1.0)
+            spanned = self._spanned(ln, slack)
+            whole = piece(ln)
+            if len(spanned) <= 1 or whole.fig is not None or all(p.fig is None for p in groups(ln)):
+                col = self._figure_column(whole) if whole.fig is not None else self._text_column(whole, slack)
+                if col is not None:
+                    out.add(col, whole)
+                continue
+            self._split(ln, [k for k in spanned if k not in out.figures], out)
+        return out
+
+    def _split(self, ln: Line, spanned: list[int], out: GridRow) -> None:
+        parts = groups(ln)
+        slack = 0.5 * max(ln.y1 - ln.y0, 1.0)
+        lead_text = parts[0].fig is None
+        start = self._text_column(parts[0], slack) if lead_text else self.stretch(ln.x0 + 1)
+        targets = [k for k in spanned if k in self.numeric and not (k == start and lead_text)]
+        parts = _join_thousands(parts, len(targets))
+        binding = self._bind(parts, targets, 2 * max(ln.y1 - ln.y0, 1.0), slack)
+        col: int | None = start
+        lead: list[str] = []
+        for k, p in enumerate(parts):
+            if k in binding:
+                col = binding[k]
+                out.add(col, p)
+            elif col is None or (col == start and not binding.keys() & range(k)):
+                lead.append(p.text)
+            elif p.fig is None and (where := self._text_column(p, slack)) is not None and where != col and \
+                    where not in self.numeric:
+                out.add(where, p)  # text after a figure, in a text column of its own ("10 Toner schwarz")
+            else:
+                out.texts.setdefault(col, []).append(p.text)  # a word after a figure: its unit or note
+        if lead and start is not None:
+            out.add(start, " ".join(lead))
+
+    def _bind(self, parts: list[Piece], targets: list[int], unbound: float, slack: float) -> dict[int, int]:
+        """Figures onto columns, in order, one each, so that each lies in its column's stretch: the first
+        piece's left edge and the last one's right edge are exact, the others estimated. A figure may stay
+        in the text (at a cost) where no column fits it."""
+        figs = [k for k, p in enumerate(parts) if p.fig is not None]
+        if not figs or not targets:
+            return {}
+
+        def cost(k: int, col: int) -> float:
+            p = parts[k]
+            x = p.x0 + slack if k == 0 else (p.x1 - slack if k == len(parts) - 1 else p.center)
+            lo, hi = self.bounds[col]
+            return max(lo - x, 0.0, x - hi)
+
+        n, m = len(figs), len(targets)
+        inf = float("inf")
+        # best[i][j]: the least cost for the first i figures, bound among the first j columns or left as text
+        best = [[0.0] * (m + 1)] + [[inf] * (m + 1) for _ in range(n)]
+        move: dict[tuple[int, int], str] = {}
+        for i in range(1, n + 1):
+            for j in range(0, m + 1):
+                options = [(best[i - 1][j] + unbound, "skip")]
+                if j:
+                    options += [(best[i][j - 1], "left"),
+                                (best[i - 1][j - 1] + cost(figs[i - 1], targets[j - 1]), "bind")]
+                best[i][j], move[(i, j)] = min(options, key=lambda o: o[0])
+        out: dict[int, int] = {}
+        i, j = n, m
+        while i > 0:
+            step = move[(i, j)]
+            if step == "bind":
+                out[figs[i - 1]] = targets[j - 1]
+                i, j = i - 1, j - 1
+            elif step == "left":
+                j -= 1
+            else:
+                i -= 1
+        return out
+
+
+def _join_thousands(parts: list[Piece], columns: int) -> list[Piece]:
+    """'1' '234,56' (a space grouping thousands, cut apart by ``groups``) back into one figure, while there
+    are more figures than columns to hold them ("20 32 336,60 €" over a quantity and an amount column)."""
+    out: list[Piece] = []
+    extra = sum(p.fig is not None for p in parts) - columns
+    for p in parts:
+        prev = out[-1] if out else None
+        if extra > 0 and prev is not None and prev.fig is not None and p.fig is not None and \
+                _THOUSANDS_TAIL.match(p.text) and re.fullmatch(r"[-+]?(?:[€$£]\s?)?\d{1,3}", prev.text):
+            extra -= 1
+            text = f"{prev.text} {p.text}"
+            out[-1] = Piece(text, prev.x0, p.x1, p.line, figure(text))
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,209 @@
+"""Figures and pieces of text in a line-item table: what is a number, its value, and how a text line that
+runs over several table columns (a text layer or an OCR box that joined neighbouring cells) splits into
+cells.
+
+A **figure** is a number as a table cell prints it: ``1.234,56``, ``1,234.56``, ``1 234,56``, ``1'234.56``,
+``-12,50``, ``12,50-`` (trailing minus), ``(12.50)``, with a currency sign or code (``€``, ``$``, ``EUR``) or
+a percent sign next to it. Dates (``05.03.2018``, ``2024-05-12``), long digit runs (GTINs, ids) and codes
+mixing letters and digits (``TB100A4``, ``M6``) are not figures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ocrflow.core.models import Line
+
+CURRENCY = r"(?:€|\$|£|¥|CHF|EUR|USD|GBP|Fr\.)"
+_FIGURE_PARTS = (rf"^[(]?(?:{CURRENCY}\s?)?[-+−]?(?:{CURRENCY}\s?)?(\d{{1,3}}(?:[{{sep}}]\d{{3}})+(?:[.,]\d+)?"
+                 rf"|\d+(?:[.,]\d+)?)(?:\s?{CURRENCY})?-?[)]?(?:\s?%)?$")
+_FIGURE = re.compile(_FIGURE_PARTS.replace("{sep}", ".,'\u202f "))
+_FIGURE_UNSPACED = re.compile(_FIGURE_PARTS.replace("{sep}", ".,'\u202f"))
+_DATE = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{2,4}$|^\d{4}-\d{2}-\d{2}$")
+_NUMBER = re.compile(r"[-+−]?\d[\d.,'\u202f]*\d|[-+−]?\d")
+_UNIT_WORD = re.compile(r"^[^\W\d_]{1,4}(?:\([^\W\d_]{1,3}\))?\.?[²³]?$|^[^\W\d_]{1,3}[²³]$")
+MAX_DIGITS = 12
+"""A figure has at most this many digits (a GTIN or an account number is an id, not an amount)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A number read from a cell: its value, whether it was printed with % or a currency, and the words
+    printed after it (a unit: ``Stk``, ``h``, ``m²``)."""
+
+    value: Decimal
+    text: str
+    percent: bool = False
+    currency: bool = False
+    unit: str = ""
+    decimals: int = 0
+
+
+def is_date(token: str) -> bool:
+    return bool(_DATE.match(token.strip()))
+
+
+def split_number(text: str) -> tuple[str | None, str]:
+    """('1234.56', rest) from '1.234,56 EUR' / '1,234.56' / '3,3333' / '19 %' / '12,50-'; (None, text) for none."""
+    m = _NUMBER.search(text)
+    if not m:
+        return None, text.strip()
+    token = m.group(0).replace(" ", "").replace("'", "").replace("\u202f", "").replace("−", "-")
+    after = text[m.end():]
+    rest = (text[:m.start()] + after).strip(" %€$£")
+    negative = after.startswith("-") or (text[:m.start()].rstrip().endswith("(") and ")" in after)
+    if negative:
+        rest = rest.replace("-", "", 1).replace("(", "").replace(")", "").strip()
+    last_dot, last_comma = token.rfind("."), token.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        dec = "." if last_dot > last_comma else ","
+        token = token.replace("," if dec == "." else ".", "").replace(",", ".")
+    elif last_comma >= 0:
+        tail = token[last_comma + 1:]
+        token = token.replace(",", "") if len(tail) == 3 and token.count(",") >= 1 and "," not in tail and \
+            len(token) > 5 else token.replace(",", ".", 1).replace(",", "")
+    elif token.count(".") > 1:
+        token = token.replace(".", "")
+    if negative and not token.startswith("-"):
+        token = "-" + token
+    return token, rest
+
+
+def figure(text: str, *, spaced: bool = True) -> Figure | None:
+    """The figure a cell text prints (with a short unit word after it), or None when it is not one.
+    ``spaced``: a space may group thousands (``1 234,56``); off where a space may part two cells."""
+    text = " ".join(text.split())
+    pattern = _FIGURE if spaced else _FIGURE_UNSPACED
+    if not text or is_date(text):
+        return None
+    words = text.split(" ")
+    unit = ""
+    if len(words) > 1 and _UNIT_WORD.match(words[-1]) and pattern.match(" ".join(words[:-1])):
+        unit, text = words[-1], " ".join(words[:-1])
+    if not pattern.match(text):
+        return None
+    number, _ = split_number(re.sub(r"(?<=\d) (?=\d{3}\b)", "", text) if spaced else text)
+    if number is None or sum(ch.isdigit() for ch in number) > MAX_DIGITS:
+        return None
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        return None
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return Figure(value, text, percent="%" in text, currency=bool(re.search(CURRENCY, text)), unit=unit,
+                  decimals=decimals)
+
+
+_NOTE_WORD = re.compile(r"^(?:[^\W\d_]{1,6}\.?|[A-Z]{1,3}\d{1,2}|\(\w{1,8}\)|%|[^\W\d_]{1,3}[²³])$")
+
+
+def cell_figure(text: str) -> Figure | None:
+    """The figure of a cell: the cell itself, or a figure first and a few short words after it (a unit code
+    "1 H87", a tax category "19 % VAT (S)")."""
+    fig = figure(text)
+    if fig is not None:
+        return fig
+    words = text.split()
+    for n in range(min(len(words) - 1, 4), 0, -1):
+        head, tail = words[:n], words[n:]
+        if len(tail) <= 3 and all(_NOTE_WORD.match(w) for w in tail):
+            fig = figure(" ".join(head))
+            if fig is not None:
+                unit = fig.unit or " ".join(tail)
+                return Figure(fig.value, fig.text, fig.percent, fig.currency, unit, fig.decimals)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A run of words of one text line with its estimated horizontal extent (characters share the line's
+    width in proportion; the ends are exact)."""
+
+    text: str
+    x0: float
+    x1: float
+    line: Line
+    fig: Figure | None
+
+    @property
+    def center(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+def _span(line: Line, start: int, end: int) -> tuple[float, float]:
+    n = max(len(line.text), 1)
+    width = line.x1 - line.x0
+    return line.x0 + width * start / n, line.x0 + width * end / n
+
+
+def piece(line: Line, start: int = 0, end: int | None = None) -> Piece:
+    end = len(line.text) if end is None else end
+    text = line.text[start:end].strip()
+    if start == 0 and end == len(line.text):
+        x0, x1 = line.x0, line.x1
+    else:
+        x0, x1 = _span(line, start, end)
+    return Piece(text, x0, x1, line, figure(text))
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+
+
+def groups(line: Line) -> list[Piece]:
+    """The cells a text line would hold if it joined several: figures (with a currency, a percent sign or a
+    unit word after them) apart from the text between them. A ``label: value`` pair and a text line with
+    more than one run of words between figures stay one piece (a note, not cells)."""
+    spans = _words(line.text)
+    out: list[tuple[int, int, bool]] = []
+    k = 0
+    while k < len(spans):
+        best = None
+        for j in range(min(len(spans), k + 4), k, -1):  # the longest figure starting at word k
+            s, e = spans[k][0], spans[j - 1][1]
+            fig = figure(line.text[s:e], spaced=False)
+            # a unit word only where the figure ends the line or another figure follows ("1 Wir erlauben")
+            if fig is not None and (not fig.unit or j == len(spans) or
+                                    figure(line.text[slice(*spans[j])], spaced=False) is not None):
+                best = j
+                break
+        if best is not None:
+            out.append((spans[k][0], spans[best - 1][1], True))
+            k = best
+            continue
+        if out and not out[-1][2]:
+            out[-1] = (out[-1][0], spans[k][1], False)
+        else:
+            out.append((spans[k][0], spans[k][1], False))
+        k += 1
+    texts = [g for g in out if not g[2]]
+    label_value = any(not g[2] and line.text[g[0]:g[1]].rstrip().endswith(":") and k + 1 < len(out)
+                      for k, g in enumerate(out))
+    first_fig = next((k for k, g in enumerate(out) if g[2]), len(out))
+    prose_after = any(not g[2] and len(line.text[g[0]:g[1]].split()) > 3 for g in out[first_fig:])
+    if len(texts) > 2 or label_value or prose_after:
+        return [piece(line)]
+    return [piece(line, s, e) for s, e, _ in out]
+
+
+def rows_of(lines: Sequence[Line]) -> list[list[Line]]:
+    """Lines grouped by baseline (vertical centres within half the smaller line height), left to right."""
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: (ln.y0 + ln.y1) / 2):
+        cy, h = (ln.y0 + ln.y1) / 2, max(ln.y1 - ln.y0, 1.0)
+        if rows:
+            ref = rows[-1][0]
+            if abs(cy - (ref.y0 + ref.y1) / 2) < 0.5 * min(h, max(ref.y1 - ref.y0, 1.0)):
+                rows[-1].append(ln)
+                continue
+        rows.append([ln])
+    return [sorted(r, key=lambda ln: ln.x0) for r in rows]
+
+
+def line_height(rows: Sequence[Sequence[Line]]) -> float:
+    """The median text height of the rows (the unit of vertical gaps)."""
+    heights = sorted(ln.y1 - ln.y0 for row in rows for ln in row)
+    return max(heights[len(heights) // 2], 1.0) if heights else 10.0
