@@ -29,6 +29,8 @@ from ocrflow.store import open_store
 from tests.review.conftest import Reviewed, fill
 from tests.review.support import XSS_NAME
 
+pytestmark = pytest.mark.browser
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1400,1000")

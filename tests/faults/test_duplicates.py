@@ -16,7 +16,7 @@ import pytest
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
-from tests.support.store import count, drop_schema, make_batch, make_outcome, require_pg, sha
+from tests.support.store import STORE_KINDS, count, drop_schema, make_batch, make_outcome, require_pg, sha
 
 KEY = {"seller_tax_id": "DE123456789", "invoice_number": "INV-42"}
 
@@ -26,7 +26,7 @@ def contracts() -> dict[str, Contract]:
     return load_contracts()
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, contracts: dict[str, Contract]) -> Iterator[Any]:
     schema = f"dup_{uuid.uuid4().hex[:10]}"
     url = require_pg() if request.param == "postgres" else ""
@@ -97,6 +97,7 @@ def _writer(url: str, schema: str, salt: str, start: Any, results: Any) -> None:
         store.close()
 
 
+@pytest.mark.postgres
 def test_two_postgres_writers_at_once_load_each_key_once(contracts: dict[str, Contract]) -> None:
     url, schema = require_pg(), f"dup_{uuid.uuid4().hex[:10]}"
     PostgresStore(url, schema=schema).init_schema(list(contracts.values()))

@@ -13,7 +13,7 @@ from ocrflow.core.models import DocState
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
-from tests.support.store import drop_schema, require_pg
+from tests.support.store import STORE_KINDS, drop_schema, require_pg
 
 OLD_DOCUMENTS = """CREATE TABLE documents (
   sha256 TEXT NOT NULL, path TEXT NOT NULL, mime TEXT, size_bytes BIGINT, pages INTEGER, state TEXT NOT NULL,
@@ -21,7 +21,7 @@ OLD_DOCUMENTS = """CREATE TABLE documents (
   claimed_by TEXT, claim_expires TIMESTAMP{key})"""
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=STORE_KINDS)
 def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """A store whose documents table has the shape of the previous release."""
     if request.param == "duckdb":

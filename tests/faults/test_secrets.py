@@ -236,6 +236,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.postgres
 def test_postgres_urls_with_a_password_never_show_it(inbox: Path, fake: FakeVllm, tmp_path: Path) -> None:
     base = require_pg()
     url, password = _with_password(base, PG_PASSWORD)

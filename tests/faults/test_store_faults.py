@@ -135,6 +135,7 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.postgres
 def test_postgres_unreachable_at_start_exits_2_with_one_line_and_registers_nothing(tmp_path: Path) -> None:
     real = require_pg()
     inbox = tmp_path / "inbox"

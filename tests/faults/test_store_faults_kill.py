@@ -24,14 +24,14 @@ from tests.faults.store_checks import (
     run_store,
 )
 from tests.faults.store_driver import BATCH_SIZE
-from tests.support.store import drop_schema, require_pg
+from tests.support.store import STORE_KINDS, drop_schema, require_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = 10
 BLOCKED_BATCH = 3
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=STORE_KINDS)
 def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, Query]]:
     """(kind, store URL, query function) of an empty store."""
     if request.param == "duckdb":

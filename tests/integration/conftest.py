@@ -14,7 +14,7 @@ from ocrflow.contracts import Contract, load_contracts
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
 from tests.integration.prefect_server import PrefectServer, start_server
-from tests.support.store import drop_schema, require_pg
+from tests.support.store import STORE_KINDS, drop_schema, require_pg
 
 
 @pytest.fixture(scope="session")
@@ -44,12 +44,14 @@ def contracts() -> dict[str, Contract]:
     return load_contracts()
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path, pg_schema: tuple[str, str],
-              contracts: dict[str, Contract]) -> Iterator[Any]:
-    url, schema = pg_schema
-    store: Any = DuckDBStore(str(tmp_path / "s.duckdb")) if request.param == "duckdb" else \
-        PostgresStore(url, schema=schema)
+@pytest.fixture(params=STORE_KINDS)
+def any_store(request: pytest.FixtureRequest, tmp_path: Path, contracts: dict[str, Contract]) -> Iterator[Any]:
+    """A DuckDB file, or a PostgreSQL schema of its own (that half is marked postgres)."""
+    if request.param == "duckdb":
+        store: Any = DuckDBStore(str(tmp_path / "s.duckdb"))
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+        store = PostgresStore(url, schema=schema)
     store.init_schema(list(contracts.values()))
     yield store
     store.close()

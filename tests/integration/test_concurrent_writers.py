@@ -19,6 +19,8 @@ from ocrflow.contracts import load_contracts
 from ocrflow.store.postgres_store import PostgresStore
 from tests.support.store import drop_schema, make_batch, make_outcome, pending, require_pg, sha
 
+pytestmark = pytest.mark.postgres
+
 N_DOCS = 240
 CHUNK = 8
 

@@ -6,11 +6,15 @@ import shutil
 import uuid
 from pathlib import Path
 
+import pytest
+
 from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.run.files_work import run_files
 from ocrflow.store.postgres_store import PostgresStore
 from tests.support.store import drop_schema, require_pg
+
+pytestmark = pytest.mark.postgres
 
 
 def test_pipeline_into_postgres_skips_then_force_reprocesses(demo_dir: Path, tmp_path: Path) -> None:
@@ -43,6 +47,7 @@ def test_pipeline_into_postgres_skips_then_force_reprocesses(demo_dir: Path, tmp
         drop_schema(url, schema)
 
 
+@pytest.mark.prefect_server
 def test_flow_force_reprocesses_on_postgres(prefect_server: object, demo_dir: Path, tmp_path: Path) -> None:
     from typing import Any
 

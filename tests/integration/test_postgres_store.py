@@ -56,6 +56,7 @@ def _pg_type(data_type: str, udt: str, precision: int | None, scale: int | None)
     return names.get(data_type, data_type)
 
 
+@pytest.mark.postgres
 def test_tables_columns_and_types_match_duckdb(tmp_path: Path, pg_schema: tuple[str, str],
                                                contracts: dict[str, Contract]) -> None:
     url, schema = pg_schema
@@ -139,6 +140,7 @@ def _table_rows(store: Any, table: str, order: str = "doc_sha256") -> list[tuple
     return [tuple(normalize_value(v) for i, v in enumerate(r) if i not in skip) for r in rows]
 
 
+@pytest.mark.postgres
 def test_bulk_and_row_paths_store_identical_rows_in_both_stores(tmp_path: Path, pg_schema: tuple[str, str],
                                                                contracts: dict[str, Contract]) -> None:
     url, schema = pg_schema
@@ -187,6 +189,7 @@ def test_clean_and_quarantine_are_exclusive(any_store: Any, contracts: dict[str,
     assert any_store.query(both)[1] == [(3, 0)]
 
 
+@pytest.mark.postgres
 def test_runs_cache_and_read_only_query(pg_schema: tuple[str, str], contracts: dict[str, Contract]) -> None:
     url, schema = pg_schema
     store = PostgresStore(url, schema=schema)
@@ -209,6 +212,7 @@ def test_runs_cache_and_read_only_query(pg_schema: tuple[str, str], contracts: d
     ro.close()
 
 
+@pytest.mark.postgres
 def test_schema_from_url_parameter_or_libpq_options(pg_schema: tuple[str, str]) -> None:
     url, schema = pg_schema
     assert split_url(f"{url}?schema=s1&connect_timeout=5") == (f"{url}?connect_timeout=5", "s1")
@@ -227,6 +231,7 @@ def test_schema_from_url_parameter_or_libpq_options(pg_schema: tuple[str, str]) 
 
 
 # --------------------------------------------------------------------------- schema evolution
+@pytest.mark.postgres
 def test_schema_evolution(pg_schema: tuple[str, str]) -> None:
     url, schema = pg_schema
     store = PostgresStore(url, schema=schema)

@@ -16,6 +16,8 @@ from flows.params import FanOut, Inbox, Processing
 from flows.reporting import PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
 from tests.integration.prefect_server import BIN, PrefectServer, clean_rows, make_pdf_inbox, stop
 
+pytestmark = pytest.mark.prefect_server
+
 POOL = "ocrflow-process"
 PREFECT = str(BIN / "prefect")
 

@@ -34,6 +34,7 @@ def _artifacts(flow_run_id: Any) -> dict[str, Any]:
     return {a.key: a for a in arts}
 
 
+@pytest.mark.prefect_server
 def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer, demo_dir: Path,
                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
@@ -111,6 +112,7 @@ def _runs(db: Path) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("case", ["unknown contract", "missing input", "dead store"])
+@pytest.mark.prefect_server
 def test_a_run_that_stops_early_says_why_in_one_line(prefect_server: PrefectServer, demo_dir: Path,
                                                     tmp_path: Path, case: str) -> None:
     """A bad parameter, a missing path, a store that cannot be reached: the run ends Failed with one clear
@@ -148,6 +150,7 @@ def test_a_run_that_stops_early_says_why_in_one_line(prefect_server: PrefectServ
     con.close()
 
 
+@pytest.mark.prefect_server
 def test_nightly_with_an_unknown_contract_stops_before_any_child(prefect_server: PrefectServer, demo_dir: Path,
                                                                  tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
@@ -169,6 +172,7 @@ def _table(data: Any) -> list[dict[str, Any]]:
     return json.loads(data) if isinstance(data, str) else list(data)
 
 
+@pytest.mark.prefect_server
 def test_second_writer_on_a_duckdb_file_gets_a_clear_message(prefect_server: PrefectServer, demo_dir: Path,
                                                             tmp_path: Path) -> None:
     db = tmp_path / "held.duckdb"
@@ -187,6 +191,7 @@ def test_second_writer_on_a_duckdb_file_gets_a_clear_message(prefect_server: Pre
     assert "one writer per file" in (state.message or "")
 
 
+@pytest.mark.prefect_server
 def test_nightly_falls_back_to_in_process_subflows(prefect_server: PrefectServer, demo_dir: Path,
                                                    tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
@@ -232,6 +237,7 @@ def test_tasks_retry_transient_errors_only(exc: Exception, retry: bool) -> None:
     assert _transient_only(None, None, _State(exc)) is retry
 
 
+@pytest.mark.prefect_server
 def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_server: PrefectServer,
                                                                      demo_dir: Path, tmp_path: Path) -> None:
     from tests.fakes.fake_vllm import FakeVllm
@@ -252,6 +258,7 @@ def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_ser
 
 
 @pytest.mark.parametrize("in_flight", [1, 4])
+@pytest.mark.prefect_server
 def test_flow_keeps_documents_in_flight_against_vllm(prefect_server: PrefectServer, demo_dir: Path,
                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     in_flight: int) -> None:

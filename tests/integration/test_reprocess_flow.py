@@ -6,11 +6,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from tests.integration.prefect_server import PrefectServer
 from tests.support.duck import rows as _rows
+
+pytestmark = pytest.mark.prefect_server
 
 
 def test_reprocess_quarantine_flow_takes_only_the_quarantined_document(

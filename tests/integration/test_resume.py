@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.integration.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
+
+pytestmark = pytest.mark.prefect_server
 
 BATCH = 2
 

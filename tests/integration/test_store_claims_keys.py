@@ -126,6 +126,7 @@ def test_duckdb_key_check_reports_a_key_written_behind_the_stores_back(tmp_path:
 
 
 # --------------------------------------------------------------------------- export
+@pytest.mark.postgres
 def test_postgres_export_reads_back_equal_to_the_duckdb_export(tmp_path: Path, pg_schema: tuple[str, str],
                                                                contracts: dict[str, Contract]) -> None:
     import duckdb

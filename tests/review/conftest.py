@@ -15,7 +15,7 @@ from ocrflow.core.settings import load_settings
 from ocrflow.review.app import ReviewConfig, create_app
 from ocrflow.store import open_store
 from tests.review.support import XSS_NAME, add_evidence, make_inbox, run_inbox, sha_of
-from tests.support.store import drop_schema, require_pg
+from tests.support.store import STORE_KINDS, drop_schema, require_pg
 
 
 @dataclass(slots=True)
@@ -42,7 +42,7 @@ def fill(url: str, inbox: Path) -> Reviewed:
     return docs
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=STORE_KINDS)
 def reviewed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reviewed]:
     if request.param == "duckdb":
         yield fill(str(tmp_path / "review.duckdb"), tmp_path / "inbox")

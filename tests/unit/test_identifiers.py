@@ -152,6 +152,7 @@ def test_duckdb_init_schema_refuses_before_creating_anything(tmp_path: Path, con
         con.close()
 
 
+@pytest.mark.postgres
 def test_postgres_init_schema_refuses_before_creating_anything() -> None:
     url = require_pg()
     schema = f"ocrflow_ident_{uuid.uuid4().hex[:8]}"
@@ -207,6 +208,7 @@ def test_the_name_lists_match_what_the_stores_create(tmp_path: Path) -> None:
     assert set(LEDGER_TABLES) == {r[0] for r in found}
 
 
+@pytest.mark.postgres
 def test_reserved_words_cover_both_dialects() -> None:
     con = duckdb.connect()
     try:
