@@ -17,9 +17,6 @@ from flows.process_documents import process_documents
 from flows.runtime import flow_settings, today
 from ocrflow.store import open_store
 
-QUARANTINED_SQL = ("SELECT d.path, q.contract FROM documents d JOIN quarantine q ON q.doc_sha256 = d.sha256 "
-                   "WHERE d.state = 'quarantined' ORDER BY d.updated_at, d.path")
-
 
 def _run_name() -> str:
     from prefect.runtime import flow_run
@@ -58,10 +55,10 @@ def quarantined_paths(selection: QuarantineSelection) -> list[str]:
         from ocrflow.contracts import load_contracts
 
         st.init_schema(list(load_contracts(settings.contracts_dir).values()))
-        _, rows = st.query(QUARANTINED_SQL)
+        quarantined = st.quarantined_documents()
     finally:
         st.close()  # the sub-flow opens the store for writing
-    paths = [str(p) for p, contract in rows if selection.contract in (None, "", contract)]
+    paths = [d.path for d in quarantined if selection.contract in (None, "", d.contract)]
     return paths[:selection.limit] if selection.limit else paths
 
 

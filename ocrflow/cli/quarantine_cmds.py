@@ -21,11 +21,9 @@ def quarantine_list(
     """Quarantined documents, newest first: id (sha256 prefix), contract, path, first reasons."""
     from rich.markup import escape
 
-    from ocrflow.store.quarantine import list_quarantine
-
     _, store = open_store_or_exit(db, read_only=True)
     try:
-        entries = list_quarantine(store, contract)
+        entries = store.quarantine_entries(contract)
     finally:
         store.close()
     if json_out:

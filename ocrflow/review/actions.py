@@ -24,12 +24,10 @@ from ocrflow.contracts import Contract
 from ocrflow.core.models import DocState, DocumentRef
 from ocrflow.core.results import DocResult
 from ocrflow.pipeline.row import assemble_row
-from ocrflow.review.evidence import mark, mark_human
 from ocrflow.review.record import Record, as_text, load_record
 from ocrflow.run.batch_write import validate_and_build_batch
 from ocrflow.store.base import Store
 from ocrflow.store.corrections import Correction, write_corrections
-from ocrflow.store.schema import table_name
 
 REVIEW_ENGINE = "review"
 
@@ -52,11 +50,9 @@ def _now() -> datetime:
 
 def _lineage(store: Store, record: Record, contract: Contract, run_id: str) -> dict[str, Any]:
     """The row's lineage: the engine and model that read it stay; the review run and time are new."""
-    m = mark(store)
-    source = "quarantine" if record.state == "quarantined" else table_name(contract)
-    _, rows = store.query(f"SELECT engine, model, prompt_version FROM {source} WHERE doc_sha256 = {m}",
-                          [record.sha256])
-    engine, model, prompt = rows[0] if rows else (REVIEW_ENGINE, "", "")
+    read = (store.quarantine_entry(record.sha256) if record.state == "quarantined"
+            else store.contract_row(contract, record.sha256))
+    engine, model, prompt = (read.engine, read.model, read.prompt_version) if read else (REVIEW_ENGINE, "", "")
     return {"page_numbers": [p.page_no for p in record.pages], "engine": engine or REVIEW_ENGINE,
             "model": model or "", "prompt_version": prompt or "", "flow_run_id": run_id, "extracted_at": _now()}
 
@@ -88,35 +84,25 @@ def approve(store: Store, contracts: dict[str, Contract], sha256: str, edits: di
     write_corrections(store, notes)
     confirmed = ({n: raw[n] for n in contract.field_names} if result.state == DocState.LOADED
                  else {n: b for n, (_, b) in changed.items()})
-    mark_human(store, sha256, contract.name, {n: as_text(values.get(n)) or None for n in confirmed}, reviewer)
+    store.mark_human(sha256, contract.name, {n: as_text(values.get(n)) or None for n in confirmed}, reviewer)
     return Decision(sha256, state, changed, [f.message for f in row.failures])
 
 
 def _size(store: Store, sha256: str) -> int:
-    _, rows = store.query(f"SELECT size_bytes FROM documents WHERE sha256 = {mark(store)}", [sha256])
-    return int(rows[0][0] or 0) if rows else 0
+    stored = store.document(sha256)
+    return stored.size_bytes if stored else 0
 
 
 def reject(store: Store, contracts: dict[str, Contract], sha256: str, reason: str, reviewer: str) -> Decision:
-    """A final decision: state failed with the reviewer's reason, the row out of quarantine and clean table."""
+    """A final decision: state failed with the reviewer's reason, the row out of quarantine and clean table
+    (and its line items), in one transaction of the store (``Store.reject``)."""
     reason = reason.strip()
     if not reason:
         raise ReviewError("a rejection needs a reason")
     record = load_record(store, sha256, contracts)
     contract = contracts.get(record.contract)
-    m = mark(store)
     old = json.dumps({f.name: f.value for f in record.fields}, ensure_ascii=False)
-    store.query("BEGIN")
-    try:
-        store.query(f"DELETE FROM quarantine WHERE doc_sha256 = {m}", [sha256])
-        if contract is not None:
-            store.query(f"DELETE FROM {table_name(contract)} WHERE doc_sha256 = {m}", [sha256])
-        store.query(f"UPDATE documents SET state = 'failed', error = {m}, updated_at = {m} WHERE sha256 = {m}",
-                    [f"rejected in review by {reviewer}: {reason}", _now(), sha256])
-        write_corrections(store, [Correction(sha256, record.contract, "reject", reviewer, old_value=old,
-                                             new_value="failed", reason=reason)])
-        store.query("COMMIT")
-    except Exception:
-        store.query("ROLLBACK")
-        raise
+    store.reject(sha256, contract, f"rejected in review by {reviewer}: {reason}",
+                 Correction(sha256, record.contract, "reject", reviewer, old_value=old, new_value="failed",
+                            reason=reason))
     return Decision(sha256, "rejected", reasons=[reason])

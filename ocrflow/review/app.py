@@ -156,11 +156,10 @@ class Views:
     def page_image(self, sha256: str, page_no: int) -> Response:
         try:
             with self.access.read() as store:
-                mark = "%s" if store.dialect == "postgres" else "?"
-                _, rows = store.query(f"SELECT path, mime FROM documents WHERE sha256 = {mark}", [_sha(sha256)])
-            if not rows:
+                stored = store.document(_sha(sha256))
+            if stored is None:
                 raise RecordNotFound("not a registered document")
-            doc = DocumentRef(path=str(rows[0][0]), sha256=sha256, mime=str(rows[0][1] or ""), size_bytes=0)
+            doc = DocumentRef(path=stored.path, sha256=sha256, mime=stored.mime, size_bytes=0)
             png = render_page(doc, page_no, self.config.settings)
         except (RecordNotFound, NoImage) as exc:
             return Response(str(exc), status_code=404, media_type="text/plain")

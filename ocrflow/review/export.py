@@ -14,7 +14,6 @@ from typing import Any
 
 from ocrflow.contracts import Contract
 from ocrflow.store.base import Store
-from ocrflow.store.schema import quote_ident, table_name
 
 
 def _plain(value: Any) -> Any:
@@ -29,21 +28,13 @@ def _plain(value: Any) -> Any:
 
 def reviewed_records(store: Store, contracts: dict[str, Contract]) -> list[dict[str, Any]]:
     """Approved documents that are loaded now, in the order of their last approval."""
-    _, rows = store.query(
-        'SELECT c.doc_sha256, d.path, d.contract, max(c."at") AS last FROM corrections AS c '
-        "JOIN documents AS d ON d.sha256 = c.doc_sha256 WHERE c.action = 'approve' AND d.state = 'loaded' "
-        "GROUP BY c.doc_sha256, d.path, d.contract ORDER BY last, c.doc_sha256")
-    mark = "%s" if store.dialect == "postgres" else "?"
     out = []
-    for sha, path, name, _ in rows:
-        contract = contracts.get(str(name))
-        if contract is None:
-            continue
-        cols, found = store.query(f"SELECT {', '.join(quote_ident(n) for n in contract.field_names)} FROM "
-                                  f"{table_name(contract)} WHERE doc_sha256 = {mark}", [sha])
-        if found:
-            fields = {c: _plain(v) for c, v in zip(cols, found[0], strict=True)}
-            out.append({"path": str(path), "doc_type": contract.name, "source": "review", "fields": fields})
+    for doc in store.reviewed_documents():
+        contract = contracts.get(doc.contract)
+        row = store.contract_row(contract, doc.sha256) if contract is not None else None
+        if contract is not None and row is not None:
+            fields = {name: _plain(row.values[name]) for name in contract.field_names}
+            out.append({"path": doc.path, "doc_type": contract.name, "source": "review", "fields": fields})
     return out
 
 

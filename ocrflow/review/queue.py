@@ -11,9 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ocrflow.contracts import Contract
-from ocrflow.review.evidence import EVIDENCE_TABLE, has_table
 from ocrflow.store.base import Store
-from ocrflow.store.quarantine import list_quarantine
 
 DEFAULT_MIN_CONFIDENCE = 0.6
 """Threshold of a field whose contract sets no ``min_confidence``."""
@@ -57,25 +55,15 @@ class Queue:
     total: int
 
 
-def _min_confidences(store: Store) -> dict[str, float]:
-    _, rows = store.query(f"SELECT doc_sha256, min(confidence) FROM {EVIDENCE_TABLE} WHERE line_no = 0 "
-                          "GROUP BY doc_sha256")
-    return {str(sha): float(c) for sha, c in rows if c is not None}
-
-
 def _low_confidence(store: Store, contracts: dict[str, Contract]) -> list[QueueItem]:
     """Loaded documents with a non-null header value under its threshold."""
-    _, rows = store.query(
-        f"SELECT e.doc_sha256, e.contract, d.path, e.field, e.confidence FROM {EVIDENCE_TABLE} AS e "
-        "JOIN documents AS d ON d.sha256 = e.doc_sha256 WHERE d.state = 'loaded' AND e.line_no = 0 "
-        "AND e.value IS NOT NULL AND e.confidence IS NOT NULL ORDER BY e.doc_sha256, e.field")
     items: dict[str, QueueItem] = {}
-    for sha, contract, path, name, conf in rows:
-        if float(conf) >= min_confidence(contracts.get(str(contract)), str(name)):
+    for f in store.loaded_field_confidences():
+        if f.confidence >= min_confidence(contracts.get(f.contract), f.field):
             continue
-        item = items.setdefault(str(sha), QueueItem(str(sha), str(contract), str(path), LOW_CONFIDENCE, ""))
-        item.low_fields.append(str(name))
-        item.confidence = float(conf) if item.confidence is None else min(item.confidence, float(conf))
+        item = items.setdefault(f.sha256, QueueItem(f.sha256, f.contract, f.path, LOW_CONFIDENCE, ""))
+        item.low_fields.append(f.field)
+        item.confidence = f.confidence if item.confidence is None else min(item.confidence, f.confidence)
     for item in items.values():
         item.detail = "under threshold: " + ", ".join(item.low_fields)
     return list(items.values())
@@ -84,12 +72,10 @@ def _low_confidence(store: Store, contracts: dict[str, Contract]) -> list[QueueI
 def review_queue(store: Store, contracts: dict[str, Contract], *, contract: str | None = None,
                  reason: str | None = None) -> Queue:
     """The queue, lowest confidence first, filtered by contract and reason; counts are of the unfiltered queue."""
-    evidence = has_table(store, EVIDENCE_TABLE)
-    lowest = _min_confidences(store) if evidence else {}
+    lowest = store.lowest_confidences()
     items = [QueueItem(e.sha256, e.contract, e.path, QUARANTINED, e.first_reasons(3), lowest.get(e.sha256))
-             for e in list_quarantine(store)]
-    if evidence:
-        items.extend(_low_confidence(store, contracts))
+             for e in store.quarantine_entries()]
+    items.extend(_low_confidence(store, contracts))
     items.sort(key=lambda i: i.sort_key)
     shown = [i for i in items if (not contract or i.contract == contract) and (not reason or i.reason == reason)]
     return Queue(shown, dict(Counter(i.contract for i in items)), dict(Counter(i.reason for i in items)), len(items))

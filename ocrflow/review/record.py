@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,11 +11,10 @@ from typing import Any
 from ocrflow.contracts import Contract
 from ocrflow.contracts.model import LINES_KEY
 from ocrflow.core.models import PageText
-from ocrflow.review.evidence import Evidence, document_evidence, mark
+from ocrflow.review.evidence import Evidence, document_evidence
 from ocrflow.review.queue import min_confidence
 from ocrflow.store.base import Store
-from ocrflow.store.quarantine import stored_pages
-from ocrflow.store.schema import quote_ident, table_name
+from ocrflow.store.records import StoredDocument
 
 
 class RecordNotFound(LookupError):
@@ -34,15 +32,6 @@ def as_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _json(value: Any, default: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return default
-    return default if value is None else value
 
 
 @dataclass(slots=True)
@@ -83,34 +72,26 @@ class Record:
     """The document's line items as read (``raw_values.line_items``): an approval loads them with the header."""
 
 
-def _document(store: Store, sha256: str) -> dict[str, Any]:
-    cols, rows = store.query(f"SELECT sha256, path, mime, state, contract, error FROM documents "
-                             f"WHERE sha256 = {mark(store)}", [sha256])
-    if not rows:
+def _document(store: Store, sha256: str) -> StoredDocument:
+    doc = store.document(sha256)
+    if doc is None:
         raise RecordNotFound(f"no registered document has the hash {sha256}")
-    return dict(zip(cols, rows[0], strict=True))
+    return doc
 
 
-def _row(store: Store, doc: dict[str, Any], contract: Contract | None) -> tuple[dict[str, Any], dict[str, Any],
-                                                                            list[dict[str, Any]]]:
+def _row(store: Store, doc: StoredDocument, contract: Contract | None) -> tuple[dict[str, Any], dict[str, Any],
+                                                                               list[dict[str, Any]]]:
     """(values, raw values, reasons): the quarantine's for a quarantined row, else the clean table's."""
-    m = mark(store)
-    if doc["state"] == "quarantined" or contract is None:
-        cols, rows = store.query(f'SELECT "values", raw_values, reasons FROM quarantine WHERE doc_sha256 = {m}',
-                                 [doc["sha256"]])
-        if rows:
-            values, raw, reasons = rows[0]
-            return _json(values, {}), _json(raw, {}), [r if isinstance(r, dict) else {"message": str(r)}
-                                                       for r in _json(reasons, [])]
+    if doc.state == "quarantined" or contract is None:
+        entry = store.quarantine_entry(doc.sha256)
+        if entry is not None:
+            return entry.values, entry.raw_values, entry.reasons
     if contract is None:
         return {}, {}, []
-    names = ", ".join(quote_ident(n) for n in contract.field_names)
-    cols, rows = store.query(f"SELECT {names}, raw_values FROM {table_name(contract)} WHERE doc_sha256 = {m}",
-                             [doc["sha256"]])
-    if not rows:
+    row = store.contract_row(contract, doc.sha256)
+    if row is None:
         return {}, {}, []
-    row = dict(zip(cols, rows[0], strict=True))
-    return row, _json(row.pop("raw_values"), {}), []
+    return row.values, row.raw_values, []
 
 
 def reason_fields(reason: dict[str, Any]) -> set[str]:
@@ -120,7 +101,7 @@ def reason_fields(reason: dict[str, Any]) -> set[str]:
 
 def load_record(store: Store, sha256: str, contracts: dict[str, Contract]) -> Record:
     doc = _document(store, sha256)
-    contract = contracts.get(str(doc["contract"] or ""))
+    contract = contracts.get(doc.contract)
     values, raw, reasons = _row(store, doc, contract)
     evidence = document_evidence(store, sha256)
     names = contract.field_names if contract else list(values)
@@ -128,7 +109,6 @@ def load_record(store: Store, sha256: str, contracts: dict[str, Contract]) -> Re
     views = [FieldView(n, kinds.get(n, "text"), as_text(values.get(n)), as_text(raw.get(n)), evidence.get(n),
                        min_confidence(contract, n), [r for r in reasons if n in reason_fields(r)]) for n in names]
     other = [r for r in reasons if not reason_fields(r) & set(names)]
-    return Record(sha256=sha256, path=str(doc["path"]), mime=str(doc["mime"] or ""), state=str(doc["state"]),
-                  contract=str(doc["contract"] or ""), error=str(doc["error"] or ""), fields=views,
-                  other_reasons=other, pages=stored_pages(store, sha256),
+    return Record(sha256=sha256, path=doc.path, mime=doc.mime, state=doc.state, contract=doc.contract,
+                  error=doc.error, fields=views, other_reasons=other, pages=store.stored_pages(sha256),
                   raw_lines=[ln for ln in raw.get(LINES_KEY) or [] if isinstance(ln, dict)])

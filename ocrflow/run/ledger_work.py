@@ -52,22 +52,15 @@ class LedgerWork:
         self.label = f"reprocess:{self.state.value}" + (f":{self.code}" if self.code else "")
 
     def plan(self, store: Store) -> Plan:
-        mark = "?" if store.dialect == "duckdb" else "%s"
-        sql = f"SELECT path, path_raw FROM documents WHERE state = {mark}"
-        params: list[object] = [self.state.value]
-        if self.code:
-            sql += f" AND error_code = {mark}"
-            params.append(self.code)
-        _, rows = store.query(sql + " ORDER BY path", params)
         todo: list[DocumentRef] = []
         rejected: list[Rejected] = []
         limits = input_limits(self.settings)
-        for path, raw in rows:
-            local = Path(os_path(str(path), raw))
+        for stored in store.documents_in_state(self.state, self.code):
+            local = Path(os_path(stored.path, stored.path_raw))
             if not (local.exists() or local.is_symlink()):
-                self.missing.append(str(path))
+                self.missing.append(stored.path)
                 continue
-            self.inputs.append(str(path))
+            self.inputs.append(stored.path)
             item = describe(local, local.parent, limits)
             (todo if isinstance(item, DocumentRef) else rejected).append(item)  # type: ignore[arg-type]
         return Plan(todo=todo, skipped=[], rejected=rejected)

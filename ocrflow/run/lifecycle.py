@@ -216,12 +216,7 @@ def stop_message(exc: BaseException) -> str:
 
 def final_state_counts(store: Store, hashes: list[str]) -> dict[str, int]:
     """How many of ``hashes`` are in each state of ``documents`` (the documents a run skips as final)."""
-    if not hashes:
-        return {}
-    where = "sha256 IN (SELECT UNNEST(?))" if store.dialect == "duckdb" else "sha256 = ANY(%s)"
-    _, rows = store.query(f"SELECT state, count(*) FROM documents WHERE {where} GROUP BY state ORDER BY state",
-                          [hashes])
-    return {str(state): int(n) for state, n in rows}
+    return store.state_counts(hashes)
 
 
 def check_contract_setting(name: str, contracts: dict[str, Contract]) -> None:

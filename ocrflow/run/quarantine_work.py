@@ -26,7 +26,7 @@ from ocrflow.run.batch_write import validate_and_build_batch
 from ocrflow.run.lifecycle import DocumentRun
 from ocrflow.run.planning import Plan
 from ocrflow.store.base import Batch, Store
-from ocrflow.store.quarantine import QuarantineEntry, document_text, list_quarantine
+from ocrflow.store.quarantine import QuarantineEntry, document_text
 from ocrflow.validate import ValidationReport
 
 RULE_ONLY_ENGINES = frozenset({"embedded", "pdfium", ""})
@@ -138,7 +138,7 @@ class QuarantineWork:
 
     def plan(self, store: Store) -> Plan:
         self._store = store
-        self._entries = {e.sha256: e for e in list_quarantine(store, self.contract)}
+        self._entries = {e.sha256: e for e in store.quarantine_entries(self.contract)}
         self.inputs[:] = [f"quarantine:{e.short_id}" for e in self._entries.values()]
         todo = [DocumentRef(path=e.path, sha256=e.sha256, mime="", size_bytes=0) for e in self._entries.values()]
         return Plan(todo=todo, skipped=[], rejected=[])

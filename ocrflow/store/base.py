@@ -9,15 +9,24 @@ lives in :mod:`ocrflow.store.schema`, the row shapes in :mod:`ocrflow.store.rows
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from ocrflow.contracts import Contract
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocState, PageText, RowOutcome
-
-Dialect = Literal["duckdb", "postgres"]
+from ocrflow.store.dialect import Dialect, SqlDialect
+from ocrflow.store.records import (
+    Correction,
+    FieldConfidence,
+    QuarantineEntry,
+    ReviewedDocument,
+    StoredDocument,
+    StoredRow,
+)
 
 FINAL_STATES = (DocState.LOADED, DocState.QUARANTINED, DocState.FAILED, DocState.UNMATCHED)
 """Document states a run does not redo (unless asked to reprocess: ``ocrflow reprocess --failed``,
@@ -84,10 +93,17 @@ Rows = list[tuple[Any, ...]]
 
 
 class Store(Protocol):
-    """What the pipeline, the CLI and the flows need from a store; both stores implement all of it."""
+    """What the pipeline, the CLI, the review and the flows need from a store; both stores implement all of it.
+
+    No SQL is written outside ``ocrflow.store``: every read and write the rest of the package needs is a
+    method here (``query``/``iter_rows`` serve the user's own SQL of ``ocrflow query``). The reads and the
+    review's writes are written once for both stores (``ocrflow.store.reads``, ``ocrflow.store.shared``),
+    the batch writes once over each store's primitives (``ocrflow.store.writer``)."""
 
     dialect: Dialect
     """The SQL dialect of ``query`` (its placeholder: DuckDB ``?``, PostgreSQL ``%s``)."""
+    sql: SqlDialect
+    """What the dialect spells its own way (``ocrflow.store.dialect``)."""
 
     def shares_writes(self) -> bool:
         """Whether other processes may write this store at the same time (PostgreSQL yes, DuckDB no).
@@ -137,6 +153,95 @@ class Store(Protocol):
 
     def key_problems(self) -> list[str]:
         """Keys stored more than once where the store keeps them unique itself (none expected)."""
+        ...
+
+    # -- reads: documents ----------------------------------------------------------
+    def table_exists(self, table: str) -> bool:
+        """Whether ``table`` exists in the store's schema (an older store may lack a newer table)."""
+        ...
+
+    def document(self, sha256: str) -> StoredDocument | None:
+        """The ``documents`` row of ``sha256`` (path, mime, size, state, contract, error), or None."""
+        ...
+
+    def documents_in_state(self, state: str, error_code: str | None = None) -> list[StoredDocument]:
+        """The documents in ``state`` (of ``error_code`` only, when given), by path."""
+        ...
+
+    def state_counts(self, hashes: list[str]) -> dict[str, int]:
+        """How many of ``hashes`` are in each state (registered documents only)."""
+        ...
+
+    # -- reads: quarantine and pages -------------------------------------------------
+    def quarantine_entries(self, contract: str | None = None) -> list[QuarantineEntry]:
+        """Quarantined rows, newest first; only ``contract``'s when given."""
+        ...
+
+    def quarantine_entry(self, sha256: str) -> QuarantineEntry | None:
+        """The quarantine row of ``sha256``, or None."""
+        ...
+
+    def quarantine_by_prefix(self, prefix: str) -> list[QuarantineEntry]:
+        """Quarantined rows whose document hash starts with ``prefix``, newest first."""
+        ...
+
+    def quarantined_documents(self) -> list[StoredDocument]:
+        """Documents in state quarantined with a quarantine row (``contract``: the quarantine's), oldest
+        update first."""
+        ...
+
+    def stored_pages(self, sha256: str) -> list[PageText]:
+        """A document's pages as the pipeline stored them (text lines with boxes), in page order."""
+        ...
+
+    # -- reads: clean rows, evidence, review -----------------------------------------------
+    def contract_row(self, contract: Contract, sha256: str) -> StoredRow | None:
+        """The document's row in ``contract``'s clean table (values, raw values, lineage), or None."""
+        ...
+
+    def field_evidence(self, sha256: str, line_no: int | None = None) -> list[EvidenceRow]:
+        """The document's stored evidence, by line number then field (only ``line_no``'s when given: 0 is
+        the header); none where the store has no evidence table."""
+        ...
+
+    def lowest_confidences(self) -> dict[str, float]:
+        """Per document, the lowest confidence of its header fields' evidence."""
+        ...
+
+    def loaded_field_confidences(self) -> list[FieldConfidence]:
+        """Header fields of loaded documents that have a value and a confidence, by document and field."""
+        ...
+
+    def reviewed_documents(self) -> list[ReviewedDocument]:
+        """Documents approved in review that are loaded now, in the order of their last approval."""
+        ...
+
+    def corrections(self, sha256: str) -> list[Correction]:
+        """The review's audit trail of one document, oldest first."""
+        ...
+
+    # -- writes outside a batch ---------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        """BEGIN ... COMMIT on the store's connection, under its lock; ROLLBACK and the error on failure."""
+        ...
+
+    def add_corrections(self, rows: list[Correction]) -> None:
+        """Append ``rows`` to ``corrections``, in one transaction."""
+        ...
+
+    def mark_human(self, sha256: str, contract: str, values: dict[str, str | None], reviewer: str) -> None:
+        """The header evidence of the fields of ``values`` becomes source ``human``, method ``review:<reviewer>``,
+        confidence 1, with the given value (page and box stay; a field without evidence gets a row without)."""
+        ...
+
+    def reject(self, sha256: str, contract: Contract | None, error: str, correction: Correction) -> None:
+        """In one transaction: the document leaves the quarantine, its contract's clean and line tables,
+        becomes ``failed`` with ``error``, and ``correction`` is appended."""
+        ...
+
+    def export_parquet(self, contract: Contract, target: Path) -> bool:
+        """Write ``contract``'s clean table as Parquet under ``target``, partitioned by month (rewritten);
+        False, writing nothing, when the table does not exist (``ocrflow.store.parquet``)."""
         ...
 
     def close(self) -> None: ...

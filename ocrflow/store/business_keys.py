@@ -7,28 +7,27 @@ in any later run, is quarantined with the check ``duplicate`` and the message ``
 (as GX's ``ignore_row_if="any_value_is_missing"``); values compare as the store returns them
 (``Decimal('12.5') == Decimal('12.50')``), strings exactly.
 
-Each store calls :func:`mark_duplicates` first in its ``write_batch`` transaction. PostgreSQL takes
-a transaction-scoped advisory lock per contract table first (sorted, so two workers never wait on
-each other crosswise), so two workers loading the same key at once cannot both see "no original":
-the second waits for the first's COMMIT and then, READ COMMITTED, sees its row. DuckDB has a
-single writer (its file lock) and needs no lock.
+The batch writer calls :func:`mark_duplicates` first in each batch's transaction. It takes a
+transaction-scoped lock per contract table first (``WriteTarget.lock_keys``, sorted, so two workers
+never wait on each other crosswise): on PostgreSQL two workers loading the same key at once cannot
+both see "no original": the second waits for the first's COMMIT and then, READ COMMITTED, sees its
+row. DuckDB has a single writer (its file lock) and locks nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
 from ocrflow.contracts import Contract
 from ocrflow.core.errors import ErrorCode
 from ocrflow.core.models import DocState, Failure, RowOutcome
-from ocrflow.store.base import Batch, Dialect, DocumentUpdate
+from ocrflow.store.base import Batch, DocumentUpdate
+from ocrflow.store.dialect import quote_ident
+from ocrflow.store.primitives import WriteTarget
 from ocrflow.store.rows import last_outcomes
 from ocrflow.store.schema import table_name
-
-Fetch = Callable[[str, list[Any]], list[tuple[Any, ...]]]
-"""Run one query inside the write transaction and return its rows."""
 
 DUPLICATE_CHECK = ErrorCode.DUPLICATE.value
 PREFIX = 12
@@ -60,7 +59,7 @@ def key_of(outcome: RowOutcome, key: Sequence[str]) -> tuple[Any, ...] | None:
     return tuple(_norm(v) for v in values)
 
 
-def mark_duplicates(batch: Batch, contracts: dict[str, Contract], fetch: Fetch, dialect: Dialect) -> int:
+def mark_duplicates(batch: Batch, contracts: dict[str, Contract], target: WriteTarget) -> int:
     """Quarantine, in ``batch``, the clean rows whose business key is already taken; returns how many.
 
     Taken: by a row of the contract's table from another document, or by an earlier clean row of
@@ -74,45 +73,43 @@ def mark_duplicates(batch: Batch, contracts: dict[str, Contract], fetch: Fetch, 
         key = key_of(o, contract.business_key)
         if key is not None:
             by_contract.setdefault(o.contract, []).append((o, key))
-    if dialect == "postgres":
-        for name in sorted({table_name(contracts[n]) for n in by_contract}):
-            fetch("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ocrflow.business_key.{name}"])
+    tables = sorted({table_name(contracts[n]) for n in by_contract})
+    target.lock_keys([f"ocrflow.business_key.{table}" for table in tables])
     docs = {d.sha256: d for d in batch.documents}
     marked = 0
     for name, keyed in sorted(by_contract.items()):
-        taken = _stored_keys(contracts[name], keyed, fetch, dialect)
+        taken = _stored_keys(contracts[name], keyed, target)
         for o, key in keyed:
             original = taken.get(key)
             if original is not None and original[0] != o.doc.sha256:
-                _mark(o, docs.get(o.doc.sha256), contracts[name], key, original)
+                _quarantine_duplicate(o, docs.get(o.doc.sha256), contracts[name], key, original)
                 marked += 1
             else:
                 taken.setdefault(key, (o.doc.sha256, o.doc.path))
     return marked
 
 
-def _stored_keys(contract: Contract, keyed: list[tuple[RowOutcome, tuple[Any, ...]]], fetch: Fetch,
-                 dialect: Dialect) -> dict[tuple[Any, ...], tuple[str, str]]:
+def _stored_keys(contract: Contract, keyed: list[tuple[RowOutcome, tuple[Any, ...]]],
+                 target: WriteTarget) -> dict[tuple[Any, ...], tuple[str, str]]:
     """Key -> (sha256, path) of the stored rows that may share a key with ``keyed`` (one query)."""
     key = list(contract.business_key)
     # Narrow by the first scalar key column (a list column cannot be matched with IN / ANY).
     probe = next((i for i, _ in enumerate(key) if not isinstance(keyed[0][1][i], tuple)), None)
-    cols = ", ".join(f't."{k}"' for k in key)
+    cols = ", ".join(f"t.{quote_ident(k)}" for k in key)
     sql = (f"SELECT {cols}, t.doc_sha256, coalesce(d.path, t.source_path) FROM {table_name(contract)} t "
            "LEFT JOIN documents d ON d.sha256 = t.doc_sha256")
     params: list[Any] = []
     if probe is not None:
-        mark = "IN (SELECT UNNEST(?))" if dialect == "duckdb" else "= ANY(%s)"
-        sql += f' WHERE t."{key[probe]}" {mark}'
+        sql += f" WHERE {target.sql.in_list('t.' + quote_ident(key[probe]))}"
         params.append(sorted({o.values[key[probe]] for o, _ in keyed}, key=str))
     sql += " ORDER BY t.extracted_at NULLS LAST, t.doc_sha256"
     found: dict[tuple[Any, ...], tuple[str, str]] = {}
-    for row in fetch(sql, params):
+    for row in target.execute(sql, params):
         found.setdefault(tuple(_norm(v) for v in row[:len(key)]), (str(row[-2]), str(row[-1])))
     return found
 
 
-def _mark(o: RowOutcome, doc: DocumentUpdate | None, contract: Contract, key: tuple[Any, ...],
+def _quarantine_duplicate(o: RowOutcome, doc: DocumentUpdate | None, contract: Contract, key: tuple[Any, ...],
           original: tuple[str, str]) -> None:
     message = f"duplicate of {original[0][:PREFIX]} ({original[1]})"
     field = ",".join(contract.business_key)

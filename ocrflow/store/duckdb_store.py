@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,28 +15,17 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ocrflow.contracts import Contract
-from ocrflow.core.models import RowOutcome
-from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
-from ocrflow.store.business_keys import mark_duplicates
-from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET, claim_sql, register_guard
+from ocrflow.store import writer
+from ocrflow.store.base import Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.dialect import DUCKDB
+from ocrflow.store.documents import claim_sql
 from ocrflow.store.duckdb_tx import refused_writes, transaction
-from ocrflow.store.evidence import write_evidence_duckdb
-from ocrflow.store.lines import lines_ddl, write_lines_duckdb
+from ocrflow.store.duckdb_writes import DuckDBWrites
+from ocrflow.store.lines import lines_ddl
 from ocrflow.store.locking import serialized
-from ocrflow.store.paths import write_paths_duckdb
-from ocrflow.store.rows import (
-    DOCUMENT_COLUMNS,
-    PAGE_COLUMNS,
-    QUARANTINE_COLUMNS,
-    document_columns,
-    page_params,
-    quarantine_params,
-    row_columns,
-    row_params,
-    split_rows,
-)
-from ocrflow.store.schema import ColumnTypes, contract_columns, schema_ddl, table_name
-from ocrflow.store.staging import staging_table
+from ocrflow.store.parquet import copy_partitioned
+from ocrflow.store.schema import ColumnTypes, schema_ddl, table_name
+from ocrflow.store.shared import SharedStore
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +55,11 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise StoreError(f"cannot open DuckDB file {path}: {exc}") from exc
 
 
-class DuckDBStore:
+class DuckDBStore(SharedStore):
     """The default store (a ``Store``): one DuckDB file, one writer process, one transaction per batch."""
 
     dialect: Dialect = "duckdb"
+    sql = DUCKDB
     bulk_threshold = 8
     """Row groups at least this large take the bulk path (an Arrow staging scan + one INSERT ... SELECT).
 
@@ -115,53 +105,9 @@ class DuckDBStore:
 
     # -- documents -------------------------------------------------------------
     @serialized
-    def final_hashes(self, hashes: list[str]) -> set[str]:
-        if not hashes:
-            return set()
-        rows = self.con.execute(
-            "SELECT sha256 FROM documents WHERE sha256 IN (SELECT UNNEST(?)) AND state IN (SELECT UNNEST(?))",
-            [hashes, [s.value for s in FINAL_STATES]]).fetchall()
-        return {r[0] for r in rows}
-
-    @serialized
     def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
         """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
-        if not docs:
-            return
-        now = _now()
-        guard = register_guard(_ts_literal(now), keep_final=keep_final)
-        with transaction(self.con, self.path):
-            self._upsert_documents(docs, run_id, now, where=guard)
-
-    def _upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
-                          set_extra: str = "", where: str = "") -> None:
-        """``INSERT ... ON CONFLICT (sha256) DO UPDATE SET ... [WHERE where]`` of ``docs``, as UPDATE of the
-        documents that exist (those passing ``where``) + INSERT of the ones that do not (the table has no
-        constraint to conflict on: see ``KEYS_BY_CONSTRAINT``). The last update per document wins."""
-        if not docs:
-            return
-        sets = f"{DOCUMENT_UPSERT_SET}{', ' + set_extra if set_extra else ''}"
-        guard = f" AND {where}" if where else ""
-        data = document_columns(docs, run_id, now)
-        types = self._types.of("documents", DOCUMENT_COLUMNS)
-        cols = ", ".join(f'"{c}"' for c in DOCUMENT_COLUMNS)
-        absent = " WHERE NOT EXISTS (SELECT 1 FROM documents AS d WHERE d.sha256 = excluded.sha256)"
-        update = "UPDATE documents SET {sets} FROM {src} WHERE documents.sha256 = excluded.sha256{guard}"
-        if len(data[0]) < self.bulk_threshold:
-            src = "(SELECT " + ", ".join(f'CAST(? AS {t}) AS "{c}"' for c, t in zip(DOCUMENT_COLUMNS, types,
-                                                                                  strict=True)) + ") AS excluded"
-            rows = [list(r) for r in zip(*data, strict=True)]
-            self.con.executemany(update.format(sets=sets, src=src, guard=guard), rows)
-            self.con.executemany(f"INSERT INTO documents ({cols}) SELECT * FROM {src}{absent}", rows)
-            return
-        with self._staged("documents", DOCUMENT_COLUMNS, types, data, key=("sha256",)) as (view, select, params):
-            src = f"(SELECT {select} FROM {view}) AS excluded"
-            row = self.con.execute(update.format(sets=sets, src=src, guard=guard), params).fetchone()
-            updated = int(row[0]) if row else 0
-            if updated < len(data[0]):
-                # Unguarded, an UPDATE that touched nothing means every document is new: no anti-join needed.
-                new = absent if updated or where else ""
-                self.con.execute(f"INSERT INTO documents ({cols}) SELECT * FROM {src}{new}", params)
+        writer.register(self._writes(), docs, run_id, _now(), keep_final=keep_final)
 
     # -- claims ----------------------------------------------------------------
     @serialized
@@ -175,110 +121,28 @@ class DuckDBStore:
                                       "expires": now + timedelta(seconds=ttl_s)}).fetchall()
         return {str(r[0]) for r in rows}
 
-    @serialized
-    def release(self, hashes: list[str], worker: str) -> None:
-        """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
-        if hashes:
-            self.con.execute("UPDATE documents SET claimed_by = NULL, claim_expires = NULL "
-                             "WHERE sha256 IN (SELECT UNNEST(?)) AND claimed_by = ?", [hashes, worker])
-
     # -- batch -----------------------------------------------------------------
     @serialized
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
-        """Pages, clean/quarantined rows and document states of one batch, in one transaction.
+        """Pages, clean/quarantined rows and document states of one batch, in one transaction
+        (``ocrflow.store.writer`` over ``DuckDBWrites``: DELETE + INSERT, Arrow staging for bulk)."""
+        writer.write_batch(self._writes(), batch, contracts, _now())
 
-        Every write replaces by key: DELETE of the batch's keys + INSERT (``documents``: UPDATE +
-        INSERT of the new ones). Groups of at least ``bulk_threshold`` rows are staged as one Arrow
-        table per statement (``ocrflow.store.staging``); smaller ones go row by row. Both give the
-        same rows (tests compare them).
-        """
-        now = _now()
-        with transaction(self.con, self.path):
-            mark_duplicates(batch, contracts, lambda q, p: self.con.execute(q, p).fetchall(), "duckdb")
-            self._write_pages(batch, now)
-            for (name, clean), outcomes in split_rows(batch, contracts).items():
-                if clean:
-                    self._load_rows(outcomes, contracts[name])
-                else:
-                    self._quarantine_rows(outcomes, contracts[name], now)
-            self._upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
-            write_paths_duckdb(self.con, batch.paths, batch.run_id, now)
-            write_lines_duckdb(self.con, batch, contracts)
-            write_evidence_duckdb(self.con, batch, now)
-
-    def _write_pages(self, batch: Batch, now: datetime) -> None:
-        rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
-        self._replace_rows("pages", PAGE_COLUMNS, rows, key=("doc_sha256", "page_no"))
-
-    def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
-        """Clean rows of one contract (one per document: ``split_rows``); they leave quarantine."""
-        cols = contract_columns(contract, "duckdb")
-        names, types = [n for n, _ in cols], [t for _, t in cols]
-        table = table_name(contract)
-        if len(outcomes) < self.bulk_threshold:
-            shas = [o.doc.sha256 for o in outcomes]
-            self.con.execute("DELETE FROM quarantine WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
-            self._replace_rows(table, names, [row_params(o, contract) for o in outcomes], key=("doc_sha256",),
-                               types=types)
-            return
-        data = row_columns(outcomes, contract)
-        with self._staged(table, names, types, data, key=("doc_sha256",)) as (view, select, params):
-            self.con.execute(f"DELETE FROM quarantine WHERE doc_sha256 IN (SELECT doc_sha256 FROM {view})")
-            self._replace_staged(table, names, ("doc_sha256",), view, select, params)
-
-    def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
-        shas = [o.doc.sha256 for o in outcomes]
-        self.con.execute(f"DELETE FROM {table_name(contract)} WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
-        rows = [quarantine_params(o, contract, now) for o in outcomes]
-        self._replace_rows("quarantine", QUARANTINE_COLUMNS, rows, key=("doc_sha256",))
-
-    def _replace_rows(self, table: str, columns: Sequence[str], rows: list[list[Any]], *, key: Sequence[str],
-                      types: Sequence[str] | None = None) -> None:
-        """Replace rows by ``key`` (the last row per key wins): DELETE of their keys + INSERT, staged in bulk
-        from ``bulk_threshold`` rows, else one row at a time (executemany)."""
-        if not rows:
-            return
-        idx = [list(columns).index(k) for k in key]
-        rows = list({tuple(r[i] for i in idx): r for r in rows}.values())
-        if len(rows) >= self.bulk_threshold:
-            col_types = list(types) if types is not None else self._types.of(table, columns)
-            data = [list(c) for c in zip(*rows, strict=True)]
-            with self._staged(table, columns, col_types, data, key=key) as (view, select, params):
-                self._replace_staged(table, columns, key, view, select, params)
-            return
-        match = " AND ".join(f'"{k}" = ?' for k in key)
-        self.con.executemany(f"DELETE FROM {table} WHERE {match}", [[r[i] for i in idx] for r in rows])
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        self.con.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)
-
-    def _replace_staged(self, table: str, columns: Sequence[str], key: Sequence[str], view: str, select: str,
-                        params: list[Any]) -> None:
-        """Replace staged rows with distinct keys: DELETE of their keys + one INSERT ... SELECT.
-
-        Also where the table has a PRIMARY KEY: DuckDB runs ``INSERT OR REPLACE`` as a MERGE (a join
-        plus a GROUP BY over all columns), and replacing rows that exist that way cost ~0.4 ms each
-        (4 s for a re-loaded 10,000-row batch here, 0.7 s this way)."""
-        src = f"(SELECT {select} FROM {view})"
-        match = " AND ".join(f'{table}."{k}" = s."{k}"' for k in key)
-        self.con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {src} AS s WHERE {match})", params)
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        self.con.execute(f"INSERT INTO {table} ({quoted}) SELECT * FROM {src}", params)
+    def _writes(self) -> DuckDBWrites:
+        """The batch writer's primitives for the next transaction (``bulk_threshold`` as set on this store now)."""
+        return DuckDBWrites(self.con, self.path, bulk_threshold=self.bulk_threshold, types=self._types)
 
     @contextmanager
-    def _staged(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]], *,
-                key: Sequence[str]) -> Iterator[tuple[str, str, list[Any]]]:
-        """Register the staging Arrow table: (view name, SELECT list casting to the table types, its parameters).
+    def transaction(self) -> Iterator[None]:
+        with self.lock, transaction(self.con, self.path):
+            yield
 
-        A column with one value in every row (engine, model, run id, timestamps, ...) is not staged
-        but sent once as a parameter; the ``key`` columns are always staged."""
-        frame, select, params = staging_table(columns, types, data, keep=key)
-        view = f"_ocrflow_stage_{table}"
-        self.con.register(view, frame)
-        try:
-            yield view, select, params
-        finally:
-            self.con.unregister(view)
+    @serialized
+    def export_parquet(self, contract: Contract, target: Path) -> bool:
+        if not self.table_exists(table_name(contract)):
+            return False
+        copy_partitioned(self.con, contract, target)
+        return True
 
     # -- integrity -------------------------------------------------------------
     @serialized
@@ -364,10 +228,6 @@ class DuckDBStore:
                         "is replayed on the next open): %s", self.path, " ".join(str(exc).split()))
         finally:
             self.con.close()
-
-
-def _ts_literal(ts: datetime) -> str:
-    return f"TIMESTAMP '{ts.isoformat(sep=' ')}'"
 
 
 if TYPE_CHECKING:  # mypy proves here that DuckDBStore implements every Store method, signatures included

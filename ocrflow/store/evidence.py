@@ -1,6 +1,6 @@
 """The ``field_evidence`` table: one row per (document, field, line_no) with where the value came from.
 
-Written inside each batch's transaction (one call from each store's ``write_batch``): the evidence of
+Written inside each batch's transaction (:func:`write_evidence`, from the batch writer): the evidence of
 every document that has a row in the batch replaces what was stored for it (a reprocess or a re-load
 leaves no stale rows). ``line_no`` 0 is a header field, n a line item's field.
 """
@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from ocrflow.core.evidence import EvidenceRow
-from ocrflow.store.base import Batch, Dialect
+from ocrflow.store.base import Batch
+from ocrflow.store.dialect import Dialect, sql_dialect
+from ocrflow.store.primitives import WriteTarget
 
 EVIDENCE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # name, duckdb type, postgres type
@@ -29,9 +31,8 @@ EVIDENCE_TABLE = "field_evidence"
 
 
 def evidence_ddl(dialect: Dialect) -> str:
-    ts = "TIMESTAMP" if dialect == "duckdb" else "TIMESTAMPTZ"
-    txt = "VARCHAR" if dialect == "duckdb" else "TEXT"
-    dbl = "DOUBLE" if dialect == "duckdb" else "DOUBLE PRECISION"
+    d = sql_dialect(dialect)
+    ts, txt, dbl = d.timestamp, d.text, d.double
     return f"""CREATE TABLE IF NOT EXISTS {EVIDENCE_TABLE} (
   doc_sha256 {txt} NOT NULL, contract {txt}, field {txt} NOT NULL, line_no INTEGER NOT NULL DEFAULT 0,
   value {txt}, raw {txt}, page_no INTEGER, x0 {dbl}, y0 {dbl}, x1 {dbl}, y1 {dbl}, page_width INTEGER,
@@ -59,28 +60,14 @@ def replaced_documents(batch: Batch) -> list[str]:
     return sorted({o.doc.sha256 for o in batch.rows} | {e.doc_sha256 for e in batch.evidence})
 
 
-def write_evidence_duckdb(con: Any, batch: Batch, now: datetime) -> None:
-    """Replace the evidence of the batch's documents (``con``: a DuckDB connection in the batch's transaction)."""
+def write_evidence(target: WriteTarget, batch: Batch, now: datetime) -> None:
+    """Replace the evidence of the batch's documents, inside the batch's transaction."""
     docs = replaced_documents(batch)
     if not docs:
         return
-    con.execute(f"DELETE FROM {EVIDENCE_TABLE} WHERE doc_sha256 IN (SELECT UNNEST(?::VARCHAR[]))", [docs])
+    target.execute(f"DELETE FROM {EVIDENCE_TABLE} WHERE {target.sql.in_list('doc_sha256')}", [docs])
     if not batch.evidence:
         return
-    selects = ", ".join(f"UNNEST(?::{duck}[])" for _, duck, _ in EVIDENCE_COLUMNS)
-    names = ", ".join(name for name, _, _ in EVIDENCE_COLUMNS)
-    con.execute(f"INSERT INTO {EVIDENCE_TABLE} ({names}) SELECT {selects}", evidence_columns(batch, now))
-
-
-def write_evidence_postgres(conn: Any, batch: Batch, now: datetime) -> None:
-    """Replace the evidence of the batch's documents (``conn``: psycopg, inside the batch's transaction)."""
-    docs = replaced_documents(batch)
-    if not docs:
-        return
-    conn.execute(f"DELETE FROM {EVIDENCE_TABLE} WHERE doc_sha256 = ANY(%s)", [docs])
-    if not batch.evidence:
-        return
-    arrays = ", ".join(f"%s::{pg}[]" for _, _, pg in EVIDENCE_COLUMNS)
-    names = ", ".join(name for name, _, _ in EVIDENCE_COLUMNS)
-    conn.execute(f"INSERT INTO {EVIDENCE_TABLE} ({names}) SELECT * FROM unnest({arrays})",
-                 evidence_columns(batch, now))
+    cols = [(name, target.sql.pick(duck, pg)) for name, duck, pg in EVIDENCE_COLUMNS]
+    target.execute(target.sql.insert_arrays(EVIDENCE_TABLE, cols),
+                   target.sql.array_params(cols, evidence_columns(batch, now)))

@@ -2,8 +2,8 @@
 
 A contract with a line-item object (``ocrflowRole: lines``) gets a child table beside its clean table
 (``invoice`` -> ``invoice_line``, a major version ``invoice_v2`` -> ``invoice_v2_line``) with the line
-columns and the lineage columns. Each store calls :func:`lines_ddl` from ``init_schema`` and
-``write_lines_duckdb`` / ``write_lines_postgres`` from ``write_batch``, inside the batch's transaction:
+columns and the lineage columns. Each store calls :func:`lines_ddl` from ``init_schema``, and the batch writer
+(``ocrflow.store.writer``) calls :func:`write_lines` inside the batch's transaction:
 every document of the batch loses its stored lines, and the clean ones get theirs again. So a re-load
 replaces a document's lines (never duplicates them), and a quarantined document has none in the clean
 line table (its raw lines stay with its quarantine row, in ``raw_values.line_items``).
@@ -12,11 +12,12 @@ line table (its raw lines stay with its quarantine row, in ``raw_values.line_ite
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from ocrflow.contracts import Contract
-from ocrflow.store.base import Batch, Dialect
+from ocrflow.store.base import Batch
+from ocrflow.store.dialect import Dialect, sql_dialect
+from ocrflow.store.primitives import WriteTarget
 from ocrflow.store.rows import json_column, last_outcomes
 from ocrflow.store.schema import LINEAGE_COLUMNS, field_sql_type, table_name
 
@@ -36,9 +37,9 @@ def lines_table_name(contract: Contract) -> str:
 
 
 def line_columns(contract: Contract, dialect: Dialect) -> list[tuple[str, str]]:
-    idx = 0 if dialect == "duckdb" else 1
+    d = sql_dialect(dialect)
     cols = [(f.name, "INTEGER" if f.name == "line_no" else field_sql_type(f, dialect)) for f in contract.lines]
-    return [*cols, *((name, types[idx]) for name, *types in LINE_LINEAGE)]
+    return [*cols, *((name, d.pick(duck, pg)) for name, duck, pg in LINE_LINEAGE)]
 
 
 def lines_ddl(contracts: Sequence[Contract], dialect: Dialect) -> list[str]:
@@ -86,8 +87,9 @@ def _columns(rows: list[list[Any]], width: int) -> list[list[Any]]:
     return cols
 
 
-def write_lines_duckdb(con: Any, batch: Batch, contracts: dict[str, Contract]) -> None:
-    """Replace the batch's documents' lines (``con``: a DuckDB connection inside the batch's transaction)."""
+def write_lines(target: WriteTarget, batch: Batch, contracts: dict[str, Contract]) -> None:
+    """Replace the lines of the batch's documents, inside the batch's transaction: every document of the
+    batch loses its stored lines, the clean ones get theirs again."""
     shas = _batch_hashes(batch)
     if not shas:
         return
@@ -95,36 +97,10 @@ def write_lines_duckdb(con: Any, batch: Batch, contracts: dict[str, Contract]) -
         if not contract.lines:
             continue
         table = lines_table_name(contract)
-        con.execute(f"DELETE FROM {table} WHERE doc_sha256 IN (SELECT UNNEST(?))", [shas])
+        target.execute(f"DELETE FROM {table} WHERE {target.sql.in_list('doc_sha256')}", [shas])
         rows = line_rows(batch, contract)
         if not rows:
             continue
-        cols = line_columns(contract, "duckdb")
-        select = ", ".join(f"UNNEST(?::{'VARCHAR' if t == 'JSON' else t}[])" for _, t in cols)
-        names = ", ".join(f'"{n}"' for n, _ in cols)
-        con.execute(f"INSERT INTO {table} ({names}) SELECT {select}", _columns(rows, len(cols)))
-
-
-def write_lines_postgres(conn: Any, batch: Batch, contracts: dict[str, Contract]) -> None:
-    """Replace the batch's documents' lines (``conn``: a psycopg connection inside the batch's transaction)."""
-    shas = _batch_hashes(batch)
-    if not shas:
-        return
-    for contract in contracts.values():
-        if not contract.lines:
-            continue
-        table = lines_table_name(contract)
-        conn.execute(f"DELETE FROM {table} WHERE doc_sha256 = ANY(%s)", [shas])
-        rows = line_rows(batch, contract)
-        if not rows:
-            continue
-        cols = line_columns(contract, "postgres")
-        data = _columns(rows, len(cols))
-        ts = [i for i, (_, t) in enumerate(cols) if t == "TIMESTAMPTZ"]
-        for i in ts:
-            data[i] = [v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v
-                       for v in data[i]]
-        unnest = ", ".join(f"%s::{'text' if t == 'JSONB' else t}[]" for _, t in cols)
-        names = ", ".join(f'"{n}"' for n, _ in cols)
-        casts = ", ".join(f'"{n}"::jsonb' if t == "JSONB" else f'"{n}"' for n, t in cols)
-        conn.execute(f"INSERT INTO {table} ({names}) SELECT {casts} FROM unnest({unnest}) AS s ({names})", data)
+        cols = line_columns(contract, target.sql.name)
+        target.execute(target.sql.insert_arrays(table, cols),
+                       target.sql.array_params(cols, _columns(rows, len(cols))))

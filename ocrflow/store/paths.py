@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocrflow.store.base import Dialect
+from ocrflow.store.dialect import Dialect, sql_dialect
+from ocrflow.store.primitives import WriteTarget
 
 ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     # table, column, duckdb type, postgres type
@@ -23,18 +24,18 @@ ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 """Columns of the base tables that a store created by an older release lacks. CREATE TABLE has them
 already; these statements add them to existing files and databases (a no-op when present)."""
 
-PATH_COLUMNS = ("doc_sha256", "path", "path_raw", "first_seen", "last_seen", "run_id")
 
 
 def added_columns_ddl(dialect: Dialect) -> list[str]:
     """ADD COLUMN IF NOT EXISTS for every column of ``ADDED_COLUMNS`` (both dialects spell it the same)."""
-    return [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {duck if dialect == 'duckdb' else pg}"
+    d = sql_dialect(dialect)
+    return [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {d.pick(duck, pg)}"
             for table, column, duck, pg in ADDED_COLUMNS]
 
 
 def document_paths_ddl(dialect: Dialect) -> str:
-    ts = "TIMESTAMP" if dialect == "duckdb" else "TIMESTAMPTZ"
-    txt = "VARCHAR" if dialect == "duckdb" else "TEXT"
+    d = sql_dialect(dialect)
+    ts, txt = d.timestamp, d.text
     return f"""CREATE TABLE IF NOT EXISTS document_paths (
   doc_sha256 {txt} NOT NULL, path {txt} NOT NULL, path_raw {txt}, first_seen {ts}, last_seen {ts},
   run_id {txt}, PRIMARY KEY (doc_sha256, path))"""
@@ -48,24 +49,20 @@ def path_columns(paths: list[tuple[str, str, str | None]], run_id: str, now: dat
             [run_id] * n]
 
 
+PATH_TYPES: tuple[tuple[str, str, str], ...] = (
+    # name, duckdb type, postgres type
+    ("doc_sha256", "VARCHAR", "TEXT"), ("path", "VARCHAR", "TEXT"), ("path_raw", "VARCHAR", "TEXT"),
+    ("first_seen", "TIMESTAMP", "TIMESTAMPTZ"), ("last_seen", "TIMESTAMP", "TIMESTAMPTZ"),
+    ("run_id", "VARCHAR", "TEXT"),
+)
 _CONFLICT = ("ON CONFLICT (doc_sha256, path) DO UPDATE SET last_seen = excluded.last_seen, "
              "run_id = excluded.run_id, path_raw = excluded.path_raw")
 
 
-def write_paths_duckdb(con: Any, paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> None:
-    """Upsert the paths in one statement (``con``: a DuckDB connection inside the batch's transaction)."""
+def write_paths(target: WriteTarget, paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> None:
+    """Upsert the paths in one statement, inside the batch's transaction."""
     if not paths:
         return
-    cols = path_columns(paths, run_id, now)
-    con.execute("INSERT INTO document_paths SELECT UNNEST(?), UNNEST(?), UNNEST(?::VARCHAR[]), UNNEST(?), "
-                f"UNNEST(?), UNNEST(?) {_CONFLICT}", cols)
-
-
-def write_paths_postgres(conn: Any, paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> None:
-    """Upsert the paths in one statement (``conn``: a psycopg connection inside the batch's transaction)."""
-    if not paths:
-        return
-    cols = path_columns(paths, run_id, now)
-    conn.execute("INSERT INTO document_paths (doc_sha256, path, path_raw, first_seen, last_seen, run_id) "
-                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], "
-                 f"%s::text[]) {_CONFLICT}", cols)
+    cols = [(name, target.sql.pick(duck, pg)) for name, duck, pg in PATH_TYPES]
+    target.execute(target.sql.insert_arrays("document_paths", cols, conflict=_CONFLICT),
+                   target.sql.array_params(cols, path_columns(paths, run_id, now)))

@@ -5,14 +5,11 @@ Functions of the store's connection (``PostgresStore`` calls them under its lock
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from ocrflow.store.base import FINAL_STATES, DocumentUpdate
-from ocrflow.store.documents import register_guard
-from ocrflow.store.postgres_load import PgLoad
+from ocrflow.store.base import FINAL_STATES
 
 _CLAIM = """WITH free AS (
       SELECT sha256 FROM documents WHERE sha256 = ANY(%(hashes)s) AND state <> ALL(%(final)s)
@@ -22,15 +19,6 @@ _CLAIM = """WITH free AS (
     UPDATE documents d SET claimed_by = %(worker)s,
       claim_expires = now() + make_interval(secs => %(ttl)s)
     FROM free WHERE d.sha256 = free.sha256 RETURNING d.sha256"""
-
-
-def register(load: PgLoad, docs: list[DocumentUpdate], run_id: str, now: datetime, *, keep_final: bool) -> None:
-    """Upsert documents in one transaction; a live claim is left alone, and so is a final state when
-    ``keep_final``."""
-    if not docs:
-        return
-    with load.conn.transaction():
-        load.upsert_documents(docs, run_id, now, where=register_guard("now()", keep_final=keep_final))
 
 
 def claim(conn: psycopg.Connection[Any], hashes: list[str], worker: str, ttl_s: float) -> set[str]:
@@ -45,10 +33,3 @@ def claim(conn: psycopg.Connection[Any], hashes: list[str], worker: str, ttl_s: 
     rows = conn.execute(_CLAIM, {"hashes": hashes, "worker": worker, "ttl": float(ttl_s),
                                  "final": [s.value for s in FINAL_STATES]}).fetchall()
     return {str(r[0]) for r in rows}
-
-
-def release(conn: psycopg.Connection[Any], hashes: list[str], worker: str) -> None:
-    """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
-    if hashes:
-        conn.execute("UPDATE documents SET claimed_by = NULL, claim_expires = NULL "
-                     "WHERE sha256 = ANY(%s) AND claimed_by = %s", [hashes, worker])

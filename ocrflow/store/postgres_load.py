@@ -1,41 +1,27 @@
-"""Loading a batch into PostgreSQL: upserts keyed by ``doc_sha256``, row by row or by COPY.
+"""The batch writer's primitives on a PostgreSQL connection (a ``WriteTarget``): upserts, COPY in bulk.
 
-:class:`PgLoad` runs inside the caller's transaction (``PostgresStore.write_batch`` and
-``register``); groups of at least ``bulk_threshold`` rows are COPied into a temp staging table
-and upserted with one INSERT ... SELECT ... ON CONFLICT DO UPDATE, smaller ones row by row.
+:class:`PgLoad` runs inside the transaction ``ocrflow.store.writer`` opens. Every write is an upsert
+keyed by the table's PRIMARY KEY, so concurrent writers never store a key twice; groups of at least
+``bulk_threshold`` rows are COPied into a temp staging table and upserted with one INSERT ... SELECT
+... ON CONFLICT DO UPDATE, smaller ones row by row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from psycopg import sql as pgsql
 
-from ocrflow.contracts import Contract
-from ocrflow.core.models import RowOutcome
-from ocrflow.store.base import Batch, DocumentUpdate
-from ocrflow.store.documents import CLEAR_FINAL_CLAIMS_SET, DOCUMENT_UPSERT_SET
-from ocrflow.store.evidence import write_evidence_postgres
-from ocrflow.store.lines import write_lines_postgres
-from ocrflow.store.paths import write_paths_postgres
+from ocrflow.store.base import DocumentUpdate
+from ocrflow.store.dialect import POSTGRES
+from ocrflow.store.documents import DOCUMENT_UPSERT_SET
 from ocrflow.store.postgres_copy import array_literal, copy_columns, escape_copy_text
-from ocrflow.store.rows import (
-    DOCUMENT_COLUMNS,
-    PAGE_COLUMNS,
-    QUARANTINE_COLUMNS,
-    document_columns,
-    document_params,
-    last_per_key,
-    page_params,
-    quarantine_params,
-    row_columns,
-    row_params,
-    split_rows,
-)
-from ocrflow.store.schema import ColumnTypes, contract_columns, table_name
+from ocrflow.store.rows import DOCUMENT_COLUMNS, document_columns, document_params, last_per_key
+from ocrflow.store.schema import ColumnTypes
 
 
 def replace_all(key: str, columns: Sequence[str]) -> str:
@@ -46,25 +32,30 @@ def replace_all(key: str, columns: Sequence[str]) -> str:
 
 
 class PgLoad:
-    """The writes of one transaction on a PostgreSQL connection (the caller opens and commits it)."""
+    """The writes of one transaction on a PostgreSQL connection (``ocrflow.store.writer`` opens and commits it)."""
+
+    sql = POSTGRES
 
     def __init__(self, conn: psycopg.Connection[Any], *, bulk_threshold: int, types: ColumnTypes) -> None:
         self.conn = conn
         self.bulk_threshold = bulk_threshold
         self.types = types
 
-    def write_batch(self, batch: Batch, contracts: dict[str, Contract], now: datetime) -> None:
-        """Pages, clean/quarantined rows and document states of one batch."""
-        self._write_pages(batch, now)
-        for (name, clean), outcomes in split_rows(batch, contracts).items():
-            if clean:
-                self._load_rows(outcomes, contracts[name])
-            else:
-                self._quarantine_rows(outcomes, contracts[name], now)
-        self.upsert_documents(batch.documents, batch.run_id, now, set_extra=CLEAR_FINAL_CLAIMS_SET)
-        write_paths_postgres(self.conn, batch.paths, batch.run_id, now)
-        write_lines_postgres(self.conn, batch, contracts)
-        write_evidence_postgres(self.conn, batch, now)
+    def transaction(self) -> AbstractContextManager[Any]:
+        return self.conn.transaction()
+
+    def execute(self, sql_text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql_text, list(params) or None)
+            return cur.fetchall() if cur.description else []
+
+    def lock_keys(self, names: Sequence[str]) -> None:
+        """Transaction-scoped advisory locks, taken in the given order (callers sort: no crosswise waits)."""
+        for name in names:
+            self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
+
+    def now_sql(self, now: datetime) -> str:
+        return "now()"
 
     def upsert_documents(self, docs: list[DocumentUpdate], run_id: str, now: datetime, *,
                          set_extra: str = "", where: str = "") -> None:
@@ -82,32 +73,21 @@ class PgLoad:
         rows = last_per_key([document_params(d, run_id, now) for d in docs])
         self._upsert("documents", DOCUMENT_COLUMNS, rows, conflict, key=("sha256",))
 
-    def _write_pages(self, batch: Batch, now: datetime) -> None:
-        rows = [page_params(sha, p, batch.run_id, now) for sha, p in batch.pages]
-        if rows:
-            keyed = list({(r[0], r[1]): r for r in rows}.values())
-            self._upsert("pages", PAGE_COLUMNS, keyed, replace_all("doc_sha256, page_no", PAGE_COLUMNS),
-                         key=("doc_sha256", "page_no"))
-
-    def _load_rows(self, outcomes: list[RowOutcome], contract: Contract) -> None:
-        """Clean rows of one contract (one per document: ``split_rows``); they leave quarantine."""
-        cols = contract_columns(contract, "postgres")
-        names, types = [n for n, _ in cols], [t for _, t in cols]
-        conflict = replace_all("doc_sha256", names)
-        if len(outcomes) >= self.bulk_threshold:
-            self._upsert_columns(table_name(contract), names, types, row_columns(outcomes, contract), conflict,
-                                 key=("doc_sha256",), delete_from="quarantine")
+    def replace(self, table: str, columns: Sequence[str], data: list[list[Any]], *, key: Sequence[str],
+                types: Sequence[str] | None = None, leave: str | None = None) -> None:
+        """Upsert rows with distinct keys (every other column replaced); ``leave``'s rows with these keys
+        are deleted first (in bulk: from the staging table)."""
+        if not data or not data[0]:
             return
-        self.conn.execute("DELETE FROM quarantine WHERE doc_sha256 = ANY(%s)", [[o.doc.sha256 for o in outcomes]])
-        rows = [row_params(o, contract) for o in outcomes]
-        self._upsert(table_name(contract), names, rows, conflict, key=("doc_sha256",))
-
-    def _quarantine_rows(self, outcomes: list[RowOutcome], contract: Contract, now: datetime) -> None:
-        self.conn.execute(sql.SQL("DELETE FROM {} WHERE doc_sha256 = ANY(%s)").format(
-            sql.Identifier(table_name(contract))), [[o.doc.sha256 for o in outcomes]])
-        rows = [quarantine_params(o, contract, now) for o in outcomes]
-        self._upsert("quarantine", QUARANTINE_COLUMNS, rows, replace_all("doc_sha256", QUARANTINE_COLUMNS),
-                     key=("doc_sha256",))
+        conflict = replace_all(", ".join(key), columns)
+        if len(data[0]) >= self.bulk_threshold:
+            col_types = list(types) if types is not None else self.types.of(table, columns)
+            self._upsert_columns(table, columns, col_types, data, conflict, key=tuple(key), delete_from=leave)
+            return
+        if leave:
+            self.conn.execute(pgsql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
+                pgsql.Identifier(leave), pgsql.Identifier(key[0])), [data[list(columns).index(key[0])]])
+        self._upsert(table, columns, [list(r) for r in zip(*data, strict=True)], conflict, key=tuple(key))
 
     def _upsert(self, table: str, columns: Sequence[str], rows: list[list[Any]], conflict: str, *,
                 key: tuple[str, ...]) -> None:
@@ -117,13 +97,13 @@ class PgLoad:
         Rows go in key order (sorted here for executemany, ``ORDER BY`` in the bulk INSERT ... SELECT),
         so two workers upserting overlapping rows lock them in the same order (one waits for the other
         instead of deadlocking)."""
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-        target = sql.Identifier(table)
+        cols = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
+        target = pgsql.Identifier(table)
         if len(rows) < self.bulk_threshold:
             idx = [list(columns).index(k) for k in key]
             rows = sorted(rows, key=lambda r: tuple(r[i] for i in idx))
-            marks = sql.SQL(", ").join(sql.Placeholder() for _ in columns)
-            query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) " + conflict).format(
+            marks = pgsql.SQL(", ").join(pgsql.Placeholder() for _ in columns)
+            query = pgsql.SQL("INSERT INTO {} ({}) VALUES ({}) " + conflict).format(
                 target, cols, marks)
             with self.conn.cursor() as cur:
                 cur.executemany(query, rows)
@@ -143,36 +123,37 @@ class PgLoad:
         if formatted is None:  # a value COPY text cannot carry exactly: let psycopg adapt it row by row
             self._copy_rows(table, columns, types, data, conflict, key=key, delete_from=delete_from)
             return
-        target = sql.Identifier(table)
-        stage = sql.Identifier(f"_ocrflow_stage_{table}")
+        target = pgsql.Identifier(table)
+        stage = pgsql.Identifier(f"_ocrflow_stage_{table}")
         copied: list[str] = []
         payload: list[list[str]] = []
-        select: list[sql.Composable] = []
+        select: list[pgsql.Composable] = []
         params: list[str | None] = []
         for name, typ, (text, const) in zip(columns, types, formatted, strict=True):
             if const and name not in key:
-                select.append(sql.SQL("CAST({} AS " + typ + ")").format(sql.Placeholder()))
+                select.append(pgsql.SQL("CAST({} AS " + typ + ")").format(pgsql.Placeholder()))
                 params.append(text[0])
             else:
-                select.append(sql.Identifier(name))
+                select.append(pgsql.Identifier(name))
                 copied.append(name)
                 payload.append(escape_copy_text(text))
-        copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in copied)
-        self.conn.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+        copy_cols = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in copied)
+        self.conn.execute(pgsql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
             stage, copy_cols, target))
-        with self.conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, copy_cols)) as copy:
+        with self.conn.cursor() as cur, cur.copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(stage, copy_cols)) as copy:
             copy.write("\n".join(map("\t".join, zip(*payload, strict=True))) + "\n")
-        self._merge_stage(table, columns, sql.SQL(", ").join(select), params, conflict, key=key,
+        self._merge_stage(table, columns, pgsql.SQL(", ").join(select), params, conflict, key=key,
                           delete_from=delete_from)
 
     def _copy_rows(self, table: str, columns: Sequence[str], types: Sequence[str], data: list[list[Any]],
                    conflict: str, *, key: tuple[str, ...], delete_from: str | None) -> None:
         """COPY row by row with psycopg's adaptation (values ``copy_columns`` does not format)."""
-        stage = sql.Identifier(f"_ocrflow_stage_{table}")
-        self.conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(stage, sql.Identifier(table)))
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        stage = pgsql.Identifier(f"_ocrflow_stage_{table}")
+        self.conn.execute(pgsql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(
+            stage, pgsql.Identifier(table)))
+        cols = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
         arrays = [i for i, t in enumerate(types) if t.endswith("[]")]
-        with self.conn.cursor() as cur, cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+        with self.conn.cursor() as cur, cur.copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
             for row in zip(*data, strict=True):
                 values = list(row)
                 for i in arrays:
@@ -180,17 +161,17 @@ class PgLoad:
                 copy.write_row(values)
         self._merge_stage(table, columns, cols, [], conflict, key=key, delete_from=delete_from)
 
-    def _merge_stage(self, table: str, columns: Sequence[str], select: sql.Composable, params: list[str | None],
+    def _merge_stage(self, table: str, columns: Sequence[str], select: pgsql.Composable, params: list[str | None],
                      conflict: str, *, key: tuple[str, ...], delete_from: str | None) -> None:
         """DELETE the staged keys from ``delete_from``, then INSERT ... SELECT ... ORDER BY key ... ON CONFLICT."""
-        target = sql.Identifier(table)
-        stage = sql.Identifier(f"_ocrflow_stage_{table}")
+        target = pgsql.Identifier(table)
+        stage = pgsql.Identifier(f"_ocrflow_stage_{table}")
         if delete_from:
-            keys = sql.SQL(" AND ").join(sql.SQL("d.{k} = s.{k}").format(k=sql.Identifier(k)) for k in key)
-            self.conn.execute(sql.SQL("DELETE FROM {} d USING {} s WHERE {}").format(
-                sql.Identifier(delete_from), stage, keys))
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-        order = sql.SQL(", ").join(sql.Identifier(k) for k in key)
-        self.conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY {} " + conflict).format(
+            keys = pgsql.SQL(" AND ").join(pgsql.SQL("d.{k} = s.{k}").format(k=pgsql.Identifier(k)) for k in key)
+            self.conn.execute(pgsql.SQL("DELETE FROM {} d USING {} s WHERE {}").format(
+                pgsql.Identifier(delete_from), stage, keys))
+        cols = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
+        order = pgsql.SQL(", ").join(pgsql.Identifier(k) for k in key)
+        self.conn.execute(pgsql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ORDER BY {} " + conflict).format(
             target, cols, select, stage, order), params)
-        self.conn.execute(sql.SQL("DROP TABLE {}").format(stage))
+        self.conn.execute(pgsql.SQL("DROP TABLE {}").format(stage))

@@ -20,7 +20,9 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -30,12 +32,15 @@ from psycopg import sql
 import ocrflow.store.postgres_claims as postgres_claims
 from ocrflow.contracts import Contract
 from ocrflow.core.settings import redact_url, scrub
-from ocrflow.store.base import FINAL_STATES, Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
-from ocrflow.store.business_keys import mark_duplicates
+from ocrflow.store import writer
+from ocrflow.store.base import Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.dialect import POSTGRES
 from ocrflow.store.lines import lines_ddl
 from ocrflow.store.locking import serialized
+from ocrflow.store.parquet import mirror_partitioned, select_columns
 from ocrflow.store.postgres_load import PgLoad
-from ocrflow.store.schema import ColumnTypes, schema_ddl
+from ocrflow.store.schema import ColumnTypes, schema_ddl, table_name
+from ocrflow.store.shared import SharedStore
 
 _SCHEMA_LOCK = 0x6F637266  # "ocrf": advisory lock serialising DDL between concurrent workers
 
@@ -69,10 +74,11 @@ def _connect(url: str) -> psycopg.Connection[Any]:
                          "(PGPASSWORD or ~/.pgpass)") from None
 
 
-class PostgresStore:
+class PostgresStore(SharedStore):
     """The warehouse store (a ``Store``): any number of writers, each batch one transaction."""
 
     dialect: Dialect = "postgres"
+    sql = POSTGRES
     bulk_threshold = 64
     """Row groups at least this large are loaded by COPY into a temp table + INSERT ... SELECT."""
 
@@ -126,17 +132,9 @@ class PostgresStore:
 
     # -- documents and claims --------------------------------------------------
     @serialized
-    def final_hashes(self, hashes: list[str]) -> set[str]:
-        if not hashes:
-            return set()
-        rows = self.conn.execute("SELECT sha256 FROM documents WHERE sha256 = ANY(%s) AND state = ANY(%s)",
-                                 [hashes, [s.value for s in FINAL_STATES]]).fetchall()
-        return {str(r[0]) for r in rows}
-
-    @serialized
     def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
         """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
-        postgres_claims.register(self._load(), docs, run_id, _now(), keep_final=keep_final)
+        writer.register(self._load(), docs, run_id, _now(), keep_final=keep_final)
 
     @serialized
     def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
@@ -144,27 +142,33 @@ class PostgresStore:
         each goes to exactly one worker (``postgres_claims.claim``)."""
         return postgres_claims.claim(self.conn, hashes, worker, ttl_s)
 
-    @serialized
-    def release(self, hashes: list[str], worker: str) -> None:
-        """Drop ``worker``'s claims on ``hashes`` (another worker's claims stay)."""
-        postgres_claims.release(self.conn, hashes, worker)
-
     # -- batch -----------------------------------------------------------------
     @serialized
     def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
         """Pages, clean/quarantined rows and document states of one batch, in one transaction.
 
-        Groups of at least ``bulk_threshold`` rows are COPied into a temp staging table and
-        upserted with one INSERT ... SELECT ... ON CONFLICT DO UPDATE; smaller ones row by row.
+        ``ocrflow.store.writer`` over ``PgLoad``: groups of at least ``bulk_threshold`` rows are COPied
+        into a temp staging table and upserted with one INSERT ... SELECT ... ON CONFLICT DO UPDATE;
+        smaller ones row by row.
         """
-        now = _now()
-        with self.conn.transaction():
-            mark_duplicates(batch, contracts, lambda q, p: self.conn.execute(q, p).fetchall(), "postgres")
-            self._load().write_batch(batch, contracts, now)
+        writer.write_batch(self._load(), batch, contracts, _now())
 
     def _load(self) -> PgLoad:
-        """The loader for the next transaction (``bulk_threshold`` as set on this store now)."""
+        """The batch writer's primitives for the next transaction (``bulk_threshold`` as set on this store now)."""
         return PgLoad(self.conn, bulk_threshold=self.bulk_threshold, types=self._types)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.lock, self.conn.transaction():
+            yield
+
+    def export_parquet(self, contract: Contract, target: Path) -> bool:
+        """Stream the table into an in-memory DuckDB table of the same DDL, then COPY it out (``parquet``)."""
+        if not self.table_exists(table_name(contract)):
+            return False
+        rows = (chunk for _, chunk in self.iter_rows(f"SELECT {select_columns(contract)} FROM {table_name(contract)}"))
+        mirror_partitioned(rows, contract, target)
+        return True
 
     # -- runs ------------------------------------------------------------------
     @serialized

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.contracts.identifiers import column_problems, contract_identifier_problems, identifier_problem
-from ocrflow.store.base import Dialect, SchemaChangeError, StoreError
+from ocrflow.store.base import SchemaChangeError, StoreError
 from ocrflow.store.corrections import corrections_ddl
+from ocrflow.store.dialect import Dialect, quote_ident, sql_dialect
 from ocrflow.store.evidence import evidence_ddl
 from ocrflow.store.paths import added_columns_ddl, document_paths_ddl
 
@@ -33,20 +34,21 @@ LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 
 def field_sql_type(f: FieldSpec, dialect: Dialect) -> str:
+    d = sql_dialect(dialect)
     phys = f.physical_type.upper().strip()
     if f.kind in ("money",) or phys.startswith(("DECIMAL", "NUMERIC")):
         m = re.match(r"(?:DECIMAL|NUMERIC)\((\d+),\s*(\d+)\)", phys)
         p, s = (m.group(1), m.group(2)) if m else ("18", "2")
-        return f"DECIMAL({p},{s})" if dialect == "duckdb" else f"NUMERIC({p},{s})"
+        return f"{d.pick('DECIMAL', 'NUMERIC')}({p},{s})"
     if f.kind == "date" or phys == "DATE":
         return "DATE"
     if f.kind == "list" or phys.endswith("[]"):
-        return "VARCHAR[]" if dialect == "duckdb" else "TEXT[]"
+        return f"{d.text}[]"
     if f.kind == "integer":
         return "BIGINT"
     if f.kind == "number":
-        return "DOUBLE" if dialect == "duckdb" else "DOUBLE PRECISION"
-    return "VARCHAR" if dialect == "duckdb" else "TEXT"
+        return d.double
+    return d.text
 
 
 def table_name(contract: Contract) -> str:
@@ -57,8 +59,8 @@ def table_name(contract: Contract) -> str:
 
 def contract_columns(contract: Contract, dialect: Dialect) -> list[tuple[str, str]]:
     cols = [(f.name, field_sql_type(f, dialect)) for f in contract.fields]
-    idx = 0 if dialect == "duckdb" else 1
-    return [*cols, *((name, types[idx]) for name, *types in LINEAGE_COLUMNS)]
+    d = sql_dialect(dialect)
+    return [*cols, *((name, d.pick(duck, pg)) for name, duck, pg in LINEAGE_COLUMNS)]
 
 
 def date_field(contract: Contract) -> str | None:
@@ -118,10 +120,8 @@ def check_identifiers(contracts: Sequence[Contract]) -> None:
 
 
 def base_ddl(dialect: Dialect) -> list[str]:
-    ts = "TIMESTAMP" if dialect == "duckdb" else "TIMESTAMPTZ"
-    js = "JSON" if dialect == "duckdb" else "JSONB"
-    txt = "VARCHAR" if dialect == "duckdb" else "TEXT"
-    dbl = "DOUBLE" if dialect == "duckdb" else "DOUBLE PRECISION"
+    d = sql_dialect(dialect)
+    ts, js, txt, dbl = d.timestamp, d.json, d.text, d.double
     key = "PRIMARY KEY" if KEYS_BY_CONSTRAINT[dialect] else "NOT NULL"
     return [
         f"""CREATE TABLE IF NOT EXISTS documents (
@@ -209,11 +209,6 @@ def columns_to_add(contract: Contract, existing: dict[str, str], dialect: Dialec
             raise SchemaChangeError(f"{where}: field {name!r} changed type from {have} to {typ}; a breaking change "
                                     f"needs a new major version (a new table {table}_vN)")
     return add
-
-
-def quote_ident(name: str) -> str:
-    """A quoted SQL identifier (the same in DuckDB and PostgreSQL)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def ident(name: str) -> str:

@@ -55,8 +55,7 @@ def _fsize(batches: int, args: list[str]) -> int:
 
 
 def _block(batch: int, ready: Path, store_url: str, inbox: str) -> int:
-    import ocrflow.store.duckdb_store as duckdb_store
-    import ocrflow.store.postgres_load as postgres_load
+    import ocrflow.store.writer as writer
     from ocrflow.core.settings import load_settings
     from ocrflow.engines.embedded import EmbeddedEngine
     from ocrflow.run.files_work import run_files
@@ -66,18 +65,17 @@ def _block(batch: int, ready: Path, store_url: str, inbox: str) -> int:
     writes = 0
 
     def blocking(real: Any) -> Any:
-        def evidence(conn: Any, batch_: Any, now: Any) -> Any:
+        def evidence(target: Any, batch_: Any, now: Any) -> Any:
             nonlocal writes
             writes += bool(batch_.documents)  # not the paths-only write of registration
             if writes == batch:
                 ready.write_text("inside the write transaction\n")
                 while True:
                     time.sleep(60)
-            return real(conn, batch_, now)
+            return real(target, batch_, now)
         return evidence
 
-    duckdb_store.write_evidence_duckdb = blocking(duckdb_store.write_evidence_duckdb)  # type: ignore[assignment]
-    postgres_load.write_evidence_postgres = blocking(postgres_load.write_evidence_postgres)  # type: ignore[assignment]
+    writer.write_evidence = blocking(writer.write_evidence)  # the batch writer's step on both stores
     store = open_store(store_url)
     try:
         settings = load_settings(store=store_url, engine="embedded", documents_in_flight=1)

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-import ocrflow.store.duckdb_store as duckdb_store
+import ocrflow.store.writer as writer
 from ocrflow.cli import app
 from tests.faults.store_checks import (
     assert_all_loaded_once,
@@ -110,15 +110,15 @@ def test_an_error_inside_one_batch_write_rolls_it_back_and_the_next_batches_writ
     n, batch = 6, 2
     inbox, db = tmp_path / "inbox", tmp_path / "bug.duckdb"
     make_inbox(inbox, n)
-    real, calls = duckdb_store.write_lines_duckdb, []
+    real, calls = writer.write_lines, []
 
-    def lines_once_broken(con: object, batch_: object, contracts: object) -> None:
+    def lines_once_broken(target: object, batch_: object, contracts: object) -> None:
         calls.append(1)
         if len(calls) == 2:  # the first batch of documents (the first call is registration's paths)
             raise ValueError("a bug while writing the lines")
-        real(con, batch_, contracts)  # type: ignore[arg-type]
+        real(target, batch_, contracts)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(duckdb_store, "write_lines_duckdb", lines_once_broken)
+    monkeypatch.setattr(writer, "write_lines", lines_once_broken)
     first = run_store(str(db), inbox, batch_size=batch)
     monkeypatch.undo()
     assert first.counts["loaded"] == n - batch and first.counts["pending"] == batch, first.counts

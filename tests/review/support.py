@@ -10,7 +10,6 @@ from ocrflow.core.settings import load_settings
 from ocrflow.engines.embedded import EmbeddedEngine
 from ocrflow.run.files_work import run_files
 from ocrflow.store import Store, open_store
-from ocrflow.store.quarantine import stored_pages
 from tests.pdfs import write_lines_pdf
 
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR", "Invoice Date: 2024-03-05",
@@ -60,7 +59,7 @@ def add_evidence(store: Store, sha256: str, contract: str, confidences: dict[str
     store.query(EVIDENCE_DDL)
     mark = "%s" if store.dialect == "postgres" else "?"
     _, rows = store.query(f'SELECT "values" FROM quarantine WHERE doc_sha256 = {mark}', [sha256])
-    page = stored_pages(store, sha256)[0]
+    page = store.stored_pages(sha256)[0]
     values: dict[str, Any] = {}
     if rows:
         import json

@@ -8,8 +8,9 @@ from typing import Any
 import duckdb
 
 from ocrflow.contracts import Contract, load_contracts
-from ocrflow.export import export_parquet, month_expr
+from ocrflow.export import export_parquet
 from ocrflow.store.duckdb_store import DuckDBStore
+from ocrflow.store.parquet import month_expr
 from ocrflow.store.schema import table_name
 from tests.support.store import make_batch, make_outcome
 
