@@ -245,7 +245,7 @@ def render_layout_pdf(inv: LayoutInvoice, path: Path) -> tuple[DocTruth, int]:
             if "carry" in feats:
                 y = _carry_row(t, words["brought"], running, y)
         y = t.row(ln, no, y)
-        running += ln.net
+        running += ln.net if "net" in inv.layout.columns else ln.net + ln.tax  # the printed amount column's sum
         on_page += 1
     table_pages = page
     if y < BOTTOM + 120:

@@ -107,7 +107,8 @@ class Grid:
             slack = 0.5 * max(ln.y1 - ln.y0, 1.0)
             spanned = self._spanned(ln, slack)
             whole = piece(ln)
-            if len(spanned) <= 1 or whole.fig is not None or all(p.fig is None for p in groups(ln)):
+            one_figure = whole.fig is not None and not re.search(r"\d \d", whole.text)  # "100 200": two?
+            if len(spanned) <= 1 or one_figure or all(p.fig is None for p in groups(ln)):
                 col = self._figure_column(whole) if whole.fig is not None else self._text_column(whole, slack)
                 if col is not None:
                     out.add(col, whole)
@@ -123,17 +124,17 @@ class Grid:
         targets = [k for k in spanned if k in self.numeric and not (k == start and lead_text)]
         parts = _join_thousands(parts, len(targets))
         binding = self._bind(parts, targets, 2 * max(ln.y1 - ln.y0, 1.0), slack)
-        col: int | None = start
+        col: int | None = None
         lead: list[str] = []
         for k, p in enumerate(parts):
+            where = self._text_column(p, slack)
             if k in binding:
                 col = binding[k]
                 out.add(col, p)
-            elif col is None or (col == start and not binding.keys() & range(k)):
+            elif where is not None and where not in self.numeric and (col is not None or where != start):
+                out.add(where, p)  # after a figure, in a text column of its own ("10 Toner schwarz")
+            elif col is None:
                 lead.append(p.text)
-            elif p.fig is None and (where := self._text_column(p, slack)) is not None and where != col and \
-                    where not in self.numeric:
-                out.add(where, p)  # text after a figure, in a text column of its own ("10 Toner schwarz")
             else:
                 out.texts.setdefault(col, []).append(p.text)  # a word after a figure: its unit or note
         if lead and start is not None:
@@ -151,7 +152,9 @@ class Grid:
             p = parts[k]
             x = p.x0 + slack if k == 0 else (p.x1 - slack if k == len(parts) - 1 else p.center)
             lo, hi = self.bounds[col]
-            return max(lo - x, 0.0, x - hi)
+            c = self.columns[col]
+            near = max(c.x0 - 2 * slack - x, 0.0, x - c.x1 - 2 * slack)  # from the column's own extent
+            return max(lo - x, 0.0, x - hi) + near
 
         n, m = len(figs), len(targets)
         inf = float("inf")

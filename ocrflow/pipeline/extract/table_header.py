@@ -33,7 +33,8 @@ from ocrflow.pipeline.extract.table_text import figure, groups, is_date, line_he
 NUMERIC_ROLES = frozenset({"quantity", "unit_price", "line_net_amount", "amount", "tax_rate", DISCOUNT, TAX, GROSS,
                            BASE})
 TEXT_ROLES = frozenset({"description", "unit", "seller_item_id"})
-_UNIT_NOTE = re.compile(r"^(?:\(.{1,12}\)|\[.{1,12}\]|%|€|\$|£|[A-Z]{3}|in [A-Z]{3}|/\s?\w{1,4})$")
+_UNIT_NOTE = re.compile(r"^(?:\(.{1,12}\)|\[.{1,12}\]|%|€|\$|£|[A-Z]{2,3}|in [A-Z]{3}|/\s?\w{1,4}|net|netto|gross|"
+                        r"brutto|excl\.?|incl\.?|inkl\.?|zzgl\.?)$", re.IGNORECASE)
 """What a label may carry after it in its cell: "(Stk)", "%", "EUR", "€", "/ Stk"."""
 BODY_LOOKAHEAD = 8
 """Rows below a header searched for figures (a header with nothing numeric under it is not a table's)."""
@@ -82,25 +83,23 @@ def _has_figure(row: Sequence[Line]) -> bool:
 
 
 def _cells(row: Sequence[Line], vocab: HeaderVocabulary, index: int) -> list[_Cell]:
-    """A header row's text lines cut into cells at their labels; words naming nothing are a cell of their
-    own, a short word or a bracket right after a label stays with it ("Menge (Stk)", "Betrag EUR")."""
+    """A header row's text lines cut into cells at their labels; each word naming nothing is a cell of its
+    own (a text line may have joined several unknown labels), but a bracket, a currency or a short
+    qualifier stays with the cell before it ("Menge (Stk)", "Betrag EUR", "Total HT")."""
     out: list[_Cell] = []
     for ln in row:
         hits = _whole_words(ln.text, vocab.hits(ln.text))
         cuts: list[tuple[int, int]] = []
         pos = 0
         for hit in hits:
-            gap = ln.text[pos:hit.start].strip()
-            if gap:
-                cuts.append((pos, hit.start))
+            cuts += [(m.start() + pos, m.end() + pos) for m in re.finditer(r"\S+", ln.text[pos:hit.start])]
             cuts.append((hit.start, hit.end))
             pos = hit.end
-        if ln.text[pos:].strip():
-            cuts.append((pos, len(ln.text)))
+        cuts += [(m.start() + pos, m.end() + pos) for m in re.finditer(r"\S+", ln.text[pos:])]
         merged: list[tuple[int, int]] = []
         starts = {h.start for h in hits}
         for s, e in cuts:
-            if merged and s not in starts and _UNIT_NOTE.match(ln.text[s:e].strip()) and merged[-1][0] in starts:
+            if merged and s not in starts and _UNIT_NOTE.match(ln.text[s:e].strip()):
                 merged[-1] = (merged[-1][0], e)
             else:
                 merged.append((s, e))

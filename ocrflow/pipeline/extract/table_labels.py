@@ -32,7 +32,7 @@ AUX_LABELS: dict[str, tuple[str, ...]] = {
 EXTRA_LABELS: dict[str, tuple[str, ...]] = {
     "quantity": ("anz", "anz.", "qte", "qté."),
     "unit_price": ("pu ht", "p.u. ht", "prix u. ht", "prix unit."),
-    "line_net_amount": ("entgelt", "nettowert", "line amount", "montant ht"),
+    "line_net_amount": ("entgelt", "nettowert", "line amount", "montant ht", "total ht"),
     "unit": ("u.", "unit of measure"),
 }
 """Common abbreviations of the contract's line columns in item-table headers that its label lists lack."""

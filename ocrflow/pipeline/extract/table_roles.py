@@ -79,19 +79,20 @@ def check(figs: Mapping[int, Figure], r: Reading) -> Check:
     if amount is None or qty is None or price is None:
         return Check(None, amount)
     base = _val(figs, r.base) or Decimal(1)
-    plain = qty * price / (base or Decimal(1))
+    units = qty / (base or Decimal(1))
+    expected = qty * price / (base or Decimal(1))
+    allowance: Decimal | None = None
     disc = _val(figs, r.discount)
-    tax = _val(figs, r.tax)
-    options: list[tuple[Decimal, Decimal | None]] = [(plain, None)]
-    if disc is not None and r.discount is not None:
+    if disc is not None and r.discount is not None and disc:
         pct = figs[r.discount].percent or (disc < 100 and not figs[r.discount].decimals)
-        options.append((plain * (1 - disc / 100), plain * disc / 100) if pct else (plain - disc, disc))
-    for expected, allowance in options:
-        if _near(expected, amount, qty / (base or Decimal(1))):
-            return Check(True, amount, allowance=allowance if allowance else None)
-        if tax is not None and _near(expected + tax, amount, qty):
-            return Check(True, amount - tax, allowance=allowance if allowance else None, gross=amount, tax=tax)
-    return Check(False, amount)
+        allowance = expected * disc / 100 if pct else disc
+        expected -= allowance
+    tax = _val(figs, r.tax)
+    if tax is not None:  # the reading's amount is gross: the line's tax is in it
+        if _near(expected + tax, amount, units):
+            return Check(True, amount - tax, allowance=allowance, gross=amount, tax=tax)
+        return Check(False, amount - tax, gross=amount, tax=tax)
+    return Check(_near(expected, amount, units), amount, allowance=allowance)
 
 
 def _label_bonus(col: Column | None, *roles: str) -> float:
@@ -106,12 +107,24 @@ def _label_bonus(col: Column | None, *roles: str) -> float:
     return 0.0
 
 
-def _shape(columns: Sequence[Column], blocks: Sequence[Mapping[int, Figure]], col: int) -> tuple[float, float]:
-    """(share of the column's figures printed with %, share printed with decimals)."""
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How a column's figures look: shares printed with %, with decimals, with a unit word, as integers."""
+
+    percent: float = 0.0
+    decimals: float = 0.0
+    unit: float = 0.0
+    integer: float = 0.0
+
+
+def _shape(blocks: Sequence[Mapping[int, Figure]], col: int) -> Shape:
     figs = [b[col] for b in blocks if col in b]
     if not figs:
-        return 0.0, 0.0
-    return sum(f.percent for f in figs) / len(figs), sum(f.decimals > 0 for f in figs) / len(figs)
+        return Shape()
+    n = len(figs)
+    return Shape(sum(f.percent for f in figs) / n, sum(f.decimals > 0 for f in figs) / n,
+                 sum(bool(f.unit) and not f.percent for f in figs) / n, sum(f.value == f.value.to_integral()
+                                                                           for f in figs) / n)
 
 
 def candidates(columns: Sequence[Column], blocks: Sequence[Mapping[int, Figure]], text_col: int) -> list[int]:
@@ -131,15 +144,11 @@ def _modifiers(columns: Sequence[Column], cands: Sequence[int], percent: Mapping
     taxes = [k for k in free if (TAX in columns[k].roles or columns[k].role in (UNNAMED, GROSS, "line_net_amount",
                                                                                  "amount")) and percent.get(k, 0) < 0.5]
     bases = [k for k in free if BASE in columns[k].roles]
-    yield None, None, None
-    for d in discounts:
-        yield d, None, None
-    for t in taxes:
-        yield None, t, None
-    for b in bases:
-        yield None, None, b
-        for d in discounts:
-            yield d, None, b
+    for d in [None, *discounts]:
+        for t in [None, *taxes]:
+            for b in [None, *bases]:
+                if len({d, t, b} - {None}) == len([c for c in (d, t, b) if c is not None]):
+                    yield d, t, b
 
 
 def choose(columns: Sequence[Column], blocks: Sequence[Mapping[int, Figure]], text_col: int,
@@ -148,8 +157,8 @@ def choose(columns: Sequence[Column], blocks: Sequence[Mapping[int, Figure]], te
     cands = candidates(columns, blocks, text_col)
     if not cands:
         return None
-    shapes = {k: _shape(columns, blocks, k) for k in cands}
-    percent = {k: s[0] for k, s in shapes.items()}
+    shapes = {k: _shape(blocks, k) for k in cands}
+    percent = {k: s.percent for k, s in shapes.items()}
     money = [k for k in cands if percent[k] < 0.5]
     best: Reading | None = None
     for amount in money or cands:
@@ -172,7 +181,7 @@ def choose(columns: Sequence[Column], blocks: Sequence[Mapping[int, Figure]], te
 
 
 def _score(r: Reading, columns: Sequence[Column], blocks: Sequence[Mapping[int, Figure]],
-           shapes: Mapping[int, tuple[float, float]], totals: Sequence[Decimal]) -> float:
+           shapes: Mapping[int, Shape], totals: Sequence[Decimal]) -> float:
     closes = fails = 0
     nets: list[Decimal] = []
     for figs in blocks:
@@ -190,7 +199,10 @@ def _score(r: Reading, columns: Sequence[Column], blocks: Sequence[Mapping[int, 
     for mod, role in ((r.discount, DISCOUNT), (r.tax, TAX), (r.base, BASE)):
         if mod is not None:
             score += (0.5 if role in columns[mod].roles else 0.0) - 0.3
-    score += 0.3 * shapes[r.amount][1] + (0.2 if r.amount == max(shapes) else 0.0)
+    score += 0.3 * shapes[r.amount].decimals + (0.2 if r.amount == max(shapes) else 0.0)
+    if r.quantity is not None and r.price is not None:  # quantity x price = price x quantity: their look
+        q, p = shapes[r.quantity], shapes[r.price]
+        score += 2.0 * (q.unit - p.unit) + 0.7 * (q.integer - p.integer) + 0.7 * (p.decimals - q.decimals)
     if r.quantity is not None and r.price is not None and not closes:
         score -= 1.0  # a quantity and price the figures never bear out
     if nets and any(abs(sum(nets) - t) <= Decimal("0.02") for t in totals):

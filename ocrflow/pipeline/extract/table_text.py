@@ -24,7 +24,7 @@ _FIGURE = re.compile(_FIGURE_PARTS.replace("{sep}", ".,'\u202f "))
 _FIGURE_UNSPACED = re.compile(_FIGURE_PARTS.replace("{sep}", ".,'\u202f"))
 _DATE = re.compile(r"^\d{1,2}[./]\d{1,2}[./]\d{2,4}$|^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"[-+−]?\d[\d.,'\u202f]*\d|[-+−]?\d")
-_UNIT_WORD = re.compile(r"^[^\W\d_]{1,4}(?:\([^\W\d_]{1,3}\))?\.?[²³]?$|^[^\W\d_]{1,3}[²³]$")
+_UNIT_WORD = re.compile(r"^[^\W\d_]{1,8}(?:\([^\W\d_]{1,3}\))?\.?[²³]?$|^[^\W\d_]{1,3}[²³]$")
 MAX_DIGITS = 12
 """A figure has at most this many digits (a GTIN or an account number is an id, not an amount)."""
 
@@ -97,7 +97,8 @@ def figure(text: str, *, spaced: bool = True) -> Figure | None:
                   decimals=decimals)
 
 
-_NOTE_WORD = re.compile(r"^(?:[^\W\d_]{1,6}\.?|[A-Z]{1,3}\d{1,2}|\(\w{1,8}\)|%|[^\W\d_]{1,3}[²³])$")
+_NOTE_WORD = re.compile(r"^(?:[A-Z]{1,4}|[A-Z]{1,3}\d{1,2}|\(\w{1,8}\)|%|[^\W\d_]{1,3}[²³]?\.?)$")
+"""A word a cell may print after its figure: a code (VAT, H87), a bracket ("(S)"), a short unit."""
 
 
 def cell_figure(text: str) -> Figure | None:
@@ -109,12 +110,23 @@ def cell_figure(text: str) -> Figure | None:
     words = text.split()
     for n in range(min(len(words) - 1, 4), 0, -1):
         head, tail = words[:n], words[n:]
-        if len(tail) <= 3 and all(_NOTE_WORD.match(w) for w in tail):
+        if len(tail) <= 2 and all(_NOTE_WORD.match(w) for w in tail):
             fig = figure(" ".join(head))
             if fig is not None:
                 unit = fig.unit or " ".join(tail)
                 return Figure(fig.value, fig.text, fig.percent, fig.currency, unit, fig.decimals)
     return None
+
+
+def lone_figure(text: str) -> Figure | None:
+    """A cell that is surely a figure: its other words are short codes or units ("20 Stk", "19 % VAT (S)",
+    "1 H87"), never a word that could start a description ("4 Webcam HD")."""
+    fig = cell_figure(text)
+    if fig is None or any(len(w) > 4 and not w.startswith("(") for w in fig.unit.split()):
+        return None
+    if re.search(r"\d \d", fig.text):  # "100 200": thousands, or two figures? neither is sure
+        return None
+    return fig
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +177,10 @@ def groups(line: Line) -> list[Piece]:
         for j in range(min(len(spans), k + 4), k, -1):  # the longest figure starting at word k
             s, e = spans[k][0], spans[j - 1][1]
             fig = figure(line.text[s:e], spaced=False)
-            # a unit word only where the figure ends the line or another figure follows ("1 Wir erlauben")
-            if fig is not None and (not fig.unit or j == len(spans) or
-                                    figure(line.text[slice(*spans[j])], spaced=False) is not None):
+            # a unit word only where the figure ends the line, or a short one where another figure follows
+            # ("20 Stk 19 %"; not "1 Wir erlauben", "4 Écran 27 pouces")
+            if fig is not None and (not fig.unit or j == len(spans) or (len(fig.unit) <= 4 and
+                                    figure(line.text[slice(*spans[j])], spaced=False) is not None)):
                 best = j
                 break
         if best is not None:
@@ -183,8 +196,13 @@ def groups(line: Line) -> list[Piece]:
     label_value = any(not g[2] and line.text[g[0]:g[1]].rstrip().endswith(":") and k + 1 < len(out)
                       for k, g in enumerate(out))
     first_fig = next((k for k, g in enumerate(out) if g[2]), len(out))
-    prose_after = any(not g[2] and len(line.text[g[0]:g[1]].split()) > 3 for g in out[first_fig:])
+    # prose after a figure inside a text ("... offenen 4 kg Schweinesteak werden separat") keeps the line
+    # whole; a line number before the description ("1 Wireless keyboard with ...") does not
+    skip = 2 if first_fig == 0 else first_fig
+    prose_after = any(not g[2] and len(line.text[g[0]:g[1]].split()) > 3 for g in out[skip:])
     if len(texts) > 2 or label_value or prose_after:
+        if first_fig == 0 and len(out) > 1:  # a line number before a text: the number apart, the rest whole
+            return [piece(line, out[0][0], out[0][1]), piece(line, out[1][0], len(line.text))]
         return [piece(line)]
     return [piece(line, s, e) for s, e, _ in out]
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from ocrflow.contracts import Contract
 from ocrflow.core.models import DocumentText, Line
+from ocrflow.pipeline.extract.table_columns import refine_columns
 from ocrflow.pipeline.extract.table_grid import Grid, GridRow
 from ocrflow.pipeline.extract.table_header import TEXT_ROLES, Column, Header, HeaderVocabulary, header_like, same_table
 from ocrflow.pipeline.extract.table_header import find_header as _find_header
@@ -61,7 +62,8 @@ TOTAL_MATCH = 3
 class _Segment:
     """A table under one header (a repeated header with the same columns continues it)."""
 
-    def __init__(self, header: Header, index: int, height: float) -> None:
+    def __init__(self, header: Header, index: int, height: float, body: Sequence[Sequence[Line]]) -> None:
+        header.columns = refine_columns(header.columns, body)
         self.header = header
         self.index = index
         cols = header.columns
@@ -89,8 +91,11 @@ class _Segment:
             self.builder.text_col = self.text_col
             self.builder.numeric.discard(self.text_col)
 
-    def adopt(self, header: Header) -> None:
+    def adopt(self, header: Header, body: Sequence[Sequence[Line]]) -> None:
         """A repeated header (same columns) on a later page: its geometry, the same roles."""
+        header.columns = refine_columns(header.columns, body)
+        if len(header.columns) != len(self.header.columns):
+            return
         self.header = header
         self.grid = Grid(header.columns, self.numeric, self.text_col)
 
@@ -121,23 +126,23 @@ class _Reader:
                                   and header.first == 0):
                 if header is None:
                     continue
-                active = self._segment(header, line_height(rows))
                 start = header.last + 1
+                active = self._segment(header, line_height(rows), rows[start:])
                 active.pick_text_column(rows[start:])
             elif header is not None and same_table(active.header, header):
-                if _compatible(active.header, header):
-                    active.adopt(header)
-                else:
-                    active = self._segment(header, line_height(rows))
                 start = header.last + 1
+                if _compatible(active.header, header):
+                    active.adopt(header, rows[start:])
+                else:
+                    active = self._segment(header, line_height(rows), rows[start:])
             state = self._rows(rows[start:], active, page.page_no, last_page=n + 1 == len(pages))
             active.builder.end_page()
             if state == "end":
                 break
         return self._lines()
 
-    def _segment(self, header: Header, height: float) -> _Segment:
-        seg = _Segment(header, len(self.segments), height)
+    def _segment(self, header: Header, height: float, body: Sequence[Sequence[Line]]) -> _Segment:
+        seg = _Segment(header, len(self.segments), height, body)
         self.segments.append(seg)
         return seg
 
@@ -195,10 +200,17 @@ class _Reader:
         others = [c for c in (reading.quantity, reading.price) if c is not None]
         skip = running_sum_rows(blocks, reading.amount, others)
         lines = []
+        after_sum = False
         for k, block in enumerate(blocks):
-            if k in skip or (reading.amount not in block.figures and not (reading.quantity in block.figures and
-                                                                          reading.price in block.figures)):
+            priced = reading.quantity in block.figures and reading.price in block.figures
+            if k in skip:
+                after_sum = True
                 continue
+            if reading.amount not in block.figures and not priced:
+                continue
+            if not priced and (after_sum or not (block.desc or block.lead)):
+                continue  # a figure under the lines' sum, or a figure with no description: a total, no item
+            after_sum = after_sum and not priced
             lines.append(raw_line(block, reading, columns, self.contract))
         return lines
 
