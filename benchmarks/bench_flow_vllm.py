@@ -58,6 +58,7 @@ def main() -> int:
 
     import flows.process_documents as fp
     from ocrflow.engines.vllm import VllmEngine
+    from ocrflow.run.params import RunParams
     from tests.integration.prefect_server import start_server
 
     chunked_gcl = VllmEngine._gcl
@@ -80,8 +81,8 @@ def main() -> int:
                 for i, mode in enumerate(("warm-up", *MODES)):
                     fp.flow_engine = _engine_factory("chunked" if mode == "warm-up" else mode, chunked_gcl)
                     t0 = time.perf_counter()
-                    state: Any = fp.process_documents(paths=[str(inbox)], store=str(work / f"r{i}.duckdb"),
-                                                      engine="vllm", contract="receipt", return_state=True)
+                    options = RunParams(store=str(work / f"r{i}.duckdb"), engine="vllm", contract="receipt")
+                    state: Any = fp.process_documents(paths=[str(inbox)], options=options, return_state=True)
                     wall = time.perf_counter() - t0
                     out = state.result(raise_on_failure=False)
                     if mode != "warm-up":

@@ -1,26 +1,25 @@
-"""What the Prefect flow adds to the core run lifecycle: stages as tasks, documents as task runs through a
-window, progress as an artifact, logging to the run's log."""
+"""What the Prefect flow adds to the core run lifecycle: stages as task runs (discover, one validate-and-load
+per batch), progress as an artifact, a plain line per batch in the run's log.
+
+Documents are not task runs: they run on the core's pool (``documents_in_flight`` at a time, as in
+``ocrflow run``); each batch's task run returns its documents in their final states.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from prefect.client.schemas.objects import State
-from prefect.futures import PrefectFuture
 
 from flows.reporting import Progress
-from flows.window import Window
-from ocrflow.core.models import DocumentRef
-from ocrflow.core.results import DocResult, failed_result, pending_result, state_counts
-from ocrflow.engines.base import TransientEngineError
-from ocrflow.metrics import observe_error
-from ocrflow.run.batches import BatchReport, StartFn
-from ocrflow.run.lifecycle import DocumentProcessor, RunHooks
+from ocrflow.core.results import DocResult, state_counts
+from ocrflow.run.batches import BatchReport
+from ocrflow.run.lifecycle import RunHooks
 from ocrflow.run.planning import Plan
-from ocrflow.run.summary import already_final_text
-from tasks.stages import STAGE_TASKS, process_document_task
+from ocrflow.run.summary import already_final_text, batch_line, name_problems
+from tasks.stages import STAGE_TASKS
 
 T = TypeVar("T")
 
@@ -30,23 +29,21 @@ class FlowHooks(RunHooks):
         self.logger, self.label = logger, label
         self.progress: Progress | None = None
         self.written: list[DocResult] = []
-        self.window: Window[DocumentRef, DocResult] | None = None
         self.already_final: dict[str, int] = {}
+        self.batches = 0
+        self.started = time.perf_counter()
 
     def stage(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         task = STAGE_TASKS.get(name)
+        if task is not None and name == "load":
+            self.batches += 1
+            task = task.with_options(task_run_name=f"batch {self.batches}: {len(args[0])} documents")
         result: Any = task(fn, *args) if task is not None else fn(*args)
         if isinstance(result, State):  # the stage stopped for an expected reason (tasks.stages): raise it here
             result.result(raise_on_failure=True)
             raise RuntimeError(f"stage {name} returned a {result.type.value} state: {result.message}")
         staged: T = result
         return staged
-
-    @contextmanager
-    def documents(self, processor: DocumentProcessor, in_flight: int) -> Iterator[StartFn]:
-        """Each document is a task run, submitted only when one of ``in_flight`` slots is free."""
-        self.window = Window(lambda doc: process_document_task.submit(processor, doc), result_or_pending, in_flight)
-        yield self.window.start
 
     def on_already_final(self, counts: dict[str, int]) -> None:
         self.already_final = counts
@@ -56,29 +53,21 @@ class FlowHooks(RunHooks):
                          already_final_text(len(plan.skipped), self.already_final), len(plan.rejected))
         self.progress = Progress(len(plan.todo), self.label)
         self.progress.start()
+        self.started = time.perf_counter()
 
     def on_batch(self, b: BatchReport) -> None:
         self.written.extend(b.written)
         counts = state_counts(self.written)
+        done = self.progress.done + b.documents if self.progress is not None else len(self.written)
+        total = self.progress.total if self.progress is not None else done
         if self.progress is not None:
             self.progress.advance(b.documents, counts)
+        line = batch_line(b.number, b.batches, done, total, counts, time.perf_counter() - self.started)
+        failed = [(r.doc.path, r.error or "") for r in b.written if r.state.value in ("failed", "unmatched")]
         if b.load_error:
-            self.logger.error("writing batch %d/%d failed, its %d documents stay pending: %s", b.number, b.batches,
-                              len(b.written), b.load_error)
+            self.logger.error("%s; writing it failed, its %d documents stay pending: %s", line, len(b.written),
+                              b.load_error)
+        elif failed:
+            self.logger.warning("%s; failed here: %s", line, name_problems(failed, ""))
         else:
-            self.logger.info("batch %d/%d written: %d documents (%s); %d claimed by other workers", b.number,
-                             b.batches, len(b.written), ", ".join(f"{k} {v}" for k, v in counts.items()),
-                             b.elsewhere)
-
-
-def result_or_pending(future: PrefectFuture[Any], doc: DocumentRef) -> DocResult:
-    """The task's result; a transient error that outlived the retries leaves the document pending."""
-    try:
-        result: DocResult = future.result()
-        return result
-    except TransientEngineError as exc:
-        observe_error(type(exc).__name__)
-        return pending_result(doc, exc)
-    except Exception as exc:  # noqa: BLE001 - a bug on one document must not stop the others
-        observe_error(type(exc).__name__)
-        return failed_result(doc, exc)
+            self.logger.info("%s%s", line, f"; {b.elsewhere} claimed by other workers" if b.elsewhere else "")

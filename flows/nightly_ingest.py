@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger
 
 from flows.nightly_report import publish_nightly, with_counts
 from flows.outcome import failed_state
-from flows.params import FanOut, Inbox, Processing
+from flows.params import FanOut, Inbox, RunParams
 from flows.process_documents import STOPS, process_documents
 from flows.reporting import review_waiting
 from flows.runtime import flow_settings, run_name
@@ -39,17 +39,17 @@ def _run_name() -> str:
 @flow(name="nightly-ingest", flow_run_name=_run_name, log_prints=True)
 def nightly_ingest(
     inbox: Inbox | None = None,
-    processing: Processing | None = None,
+    processing: RunParams | None = None,
     fan_out: FanOut | None = None,
 ) -> Any:
     """Process every file under the inbox whose hash has not reached a final state yet.
 
     Args:
         inbox: the folder (or fsspec URL) to scan and its glob filter
-        processing: contract, engine, store and batch size for the child runs
+        processing: the options of the child runs (those of ``ocrflow run``: contract, engine, store, ...)
         fan_out: how the new documents are split into child runs and where those run
     """
-    inbox, processing, fan_out = inbox or Inbox(), processing or Processing(), fan_out or FanOut()
+    inbox, processing, fan_out = inbox or Inbox(), processing or RunParams(), fan_out or FanOut()
     logger = get_run_logger()
     try:
         files = new_files(inbox, processing)
@@ -65,11 +65,13 @@ def nightly_ingest(
     chunks = [files[i:i + fan_out.docs_per_run] for i in range(0, len(files), fan_out.docs_per_run)]
     mode = resolve_mode(fan_out)
     logger.info("%d new file(s) under %s -> %d child run(s), %s", len(files), inbox.root, len(chunks), mode)
-    params = processing.model_dump(exclude_none=True)
-    children = (_via_deployments(chunks, params, fan_out) if mode == "deployments"
-                else _in_process(chunks, params))
+    children = (_via_deployments(chunks, processing, fan_out) if mode == "deployments"
+                else _in_process(chunks, processing))
     children, totals = with_counts(children)
     logger.info("child runs: %s", ", ".join(f"{k} {v}" for k, v in totals.items()))
+    for c in children:
+        if c.get("failed_documents"):
+            logger.warning("%s failed documents: %s", c["name"], c["failed_documents"])
     bad = [c for c in children if c["state"] != "COMPLETED"]
     message = "" if not bad else f"{len(bad)} of {len(children)} child run(s) not completed: " + "; ".join(
         f"{c['name']}: {c['state']} {c['message']}"[:300] for c in bad[:5])
@@ -82,15 +84,15 @@ def nightly_ingest(
     return out
 
 
-def new_files(inbox: Inbox, processing: Processing) -> list[str]:
+def new_files(inbox: Inbox, processing: RunParams) -> list[str]:
     """Paths under the inbox that are not final in the store (rejected files included: children record them).
 
     An unknown contract stops here, before any child run or document (ConfigError)."""
-    settings = flow_settings(store=processing.store, glob=inbox.glob, force=processing.force or None)
+    settings = flow_settings(processing.config, **{**processing.setting_overrides(), "glob": inbox.glob})
     from ocrflow.contracts import load_contracts
 
     contracts = load_contracts(settings.contracts_dir)
-    check_contract_setting(processing.contract, contracts)
+    check_contract_setting(settings.contract, contracts)
     st = open_store(settings.store)
     try:
         st.init_schema(list(contracts.values()))
@@ -100,12 +102,12 @@ def new_files(inbox: Inbox, processing: Processing) -> list[str]:
     return [d.path for d in p.todo] + [r.path for r in p.rejected]
 
 
-def _review_count(processing: Processing) -> int | None:
+def _review_count(processing: RunParams) -> int | None:
     """Records waiting for review in the store after the children ran (None when it cannot be read)."""
     from ocrflow.contracts import load_contracts
 
     try:
-        settings = flow_settings(store=processing.store)
+        settings = flow_settings(processing.config, store=processing.store)
         st = open_store(settings.store, read_only=True)
     except STOPS as exc:
         get_run_logger().warning("review queue not counted: %s", stop_message(exc))
@@ -131,11 +133,12 @@ def resolve_mode(fan_out: FanOut) -> str:
     return "deployments"
 
 
-def _via_deployments(chunks: list[list[str]], params: dict[str, Any], fan_out: FanOut) -> list[dict[str, Any]]:
+def _via_deployments(chunks: list[list[str]], options: RunParams, fan_out: FanOut) -> list[dict[str, Any]]:
     from prefect.deployments import run_deployment
 
     logger = get_run_logger()
     ids: list[UUID] = []
+    params = {"options": options.model_dump(mode="json", exclude_defaults=True)}
     for n, chunk in enumerate(chunks, 1):
         fr: Any = run_deployment(fan_out.deployment, parameters={**params, "paths": chunk}, timeout=0,
                             flow_run_name=run_name(f"chunk{n}of{len(chunks)}", chunk))
@@ -170,10 +173,10 @@ def wait_for_runs(ids: list[UUID], *, timeout_s: float, poll_s: float = POLL_S) 
     return [rows[fid] for fid in ids]
 
 
-def _in_process(chunks: list[list[str]], params: dict[str, Any]) -> list[dict[str, Any]]:
+def _in_process(chunks: list[list[str]], options: RunParams) -> list[dict[str, Any]]:
     rows = []
     for chunk in chunks:
-        state: Any = process_documents(**{**params, "paths": chunk}, return_state=True)
+        state: Any = process_documents(paths=chunk, options=options, return_state=True)
         fid = state.state_details.flow_run_id if state.state_details else None
         rows.append({"name": _child_name(fid) or state.name or "process-documents", "id": str(fid or ""),
                      "state": state.type.value, "message": state.message or ""})

@@ -42,7 +42,8 @@ def with_counts(children: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], d
     rows = []
     for c in children:
         own = counts.get(c.get("id", ""), {})
-        row = {**c, **{k: int(own.get(k, 0) or 0) for k in TOTAL_KEYS}, "counted": bool(own)}
+        row = {**c, **{k: int(own.get(k, 0) or 0) for k in TOTAL_KEYS}, "counted": bool(own),
+               "failed_documents": str(own.get("failed_documents") or "")}
         for k in TOTAL_KEYS:
             totals[k] += row[k]
         rows.append(row)
@@ -62,6 +63,11 @@ def nightly_markdown(root: str, children: list[dict[str, Any]], totals: dict[str
         for c in children:
             cells = " | ".join(str(c.get(k, 0)) if c.get("counted", True) else "?" for k in keys)
             lines.append(f"| {c['name']} | {c['state']} | {cells} | {str(c.get('message', ''))[:200]} |")
+        lines.append("")
+    failed = [c for c in children if c.get("failed_documents")]
+    if failed:
+        lines += ["## Failed documents", ""]
+        lines += [f"- {c['name']}: {c['failed_documents']}" for c in failed]
         lines.append("")
     lines += review_markdown(review_waiting)
     return "\n".join(lines)

@@ -96,6 +96,13 @@ def summary_markdown(summary: RunSummary, *, title: str, store_url: str) -> str:
     return "\n".join(lines)
 
 
+def failed_names(summary: RunSummary) -> str:
+    """The failed and unmatched documents by name with their reasons, for the nightly summary."""
+    from ocrflow.run.summary import name_problems
+
+    return name_problems([*summary.failed, *summary.unmatched], summary.run_id)
+
+
 def problem_rows(summary: RunSummary, limit: int = 500) -> list[dict[str, str]]:
     """Quarantined, failed and pending documents with the reason, for the table artifact."""
     rows = []
@@ -118,7 +125,8 @@ def publish_summary(summary: RunSummary, *, title: str, store_url: str) -> None:
     create_table_artifact(table=table, key=PROBLEMS_KEY,
                           description=f"{len(rows)} quarantined, failed or pending document(s)")
     counts: dict[str, Any] = {"run_id": summary.run_id, "status": summary.status, "message": summary.message,
-                              **{k: int(summary.counts.get(k, 0)) for k in TOTAL_KEYS}}
+                              **{k: int(summary.counts.get(k, 0)) for k in TOTAL_KEYS},
+                              "failed_documents": failed_names(summary)}
     create_table_artifact(table=[counts], key=COUNTS_KEY, description=f"{summary.status}: counts of this run")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.params import QuarantineSelection
+from flows.params import QuarantineSelection, RunParams
 from flows.process_documents import process_documents
 from flows.runtime import flow_settings, today
 from ocrflow.store import open_store
@@ -43,8 +43,9 @@ def reprocess_quarantine(selection: QuarantineSelection | None = None, batch_siz
         logger.info("the quarantine is empty%s", f" for {selection.contract}" if selection.contract else "")
         return {"status": "COMPLETED", "documents": 0}
     logger.info("re-processing %d quarantined document(s)", len(paths))
-    return process_documents(paths=paths, contract=selection.contract or "auto", engine=selection.engine,
-                             store=selection.store, force=True, batch_size=batch_size, return_state=True)
+    options = RunParams(contract=selection.contract or "auto", engine=selection.engine, store=selection.store,
+                        force=True, batch_size=batch_size or None)
+    return process_documents(paths=paths, options=options, return_state=True)
 
 
 def quarantined_paths(selection: QuarantineSelection) -> list[str]:

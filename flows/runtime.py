@@ -37,12 +37,12 @@ def drop_empty_env(prefix: str = "OCRFLOW_") -> list[str]:
     return removed
 
 
-def flow_settings(**params: Any) -> Settings:
+def flow_settings(config: str | None = None, **params: Any) -> Settings:
     """Settings for a flow run: defaults < config file < env (job variables) < flow parameters < secret."""
     removed = drop_empty_env()
     if removed:
         log.info("ignoring empty settings from the environment: %s", ", ".join(removed))
-    settings = load_settings(**params)
+    settings = load_settings(Path(config) if config else None, **params)
     if settings.resolved_engine() == "vllm" and settings.vllm_api_key is None:
         key = vllm_api_key_from_secret()
         if key:

@@ -1,4 +1,11 @@
-"""Prefect tasks for the stages of a run. Each wraps one core call; no logic lives here."""
+"""Prefect tasks for the stages of a run. Each wraps one core call; no logic lives here.
+
+A run is ``discover`` then one ``load`` task run per batch (validate and write; its result is the batch's
+documents in their final states). Documents are not task runs: they run on the core's pool of
+``documents_in_flight`` threads (ocrflow.run.lifecycle.RunHooks), their states go to the store, the run's
+progress artifact and logs. A task run per document cost ~1,060 task runs and ~3,300 events per 1,000
+documents and +53-68 % wall on 1,000 one-page invoices (docs/scaling.md, BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +15,10 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ocrflow.core.models import DocumentRef
 from ocrflow.core.results import DocResult
 from ocrflow.core.settings import ConfigError
-from ocrflow.engines.base import TransientEngineError
-from ocrflow.run.lifecycle import DocumentProcessor
 from ocrflow.run.planning import Plan
 from ocrflow.store.base import Store, StoreError
-
-
-def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a task only when it failed for a transient reason (network, 5xx, 429, timeouts)."""
-    try:
-        state.result()
-    except TransientEngineError:
-        return True
-    except Exception:  # noqa: BLE001 - any other error is terminal: no retry
-        return False
-    return False
-
 
 DISCOVERY_STOPS = (OSError, ConfigError, StoreError)
 """A missing or unreadable input, a bad setting, a store that stopped answering: expected, not a bug."""
@@ -43,15 +35,10 @@ def discover_task(plan: Callable[[Store], Plan], store: Store) -> Any:
         return Failed(message=" ".join(str(exc).split()) or type(exc).__name__, data=exc)
 
 
-@task(name="process-document", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10],
-      retry_jitter_factor=0.5, retry_condition_fn=_transient_only, task_run_name="process {doc.path}")
-def process_document_task(processor: DocumentProcessor, doc: DocumentRef) -> DocResult:
-    return processor.process(doc, raise_transient=True)
-
-
 @task(name="validate-and-load", cache_policy=NO_CACHE)
 def load_batch_task(write: Callable[[list[DocResult], str], list[DocResult]], results: list[DocResult],
                     run_id: str) -> list[DocResult]:
+    """One batch: validate and write it in one transaction; the documents in their final states."""
     return write(results, run_id)
 
 

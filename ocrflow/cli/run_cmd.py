@@ -1,34 +1,26 @@
-"""``ocrflow run``: documents into the store, in this process or as the Prefect flow."""
+"""``ocrflow run``: documents into the store, in this process or as the Prefect flow (``--prefect``).
+
+Both paths take the same options (one ``ocrflow.run.params.RunParams``), print the same summary and exit
+with the same codes: 0 COMPLETED, 1 FAILED, 2 a usage / configuration / engine / store error, 130 / 143
+stopped by SIGINT / SIGTERM (ocrflow.run.summary, ocrflow.run.stopping).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.table import Table
 
-from ocrflow.cli.common import (
-    DbOpt,
-    app,
-    console,
-    err,
-    fail,
-    quiet_libraries,
-    settings_or_exit,
-    store_and_engine_or_exit,
-)
+from ocrflow.cli.common import DbOpt, app, console, err, fail, quiet_libraries, store_and_engine_or_exit
+from ocrflow.cli.run_output import full_width, print_summary, progress
 
 if TYPE_CHECKING:
-    from ocrflow.core.settings import Settings
-    from ocrflow.engines.base import Engine
+    from ocrflow.run.params import RunParams
     from ocrflow.run.summary import RunSummary
-    from ocrflow.store import Store
-
-COUNT_KEYS = ("documents", "pages", "loaded", "quarantined", "failed", "unmatched", "pending", "skipped",
-              "duplicates")
 
 
 @app.command()
@@ -55,107 +47,98 @@ def run(
     claim_ttl: Annotated[float, typer.Option(
         "--claim-ttl", min=1.0, help="PostgreSQL: seconds a worker's claim on a document lasts; a killed "
                                      "worker's documents are taken over after it")] = 900.0,
+    fail_on_empty: Annotated[bool, typer.Option(
+        "--fail-on-empty", help="exit 1 when the inputs hold no document at all (cron: a missing mount)")] = False,
     prefect: Annotated[bool, typer.Option(
-        "--prefect", help="run as the Prefect flow process-documents (ephemeral server unless PREFECT_API_URL "
-                          "is set)")] = False,
+        "--prefect", help="run as the Prefect flow process-documents, with the same options and exit codes "
+                          "(ephemeral server unless PREFECT_API_URL is set)")] = False,
 ) -> None:
     """Process documents into the store and print a summary."""
-    if prefect:
-        _run_prefect(paths, contract=contract or "auto", engine=engine or "auto", db=db, force=force,
-                     glob=glob or "**/*", json_out=json_out)
-        return
+    from pydantic import ValidationError
+
+    from ocrflow.run.params import RunParams
+
     quiet_libraries()
-    settings = settings_or_exit(config, contract=contract, engine=engine, store=db, renderer=renderer, dpi=dpi,
-                                glob=glob, force=force or None, day_first=day_first,
-                                use_embedded_xml=False if no_einvoice else None, max_failed=max_failed)
-    summary = _run_here(paths, settings, batch_size, claim_ttl)
-    if json_out:
-        console.print_json(json.dumps({"run_id": summary.run_id, "status": summary.status, **summary.counts,
-                                       "seconds": round(summary.seconds, 2), "failed_documents": summary.failed}))
-    else:
-        _print_summary(summary, settings.store)
-    raise typer.Exit(0 if summary.status == "COMPLETED" else 1)
-
-
-def _run_here(paths: list[str], settings: Settings, batch_size: int | None, claim_ttl: float) -> RunSummary:
-    """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
-    from ocrflow.core.settings import ConfigError
-    from ocrflow.engines.base import EngineError
-    from ocrflow.store import StoreError
-
-    with store_and_engine_or_exit(settings) as (store, eng):
-        try:
-            return _run_with_progress(paths, settings, store, eng, batch_size, claim_ttl)
-        except (FileNotFoundError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
-            raise fail(str(exc)) from exc
-
-
-def _run_prefect(paths: list[str], *, contract: str, engine: str, db: str | None, force: bool, glob: str,
-                 json_out: bool) -> None:
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    quiet_libraries()
-    from flows.outcome import flow_output
-    from flows.process_documents import process_documents
-
-    state: Any = process_documents(paths=paths, contract=contract, engine=engine, store=db, force=force, glob=glob,
-                                   return_state=True)
-    out = flow_output(state)  # the counts, also of a Failed run
-    if not isinstance(out, dict):
-        err.print(f"[red]flow {state.type.value}:[/red] {state.message or out}")
-        raise typer.Exit(1)
+    full_width()
+    try:
+        params = RunParams.model_validate({
+            "contract": contract, "engine": engine, "store": db, "renderer": renderer, "dpi": dpi, "glob": glob,
+            "force": force, "day_first": day_first, "no_einvoice": no_einvoice,
+            "config": str(config) if config else None, "max_failed": max_failed, "batch_size": batch_size,
+            "claim_ttl_s": claim_ttl, "fail_on_empty": fail_on_empty})
+    except ValidationError as exc:
+        raise fail("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    out, title, code = _run_prefect(paths, params) if prefect else _run_here(paths, params)
     if json_out:
         console.print_json(json.dumps(out, default=str))
     else:
-        t = Table(title=f"process-documents flow: {state.name}  run {out.get('run_id')}")
-        keys = (*COUNT_KEYS, "seconds")
-        for k in keys:
-            t.add_column(k, justify="right")
-        t.add_row(*(str(out.get(k, "")) for k in keys))
-        console.print(t)
-        if out.get("message"):
-            console.print(f"  {out['message']}")
-    raise typer.Exit(0 if state.is_completed() else 1)
+        print_summary(out, title)
+    if prefect and code > 128:  # stopped by a signal: do not wait for documents still in flight in threads
+        _drain_prefect()
+        _leave_now("", code)
+    raise typer.Exit(code)
 
 
-def _run_with_progress(paths: list[str], settings: Settings, store: Store, eng: Engine,
-                       batch_size: int | None, claim_ttl: float) -> RunSummary:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ocrflow.core.results import DocResult
+def _run_here(paths: list[str], params: RunParams) -> tuple[dict[str, Any], str, int]:
+    """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
+    from ocrflow.core.settings import ConfigError, redact_url
+    from ocrflow.engines.base import EngineError
+    from ocrflow.metrics import start_metrics_server
     from ocrflow.run.files_work import run_files
-    from ocrflow.run.lifecycle import RunHooks, RunOptions
-    from ocrflow.run.planning import Plan
+    from ocrflow.run.stopping import HardStop, StopRequest, stop_on_signals
+    from ocrflow.run.summary import summary_json
+    from ocrflow.store import StoreError
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=False) as progress:
-        task = progress.add_task("discovering", total=None)
+    try:
+        settings = params.settings()
+    except (ConfigError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from None
+    start_metrics_server()
+    stop = StopRequest()
+    summary: RunSummary
+    with stop_on_signals(stop, lambda line: err.print(f"[yellow]{line}[/yellow]", soft_wrap=True)):
+        try:
+            with store_and_engine_or_exit(settings) as (store, eng), progress() as hooks:
+                try:
+                    summary = run_files(paths, settings, store, eng, hooks=hooks, options=params.run_options(stop=stop))
+                except (OSError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
+                    raise fail(str(exc)) from exc
+        except HardStop as exc:
+            _leave_now(str(exc), 128 + exc.signum)
+    return summary_json(summary), f"ocrflow run {summary.run_id}  ->  {redact_url(settings.store)}", summary.code
 
-        class Bar(RunHooks):
-            def on_plan(self, plan: Plan) -> None:
-                progress.update(task, total=len(plan.todo),
-                                description=f"processing ({len(plan.skipped)} already final)")
 
-            def on_document(self, result: DocResult) -> None:
-                state = "extracted" if result.row is not None else result.state.value
-                progress.update(task, advance=1, description=f"{Path(result.doc.path).name[:40]} -> {state}")
+def _run_prefect(paths: list[str], params: RunParams) -> tuple[dict[str, Any], str, int]:
+    """The run as the flow ``process-documents`` in this process (the same options; its exit code)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.outcome import exit_code, flow_output
+    from flows.process_documents import process_documents
 
-        return run_files(paths, settings, store, eng, hooks=Bar(), options=RunOptions(batch_size=batch_size,
-                                                                              claim_ttl_s=claim_ttl))
+    state: Any = process_documents(paths=paths, options=params, return_state=True)
+    out = flow_output(state)  # the counts, also of a Failed or Cancelled run
+    code = exit_code(state, out)
+    if code == 2 and out.get("message"):
+        err.print(f"[red]error:[/red] {out['message']}", highlight=False, soft_wrap=True)
+    return out, f"process-documents flow: {state.name}  run {out.get('run_id')}", code
 
 
-def _print_summary(summary: RunSummary, store_url: str) -> None:
-    from ocrflow.core.settings import redact_url
+def _drain_prefect() -> None:
+    """Send the flow run's last logs and events to the API before the process leaves without cleanup."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
 
-    t = Table(title=f"ocrflow run {summary.run_id}  ->  {redact_url(store_url)}")
-    for col in (*COUNT_KEYS, "time"):
-        t.add_column(col, justify="right")
-    c = summary.counts
-    t.add_row(*(str(c.get(k, 0)) for k in COUNT_KEYS), f"{summary.seconds:.1f}s")
-    console.print(t)
-    for label, items in (("quarantined", summary.quarantined), ("failed", summary.failed),
-                         ("unmatched", summary.unmatched), ("pending", summary.pending)):
-        for path, why in items:
-            console.print(f"  [yellow]{label}[/yellow] {path}: {why[:200]}")
-    if summary.data_docs:
-        console.print(f"data docs: {summary.data_docs}")
-    console.print(f"status: [bold]{summary.status}[/bold] (error budget: {summary.budget} failed or unmatched)")
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=5)
+        except Exception as exc:  # noqa: BLE001 - leaving anyway; the run's state is already recorded
+            err.print(f"could not flush Prefect {worker.__name__}: {exc}", highlight=False)
+
+
+def _leave_now(message: str, code: int) -> NoReturn:
+    """Exit at once with ``code`` (the store is closed and the runs row is not RUNNING): threads still
+    processing a document are not waited for."""
+    if message:
+        err.print(f"[red]{message}[/red]", highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -8,6 +8,11 @@ instead of draining at every batch boundary. A batch whose write
 fails is not lost: its documents are reported ``pending`` (the store still says pending, so the next
 run takes them) and the run goes on; ``MAX_FAILED_LOADS`` failed writes in a row mean the store
 itself is down, and the run stops with a ``StoreError``.
+
+A run asked to stop (``stop()`` true: SIGINT / SIGTERM, ocrflow.run.stopping) begins no new batch; the
+batches already begun finish, their processed documents are written, the ones the stop kept from starting
+(``error_code`` ``stopped``) are not written (the store still has them pending), and the documents of the
+batches never begun are reported in ``LoopResult.not_started``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from dataclasses import dataclass, field
 
 from ocrflow.core.models import DocState, DocumentRef
 from ocrflow.core.results import DocResult
-from ocrflow.metrics import observe_error, observe_result
+from ocrflow.metrics import observe_error, observe_final
 from ocrflow.run.claims import claim_docs, release_docs
+from ocrflow.run.stopping import STOPPED_CODE
 from ocrflow.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,8 @@ class LoopResult:
     """Documents this worker claimed (all of them on a single-writer store)."""
     elsewhere: list[DocumentRef] = field(default_factory=list)
     """Documents another worker held: theirs to finish, counted as skipped here."""
+    not_started: list[DocumentRef] = field(default_factory=list)
+    """Documents of the batches a stopped run never began (neither claimed nor processed: still pending)."""
 
 
 def not_written(results: list[DocResult], exc: Exception) -> list[DocResult]:
@@ -76,12 +84,15 @@ def _nothing() -> list[DocResult]:
 
 def run_batches(store: Store, todo: list[DocumentRef], *, start: StartFn, load: LoadFn, worker: str,
                 ttl_s: float, batch_size: int, store_name: str,
-                on_batch: Callable[[BatchReport], None] | None = None, claims: bool = True) -> LoopResult:
+                on_batch: Callable[[BatchReport], None] | None = None, claims: bool = True,
+                stop: Callable[[], bool] | None = None) -> LoopResult:
     """Claim, process, write and release ``todo`` in batches of ``batch_size`` documents.
 
-    ``claims=False``: process every document without claiming it (reprocessing final documents)."""
+    ``claims=False``: process every document without claiming it (reprocessing final documents).
+    ``stop``: when it turns true, no further batch is begun (see the module docstring)."""
     out = LoopResult()
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    stopped = stop or _never
 
     def begin(chunk: list[DocumentRef]) -> _Started:
         owned = claim_docs(store, chunk, worker, ttl_s) if claims else list(chunk)
@@ -95,13 +106,14 @@ def run_batches(store: Store, todo: list[DocumentRef], *, start: StartFn, load: 
             raise
 
     failed_loads = 0
-    if not chunks:
+    if not chunks or stopped():
+        out.not_started = list(todo)
         return out
     current = begin(chunks[0])
     for number in range(1, len(chunks) + 1):
         upcoming: _Started | None = None
         try:
-            if number < len(chunks):
+            if number < len(chunks) and not stopped():
                 upcoming = begin(chunks[number])  # keep the slots busy while this batch finishes
             written, error = _write(current.wait(), load)
             failed_loads = failed_loads + 1 if error else 0
@@ -116,25 +128,35 @@ def run_batches(store: Store, todo: list[DocumentRef], *, start: StartFn, load: 
             release_docs(store, current.owned, worker)
         out.results += written
         for r in written:
-            observe_result(r)
+            if r.error_code != STOPPED_CODE:
+                observe_final(r)
         if on_batch:
             on_batch(BatchReport(number, len(chunks), len(current.chunk), written, len(out.elsewhere), error))
         if upcoming is None:
+            out.not_started = [d for chunk in chunks[number:] for d in chunk]  # empty unless stopped
             break
         current = upcoming
     return out
 
 
-def _write(done: list[DocResult], load: LoadFn) -> tuple[list[DocResult], str]:
-    """(results, "") after a successful write; (the documents as pending, the error) after a failed one."""
+def _never() -> bool:
+    return False
+
+
+def _write(results: list[DocResult], load: LoadFn) -> tuple[list[DocResult], str]:
+    """(results, "") after a successful write; (the documents as pending, the error) after a failed one.
+
+    Documents a stop kept from starting are not written (the store has them pending already)."""
+    kept = [r for r in results if r.error_code == STOPPED_CODE]
+    done = [r for r in results if r.error_code != STOPPED_CODE]
     if not done:
-        return [], ""
+        return kept, ""
     try:
-        return load(done), ""
+        return load(done) + kept, ""
     except Exception as exc:  # isolate the batch; MAX_FAILED_LOADS stops a dead store
         if isinstance(exc, StoreError):  # the store says what happened and what to do: no traceback
             log.error("writing a batch of %d documents failed; they stay pending: %s", len(done), exc)
         else:
             log.exception("writing a batch of %d documents failed; they stay pending", len(done))
         observe_error(f"load:{type(exc).__name__}")
-        return not_written(done, exc), f"{type(exc).__name__}: {exc}"
+        return not_written(done, exc) + kept, f"{type(exc).__name__}: {exc}"

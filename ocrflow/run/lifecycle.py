@@ -13,6 +13,10 @@
     close     check the stored keys and close the ledger row; a run that stops early (a store that
               died, a missing input) closes it FAILED with the reason instead
 
+A stop (SIGINT / SIGTERM through ``RunOptions.stop``, ocrflow.run.stopping) ends the batches early: what is
+finished is written, the rest stays pending, the ledger row is closed CANCELLED with the counts (a second
+signal: at once, still CANCELLED), no Data Docs are built.
+
 What differs between callers comes in through two narrow objects. ``Work`` says what is processed
 (files, or quarantined records rebuilt from their stored pages). ``RunHooks`` says what the caller
 adds: how a stage is called (the flow wraps it in a Prefect task), how documents are submitted (a
@@ -22,10 +26,11 @@ thread pool here, task runs through a window in the flow), and how progress is s
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -34,11 +39,13 @@ from ocrflow.contracts import Contract, ContractError, load_contracts
 from ocrflow.core.models import DocumentRef
 from ocrflow.core.results import DocResult
 from ocrflow.core.settings import ConfigError, Settings, redact_url
-from ocrflow.engines.base import Engine
+from ocrflow.engines.base import Engine, TransientEngineError
 from ocrflow.engines.cache import with_cache
+from ocrflow.metrics import observe_plan, observe_processed, observe_run_end, publish
 from ocrflow.run.batches import BatchReport, LoopResult, StartFn, run_batches
 from ocrflow.run.claims import worker_id
 from ocrflow.run.planning import Plan
+from ocrflow.run.stopping import STOPPED_CODE, HardStop, StopRequest, stopped_result
 from ocrflow.run.summary import RunSummary, effective_plan, new_run_id, summarize
 from ocrflow.store.base import Batch, RunRecord, Store
 from ocrflow.store.business_keys import apply_decisions
@@ -92,12 +99,18 @@ class RunHooks:
         if in_flight <= 1:
             yield lambda docs: (lambda: [self._one(processor, d) for d in docs])
             return
-        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ocrflow-doc") as pool:
-            def start(docs: list[DocumentRef]) -> Callable[[], list[DocResult]]:
-                futures = [pool.submit(self._one, processor, d) for d in docs]
-                return lambda: [f.result() for f in futures]
+        pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="ocrflow-doc")
 
+        def start(docs: list[DocumentRef]) -> Callable[[], list[DocResult]]:
+            futures = [pool.submit(self._one, processor, d) for d in docs]
+            return lambda: [f.result() for f in futures]
+
+        try:
             yield start
+        except BaseException:  # a stop at once, a dead store: do not wait for the documents in flight
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _one(self, processor: DocumentProcessor, doc: DocumentRef) -> DocResult:
         result = processor.process(doc)
@@ -124,6 +137,13 @@ class RunOptions:
     worker: str = ""
     claim_ttl_s: float = 900.0
     data_docs: bool = True
+    stop: StopRequest | None = None
+    """Set by a signal handler (ocrflow.run.stopping.stop_on_signals): the run stops early and CANCELLED."""
+    fail_on_empty: bool = False
+    """Inputs without a single document fail the run (cron: a mount that is missing or empty)."""
+    retry_delays: tuple[float, ...] = ()
+    """Seconds to wait before re-trying a document whose engine failed transiently (one entry per retry,
+    +-50% jitter); after the last it stays pending. The flow retries (2, 10); ``ocrflow run`` does not."""
 
 
 class DocumentRun:
@@ -142,22 +162,41 @@ class DocumentRun:
     def execute(self) -> RunSummary:
         started = time.perf_counter()
         record = self.open()
+        stop = self.options.stop
         try:
             plan = self.hooks.stage("discover", self.work.plan, self.store)
             already = final_state_counts(self.store, [d.sha256 for d in plan.skipped])
             self.work.register(self.store, plan, record.run_id)
             self.hooks.on_already_final(already)
+            observe_plan(len(plan.todo))
             self.hooks.on_plan(plan)
             loop = self.run_batches(plan, record)
-        except Exception as exc:
-            abandon(self.store, record, stop_message(exc))
+            summary = self.summarize(record, plan, loop, already, started)
+            with stop.writing() if stop is not None else nullcontext():
+                finish(self.store, record, summary)
+        except BaseException as exc:
+            if record.status == "RUNNING":  # not closed yet: say why it stopped
+                abandon(self.store, record, stop_message(exc), status=_stop_status(exc))
             raise
-        summary = summarize(record.run_id, record.flow_run_id, loop.results,
-                            effective_plan(plan, loop.mine, loop.elsewhere), started, self.settings.max_failed)
+        observe_run_end(summary.status, summary.counts)
+        publish(final=True)
+        return summary
+
+    def summarize(self, record: RunRecord, plan: Plan, loop: LoopResult, already: dict[str, int],
+                  started: float) -> RunSummary:
+        """Counts and status; a stopped run is CANCELLED (no Data Docs), any other run gets its Data Docs."""
+        stop = self.options.stop
+        results = loop.results + [stopped_result(d, stop.reason if stop else "") for d in loop.not_started]
+        summary = summarize(record.run_id, record.flow_run_id, results,
+                            effective_plan(plan, loop.mine + loop.not_started, loop.elsewhere), started,
+                            self.settings.max_failed)
         summary.already_final = already
-        if self.options.data_docs:
-            summary.data_docs = build_run_data_docs(self.reports, self.settings.store, record.run_id)
-        finish(self.store, record, summary)
+        if not summary.counts["documents"]:
+            empty(summary, self.work.inputs, self.settings.glob, fail=self.options.fail_on_empty)
+        if stop is not None and stop.is_set():
+            cancelled(summary, stop)
+        elif self.options.data_docs:
+            summary.data_docs = build_run_data_docs(self.reports, self.settings.store, summary.run_id)
         return summary
 
     def open(self) -> RunRecord:
@@ -180,16 +219,23 @@ class DocumentRun:
             check_contract_setting(self.settings.contract, self.contracts)
             if self.engine is not None:
                 self.engine = prepare_engine(self.engine, self.store, self.settings)
-        except Exception as exc:
-            abandon(self.store, self.record, stop_message(exc))
+        except BaseException as exc:
+            abandon(self.store, self.record, stop_message(exc), status=_stop_status(exc))
             raise
         return self.record
 
     def run_batches(self, plan: Plan, record: RunRecord) -> LoopResult:
-        processor = self.work.processor(self.engine, self.contracts, record.flow_run_id)
+        stop = self.options.stop
+        processor = RunProcessor(self.work.processor(self.engine, self.contracts, record.flow_run_id), stop,
+                                 self.options.retry_delays)
 
         def load(done: list[DocResult]) -> list[DocResult]:
-            return self.hooks.stage("load", self.write, done, record.run_id)
+            with stop.writing() if stop is not None else nullcontext():  # a second signal waits for the write
+                return self.hooks.stage("load", self.write, done, record.run_id)
+
+        def on_batch(report: BatchReport) -> None:
+            self.hooks.on_batch(report)
+            publish()
 
         in_flight = self.settings.resolved_documents_in_flight()
         with self.hooks.documents(processor, in_flight) as start:
@@ -197,7 +243,7 @@ class DocumentRun:
                 self.store, plan.todo, start=start, load=load, claims=self.work.claims,
                 worker=self.options.worker or worker_id(record.flow_run_id), ttl_s=self.options.claim_ttl_s,
                 batch_size=self.settings.resolved_batch_size(self.options.batch_size),
-                store_name=redact_url(self.settings.store), on_batch=self.hooks.on_batch)
+                store_name=redact_url(self.settings.store), on_batch=on_batch, stop=stop)
 
     def write(self, done: list[DocResult], run_id: str) -> list[DocResult]:
         """Validate one batch and write it in one transaction."""
@@ -205,6 +251,55 @@ class DocumentRun:
         self.store.write_batch(batch, self.contracts)
         apply_decisions(done)  # rows the store quarantined as duplicates of a stored business key
         return done
+
+
+class RunProcessor:
+    """The work's processor as the run hands it to the hooks: after a stop no document is started (each
+    comes back pending, not written); a transient engine error is retried after ``retry_delays``; every
+    processed document moves the metrics as it finishes."""
+
+    def __init__(self, inner: DocumentProcessor, stop: StopRequest | None = None,
+                 retry_delays: tuple[float, ...] = ()) -> None:
+        self.inner, self.stop, self.retry_delays = inner, stop or StopRequest(), retry_delays
+
+    def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
+        result = self._attempts(doc)
+        if result.error_code != STOPPED_CODE:
+            observe_processed(result)
+        return result
+
+    def _attempts(self, doc: DocumentRef) -> DocResult:
+        for delay in (*self.retry_delays, None):
+            if self.stop.is_set():
+                return stopped_result(doc, self.stop.reason)
+            try:
+                return self.inner.process(doc, raise_transient=delay is not None)
+            except TransientEngineError as exc:
+                log.warning("%s: %s; retrying in about %.0f s", doc.path, exc, delay)
+                self.stop.wait(random.uniform(0.5, 1.5) * (delay or 0.0))
+        return stopped_result(doc, self.stop.reason)  # not reached: the last attempt never raises
+
+
+def cancelled(summary: RunSummary, stop: StopRequest) -> None:
+    """A run stopped by a signal: CANCELLED, exit 128 + the signal, the counts and what stays pending."""
+    c = summary.counts
+    summary.status, summary.code = "CANCELLED", stop.exit_code
+    note = (f"{stop.reason}: {c['loaded'] + c['quarantined'] + c['failed'] + c['unmatched']} document(s) finished "
+            f"and written, {c['pending']} left pending for the next run")
+    summary.message = f"{note}; {summary.message}" if summary.message else note
+
+
+def empty(summary: RunSummary, inputs: list[str], glob: str, *, fail: bool) -> None:
+    """A run whose inputs hold no document at all says so; with ``fail`` (--fail-on-empty) it FAILED, exit 1."""
+    where = ", ".join(inputs[:3]) + (f" and {len(inputs) - 3} more" if len(inputs) > 3 else "")
+    summary.message = f"no documents found in {where or 'the inputs'} (glob {glob})"
+    if fail:
+        summary.status, summary.code = "FAILED", 1
+        summary.message += "; --fail-on-empty"
+
+
+def _stop_status(exc: BaseException) -> str:
+    return "CANCELLED" if isinstance(exc, HardStop | KeyboardInterrupt) else "FAILED"
 
 
 def stop_message(exc: BaseException) -> str:
@@ -243,9 +338,10 @@ def build_run_data_docs(reports: list[ValidationReport], store_url: str, run_id:
     return str(index or "")
 
 
-def abandon(store: Store, run: RunRecord, message: str) -> None:
-    """Mark a run that stopped early FAILED in the ledger, if the store still takes that write."""
-    run.finished_at, run.status, run.message = datetime.now(UTC), "FAILED", message
+def abandon(store: Store, run: RunRecord, message: str, status: str = "FAILED") -> None:
+    """Mark a run that stopped early FAILED (or CANCELLED: stopped at once by a signal) in the ledger, if the
+    store still takes that write."""
+    run.finished_at, run.status, run.message = datetime.now(UTC), status, message
     try:
         store.finish_run(run)
     except Exception as exc:  # noqa: BLE001 - the store is what failed: say so in one line, keep the original error

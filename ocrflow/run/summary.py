@@ -1,4 +1,10 @@
-"""A run's summary: counts, problem documents, page latencies and its status."""
+"""A run's summary: counts, problem documents, page latencies, its status and exit code.
+
+Exit codes (``RunSummary.code``), the same for ``ocrflow run`` and ``ocrflow run --prefect``: 0 COMPLETED,
+1 FAILED (documents over the error budget, pending documents, an empty input with ``--fail-on-empty``),
+2 stopped before or between batches by a usage, configuration, engine or store error, 130 / 143 CANCELLED
+by SIGINT / SIGTERM (128 + the signal).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ocrflow.core.models import DocState, DocumentRef, PagePath
 from ocrflow.core.results import DocResult
@@ -37,6 +44,8 @@ class RunSummary:
     """The skipped documents (final in an earlier run) by their state: loaded, quarantined, failed, ..."""
     review_waiting: int | None = None
     """Records in the review queue after the run (quarantined + low confidence); None: not counted."""
+    code: int = 0
+    """The process exit code this run calls for (module docstring)."""
 
 
 def already_final_text(skipped: int, states: dict[str, int]) -> str:
@@ -54,7 +63,7 @@ def stopped_summary(run_id: str, flow_run_id: str, message: str, started: float)
     counts = dict.fromkeys(("documents", "pages", "loaded", "quarantined", "failed", "pending", "skipped",
                             "unmatched", "duplicates"), 0)
     return RunSummary(run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
-                      status="FAILED", failed=[], quarantined=[], pending=[], latencies={}, message=message)
+                      status="FAILED", failed=[], quarantined=[], pending=[], latencies={}, message=message, code=2)
 
 
 def new_run_id() -> str:
@@ -99,13 +108,64 @@ def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Pl
     status = "COMPLETED" if bad <= budget and not counts["pending"] else "FAILED"
     message = "" if not bad and not counts["pending"] else (
         f"{counts['failed']} failed, {counts['unmatched']} unmatched, {counts['pending']} pending "
-        f"(error budget {budget}): " + "; ".join(f"{Path(p).name}: {e}" for p, e in [*failed, *unmatched][:5]))
+        f"(error budget {budget})" + (": " + name_problems([*failed, *unmatched], run_id) if bad else ""))
     return RunSummary(
         run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
         status=status, failed=failed,
         quarantined=[(r.doc.path, r.error or "") for r in results if r.state == DocState.QUARANTINED],
         pending=[(r.doc.path, r.error or "") for r in results if r.state == DocState.PENDING],
-        latencies=latencies, message=message, results=results, unmatched=unmatched, budget=budget)
+        latencies=latencies, message=message, results=results, unmatched=unmatched, budget=budget,
+        code=0 if status == "COMPLETED" else 1)
+
+
+MESSAGE_CHARS = 1500
+"""How long the named failures in a summary message may grow before the rest are counted (the message is
+one line: the runs row, the flow run's state message, the last line of a cron mail)."""
+
+
+def name_problems(items: list[tuple[str, str]], run_id: str, limit: int = MESSAGE_CHARS) -> str:
+    """``a.pdf: reason; b.pdf: reason``, every one while the text stays under ``limit`` characters, then
+    how many more and where to see them all."""
+    parts: list[str] = []
+    used = 0
+    for n, (path, why) in enumerate(items):
+        part = f"{Path(path).name}: {' '.join((why or '').split())[:160]}"
+        if used + len(part) > limit and parts:
+            return "; ".join(parts) + (f"; and {len(items) - n} more (all of them: ocrflow query \"SELECT path, state,"
+                                       f" error FROM documents WHERE run_id = '{run_id}' AND state IN ('failed', "
+                                       "'unmatched')\")")
+        parts.append(part)
+        used += len(part) + 2
+    return "; ".join(parts)
+
+
+def summary_json(summary: RunSummary) -> dict[str, Any]:
+    """The run's summary as JSON: what ``ocrflow run --json`` prints and what the flow returns (the same).
+    Each ``*_documents`` list holds ``[path, reason]`` pairs."""
+    def listed(items: list[tuple[str, str]]) -> list[list[str]]:
+        return [[p, e] for p, e in items]
+
+    return {"run_id": summary.run_id, "status": summary.status, "exit_code": summary.code, **summary.counts,
+            "seconds": round(summary.seconds, 2), "message": summary.message, "budget": summary.budget,
+            "failed_documents": listed(summary.failed), "unmatched_documents": listed(summary.unmatched),
+            "pending_documents": listed(summary.pending), "quarantined_documents": listed(summary.quarantined),
+            "already_final": summary.already_final, "review_waiting": summary.review_waiting,
+            "data_docs": summary.data_docs}
+
+
+def batch_line(number: int, batches: int, done: int, total: int, counts: dict[str, int], elapsed_s: float) -> str:
+    """One plain progress line per batch (logs, cron mail, ``make``): done, failed, rate and ETA."""
+    rate = done / elapsed_s if elapsed_s > 0 else 0.0
+    left = max(total - done, 0)
+    eta = f"ETA {_duration(left / rate)}" if rate > 0 and left else ("done" if not left else "ETA unknown")
+    states = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v)
+    return (f"batch {number}/{batches} written: {done}/{total} documents ({states or 'none'}), "
+            f"failed {counts.get('failed', 0)}, {rate:.1f} documents/s, {eta}")
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else (f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s")
 
 
 def effective_plan(plan_: Plan, mine: list[DocumentRef], elsewhere: list[DocumentRef]) -> Plan:

@@ -52,6 +52,7 @@ def test_flow_force_reprocesses_on_postgres(prefect_server: object, demo_dir: Pa
     from typing import Any
 
     from flows.process_documents import process_documents
+    from ocrflow.run.params import RunParams
 
     url = require_pg()
     schema = f"ocrflow_flow_{uuid.uuid4().hex[:10]}"
@@ -59,10 +60,11 @@ def test_flow_force_reprocesses_on_postgres(prefect_server: object, demo_dir: Pa
     shutil.copy(demo_dir / "docs" / "invoice_digital.pdf", doc)
     store_url = f"{url}?schema={schema}"
     try:
-        first: Any = process_documents(paths=[str(doc)], store=store_url, engine="embedded", return_state=True)
+        first: Any = process_documents(paths=[str(doc)], options=RunParams(store=store_url, engine="embedded"),
+                                       return_state=True)
         assert first.result(raise_on_failure=False)["loaded"] == 1
-        forced: Any = process_documents(paths=[str(doc)], store=store_url, engine="embedded", force=True,
-                                        return_state=True)
+        forced: Any = process_documents(paths=[str(doc)], options=RunParams(store=store_url, engine="embedded",
+                                                                            force=True), return_state=True)
         out = forced.result(raise_on_failure=False)
         assert out["loaded"] == 1 and out["skipped"] == 0, out  # claimable again because the run is forced
     finally:

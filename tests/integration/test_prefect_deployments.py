@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from flows.nightly_ingest import nightly_ingest
-from flows.params import FanOut, Inbox, Processing
+from flows.params import FanOut, Inbox, RunParams
 from flows.reporting import PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
 from tests.integration.prefect_server import BIN, PrefectServer, clean_rows, make_pdf_inbox, stop
 
@@ -42,6 +42,13 @@ def deployed(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFac
         print(f"[deploy] worker stopped in {time.perf_counter() - t1:.1f}s")
 
 
+def _options(**fields: str) -> str:
+    """``--param options={...}``: the flow's one options object, as JSON."""
+    import json
+
+    return "options=" + json.dumps(fields)
+
+
 def _deployment(name: str) -> Any:
     from prefect.client.orchestration import get_client
 
@@ -56,21 +63,25 @@ def test_deployments_as_declared(deployed: PrefectServer) -> None:
     proc = _deployment("process-documents/process-documents")
     assert proc.work_pool_name == POOL
     assert proc.global_concurrency_limit is not None and proc.global_concurrency_limit.limit == 1
-    props = proc.parameter_openapi_schema["properties"]
-    assert props["engine"]["enum"] == ["auto", "embedded", "vllm"] and props["paths"]["type"] == "array"
+    schema = proc.parameter_openapi_schema
+    assert set(schema["properties"]) == {"paths", "options"} and schema["properties"]["paths"]["type"] == "array"
+    # the flow's options are the CLI's (ocrflow.run.params.RunParams): every field in the run form
+    props = schema["definitions"]["RunParams"]["properties"]
+    assert set(props) == set(RunParams.model_fields)
+    assert {"enum": ["auto", "embedded", "vllm"], "type": "string"} in props["engine"]["anyOf"]
     # a contract is chosen from the contracts found at deploy time (a choice list in the run form)
     from ocrflow.contracts import load_contracts
 
     names = sorted(load_contracts())
-    assert props["contract"]["enum"] == ["auto", *names]
-    processing = nightly.parameter_openapi_schema["definitions"]["Processing"]["properties"]
-    assert processing["contract"]["enum"] == ["auto", *names]
+    assert {"enum": ["auto", *names], "type": "string"} in props["contract"]["anyOf"]
+    processing = nightly.parameter_openapi_schema["definitions"]["RunParams"]["properties"]
+    assert processing == props
     selection = _deployment("reprocess-quarantine/reprocess-quarantine").parameter_openapi_schema
     assert {"enum": names, "type": "string"} in selection["definitions"]["QuarantineSelection"]["properties"][
         "contract"]["anyOf"]
-    assert "claims" in props
     env = proc.job_variables["env"]
     assert {"OCRFLOW_VLLM_URL", "OCRFLOW_STORE"} <= set(env)
+    assert "OCRFLOW_METRICS_PORT" not in env  # the worker's own setting reaches the flow run (docs/scaling.md)
     (pull,) = proc.pull_steps
     assert Path(pull["prefect.deployments.steps.set_working_directory"]["directory"]) == Path.cwd()
     assert _deployment("reprocess-quarantine/reprocess-quarantine").work_pool_name == POOL
@@ -82,7 +93,7 @@ def test_deployment_run_end_to_end(deployed: PrefectServer, demo_dir: Path, tmp_
     db = tmp_path / "e2e.duckdb"
     t0 = time.perf_counter()
     r = deployed.run([PREFECT, "deployment", "run", "process-documents/process-documents",
-                      "--param", f'paths=["{inbox}"]', "--param", f"store={db}", "--param", "engine=embedded",
+                      "--param", f'paths=["{inbox}"]', "--param", _options(store=str(db), engine="embedded"),
                       "--watch", "--watch-timeout", "300"], timeout=330)
     elapsed = time.perf_counter() - t0
     print(f"\n[e2e] deployment run of {len(files)} PDFs, trigger to Completed: {elapsed:.1f}s")
@@ -105,7 +116,7 @@ def test_deployment_run_end_to_end(deployed: PrefectServer, demo_dir: Path, tmp_
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(
             any_=["process-documents"])))
-        run = next(fr for fr in runs if fr.parameters.get("store") == str(db))
+        run = next(fr for fr in runs if (fr.parameters.get("options") or {}).get("store") == str(db))
         arts = client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
     assert run.state is not None and run.state.is_completed()
@@ -122,7 +133,7 @@ def test_nightly_fans_out_over_deployment_runs(deployed: PrefectServer, demo_dir
     db = tmp_path / "nightly.duckdb"
     t0 = time.perf_counter()
     state: Any = nightly_ingest(inbox=Inbox(root=str(inbox)),
-                                processing=Processing(store=str(db), engine="embedded"),
+                                processing=RunParams(store=str(db), engine="embedded"),
                                 fan_out=FanOut(mode="deployments", docs_per_run=5, wait_timeout_s=300),
                                 return_state=True)
     print(f"\n[e2e] nightly fan-out, {len(files)} PDFs in 2 deployment runs: {time.perf_counter() - t0:.1f}s")
@@ -150,11 +161,11 @@ def test_a_bad_contract_is_refused_and_a_failed_run_says_why_in_one_line(deploye
     its log, its runs row closed FAILED, its summary artifact published."""
     db = tmp_path / "stop.duckdb"
     typo = deployed.run([PREFECT, "deployment", "run", "process-documents/process-documents",
-                         "--param", f'paths=["{tmp_path}"]', "--param", "contract=nope"], timeout=120)
+                         "--param", f'paths=["{tmp_path}"]', "--param", _options(contract="nope")], timeout=120)
     assert typo.returncode != 0 and "nope" in typo.stdout + typo.stderr, typo.stdout + typo.stderr
     missing = tmp_path / "no-such-inbox"
     r = deployed.run([PREFECT, "deployment", "run", "process-documents/process-documents",
-                      "--param", f'paths=["{missing}"]', "--param", f"store={db}", "--param", "engine=embedded",
+                      "--param", f'paths=["{missing}"]', "--param", _options(store=str(db), engine="embedded"),
                       "--watch", "--watch-timeout", "300"], timeout=330)
     assert r.returncode != 0  # the run Failed
 
@@ -171,7 +182,7 @@ def test_a_bad_contract_is_refused_and_a_failed_run_says_why_in_one_line(deploye
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(
             any_=["process-documents"])))
-        run = next(fr for fr in runs if fr.parameters.get("store") == str(db))
+        run = next(fr for fr in runs if (fr.parameters.get("options") or {}).get("store") == str(db))
         deadline = time.monotonic() + 30
         while True:  # the worker's last log lines arrive after the state
             logs = [lg.message for lg in client.read_logs(log_filter=LogFilter(

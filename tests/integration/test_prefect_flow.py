@@ -16,11 +16,9 @@ import pytest
 from flows.nightly_ingest import nightly_ingest
 from flows.nightly_report import NIGHTLY_KEY
 from flows.outcome import FlowRunFailed, flow_output
-from flows.params import FanOut, Inbox, Processing
+from flows.params import FanOut, Inbox, RunParams
 from flows.process_documents import process_documents
 from flows.reporting import COUNTS_KEY, PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
-from ocrflow.engines.base import TransientEngineError
-from tasks.stages import _transient_only
 from tests.integration.prefect_server import PrefectServer, make_pdf_inbox
 
 
@@ -45,8 +43,8 @@ def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer,
     (inbox / "broken.pdf").write_bytes(b"%PDF-1.4\ngarbage that pdfium cannot open")
     db = tmp_path / "ocrflow.duckdb"
     t0 = time.perf_counter()
-    state: Any = process_documents(paths=[str(inbox)], store=str(db), engine="embedded", batch_size=2,
-                                   return_state=True)
+    state: Any = process_documents(paths=[str(inbox)], options=RunParams(store=str(db), engine="embedded",
+                                                                         batch_size=2), return_state=True)
     print(f"\n[flow] 6 documents in-process against the server: {time.perf_counter() - t0:.1f}s")
     assert state.is_failed()
     assert "broken.pdf" in (state.message or "")
@@ -54,7 +52,7 @@ def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer,
         state.result()
     out = flow_output(state)
     assert out["loaded"] + out["quarantined"] == 5 and out["failed"] == 1, out
-    assert out["failed_documents"] == [str(inbox / "broken.pdf")]
+    assert [p for p, _ in out["failed_documents"]] == [str(inbox / "broken.pdf")]
     con = duckdb.connect(str(db), read_only=True)
     states = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall())
     con.close()
@@ -79,7 +77,8 @@ def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer,
 
     # The re-run skips all six and says in which final state they are, not "already loaded".
     caplog.set_level(logging.INFO, logger="prefect.flow_runs")
-    again: Any = process_documents(paths=[str(inbox)], store=str(db), engine="embedded", return_state=True)
+    again: Any = process_documents(paths=[str(inbox)], options=RunParams(store=str(db), engine="embedded"),
+                                   return_state=True)
     assert again.is_completed(), again.message
     con = duckdb.connect(str(db), read_only=True)
     states = dict(con.execute("SELECT state, count(*) FROM documents GROUP BY state").fetchall())
@@ -119,16 +118,17 @@ def test_a_run_that_stops_early_says_why_in_one_line(prefect_server: PrefectServ
     line (no traceback, no Prefect-internal TypeError), closes its runs row FAILED where the store takes
     writes, and publishes its summary artifact; no document is registered."""
     db = tmp_path / "stop.duckdb"
-    params: dict[str, Any] = {"paths": [str(demo_dir / "docs")], "store": str(db), "engine": "embedded"}
+    paths = [str(demo_dir / "docs")]
+    params: dict[str, Any] = {"store": str(db), "engine": "embedded"}
     expected = {"unknown contract": "unknown contract 'nope'; known: ", "missing input": "does not exist",
                 "dead store": "cannot connect to PostgreSQL"}[case]
     if case == "unknown contract":
         params["contract"] = "nope"
     elif case == "missing input":
-        params["paths"] = [str(tmp_path / "no-such-inbox")]
+        paths = [str(tmp_path / "no-such-inbox")]
     else:
         params["store"] = "postgresql://ocrflow@127.0.0.1:9/test"  # nothing listens on port 9
-    state: Any = process_documents(**params, return_state=True)
+    state: Any = process_documents(paths=paths, options=RunParams(**params), return_state=True)
     assert state.is_failed()
     message = state.message or ""
     assert expected in message and "\n" not in message and "Traceback" not in message, message
@@ -155,7 +155,7 @@ def test_nightly_with_an_unknown_contract_stops_before_any_child(prefect_server:
                                                                  tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
     state: Any = nightly_ingest(inbox=Inbox(root=str(demo_dir / "docs")),
-                                processing=Processing(store=str(db), contract="nope"),
+                                processing=RunParams(store=str(db), contract="nope"),
                                 fan_out=FanOut(deployment="no-such-flow/no-such-deployment"), return_state=True)
     assert state.is_failed()
     assert (state.message or "").startswith("unknown contract 'nope'") and "\n" not in (state.message or "")
@@ -181,8 +181,8 @@ def test_second_writer_on_a_duckdb_file_gets_a_clear_message(prefect_server: Pre
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        state: Any = process_documents(paths=[str(next(demo_dir.rglob("invoice_digital.pdf")))], store=str(db),
-                                       engine="embedded", return_state=True)
+        state: Any = process_documents(paths=[str(next(demo_dir.rglob("invoice_digital.pdf")))],
+                                       options=RunParams(store=str(db), engine="embedded"), return_state=True)
     finally:
         holder.kill()
         holder.wait()
@@ -197,7 +197,7 @@ def test_nightly_falls_back_to_in_process_subflows(prefect_server: PrefectServer
     inbox = tmp_path / "inbox"
     files = make_pdf_inbox(inbox, demo_dir)
     db = tmp_path / "nightly.duckdb"
-    state: Any = nightly_ingest(inbox=Inbox(root=str(inbox)), processing=Processing(store=str(db), engine="embedded"),
+    state: Any = nightly_ingest(inbox=Inbox(root=str(inbox)), processing=RunParams(store=str(db), engine="embedded"),
                                 fan_out=FanOut(deployment="no-such-flow/no-such-deployment", docs_per_run=3),
                                 return_state=True)
     assert state.is_completed(), state.message
@@ -218,26 +218,11 @@ def test_nightly_falls_back_to_in_process_subflows(prefect_server: PrefectServer
     md = str(_artifacts(state.state_details.flow_run_id)[NIGHTLY_KEY].data)
     assert (f"| all child runs | {totals['loaded']} | {totals['quarantined']} | 0 | 0 | 0 | "
             f"{totals['duplicates']} |") in md
-    again: Any = nightly_ingest(inbox=Inbox(root=str(inbox)), processing=Processing(store=str(db)),
+    again: Any = nightly_ingest(inbox=Inbox(root=str(inbox)), processing=RunParams(store=str(db)),
                                 fan_out=FanOut(deployment="no-such-flow/no-such-deployment"), return_state=True)
     assert again.is_completed() and again.result()["documents"] == 0  # nothing new: no child run
 
 
-class _State:
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-    def result(self) -> Any:
-        raise self.exc
-
-
-@pytest.mark.parametrize(("exc", "retry"), [(TransientEngineError("503"), True), (ValueError("bad"), False),
-                                            (KeyError("x"), False)])
-def test_tasks_retry_transient_errors_only(exc: Exception, retry: bool) -> None:
-    assert _transient_only(None, None, _State(exc)) is retry
-
-
-@pytest.mark.prefect_server
 def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_server: PrefectServer,
                                                                      demo_dir: Path, tmp_path: Path) -> None:
     from tests.fakes.fake_vllm import FakeVllm
@@ -245,8 +230,8 @@ def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_ser
     db = tmp_path / "pre.duckdb"
     with FakeVllm(mode="ocr", models=["someone/else"]) as fake, pytest.MonkeyPatch.context() as mp:
         mp.setenv("OCRFLOW_VLLM_URL", fake.url)
-        state: Any = process_documents(paths=[str(demo_dir / "docs")], store=str(db), engine="vllm",
-                                       return_state=True)
+        state: Any = process_documents(paths=[str(demo_dir / "docs")],
+                                       options=RunParams(store=str(db), engine="vllm"), return_state=True)
         assert fake.counters.chat_requests == 0
     assert state.is_failed()
     assert "tencent/HunyuanOCR" in (state.message or "") and "someone/else" in (state.message or "")
@@ -273,8 +258,8 @@ def test_flow_keeps_documents_in_flight_against_vllm(prefect_server: PrefectServ
         monkeypatch.setenv("OCRFLOW_VLLM_URL", fake.url)
         monkeypatch.setenv("OCRFLOW_DOCUMENTS_IN_FLIGHT", str(in_flight))
         monkeypatch.setenv("OCRFLOW_VLLM_CACHE", "false")
-        state: Any = process_documents(paths=[str(inbox)], store=str(tmp_path / "f.duckdb"), engine="vllm",
-                                       contract="receipt", batch_size=2, return_state=True)
+        state: Any = process_documents(paths=[str(inbox)], options=RunParams(
+            store=str(tmp_path / "f.duckdb"), engine="vllm", contract="receipt", batch_size=2), return_state=True)
         out = flow_output(state)
         assert out["documents"] == 4 and out["pending"] == 0 and out["failed"] == 0, out
         assert fake.counters.chat_requests == 8
