@@ -18,15 +18,8 @@ from typing import Any, Protocol
 from ocrflow.contracts import Contract
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocState, PageText, RowOutcome
+from ocrflow.store import records
 from ocrflow.store.dialect import Dialect, SqlDialect
-from ocrflow.store.records import (
-    Correction,
-    FieldConfidence,
-    QuarantineEntry,
-    ReviewedDocument,
-    StoredDocument,
-    StoredRow,
-)
 
 FINAL_STATES = (DocState.LOADED, DocState.QUARANTINED, DocState.FAILED, DocState.UNMATCHED)
 """Document states a run does not redo (unless asked to reprocess: ``ocrflow reprocess --failed``,
@@ -160,11 +153,11 @@ class Store(Protocol):
         """Whether ``table`` exists in the store's schema (an older store may lack a newer table)."""
         ...
 
-    def document(self, sha256: str) -> StoredDocument | None:
+    def document(self, sha256: str) -> records.StoredDocument | None:
         """The ``documents`` row of ``sha256`` (path, mime, size, state, contract, error), or None."""
         ...
 
-    def documents_in_state(self, state: str, error_code: str | None = None) -> list[StoredDocument]:
+    def documents_in_state(self, state: str, error_code: str | None = None) -> list[records.StoredDocument]:
         """The documents in ``state`` (of ``error_code`` only, when given), by path."""
         ...
 
@@ -173,19 +166,19 @@ class Store(Protocol):
         ...
 
     # -- reads: quarantine and pages -------------------------------------------------
-    def quarantine_entries(self, contract: str | None = None) -> list[QuarantineEntry]:
+    def quarantine_entries(self, contract: str | None = None) -> list[records.QuarantineEntry]:
         """Quarantined rows, newest first; only ``contract``'s when given."""
         ...
 
-    def quarantine_entry(self, sha256: str) -> QuarantineEntry | None:
+    def quarantine_entry(self, sha256: str) -> records.QuarantineEntry | None:
         """The quarantine row of ``sha256``, or None."""
         ...
 
-    def quarantine_by_prefix(self, prefix: str) -> list[QuarantineEntry]:
+    def quarantine_by_prefix(self, prefix: str) -> list[records.QuarantineEntry]:
         """Quarantined rows whose document hash starts with ``prefix``, newest first."""
         ...
 
-    def quarantined_documents(self) -> list[StoredDocument]:
+    def quarantined_documents(self) -> list[records.StoredDocument]:
         """Documents in state quarantined with a quarantine row (``contract``: the quarantine's), oldest
         update first."""
         ...
@@ -195,7 +188,7 @@ class Store(Protocol):
         ...
 
     # -- reads: clean rows, evidence, review -----------------------------------------------
-    def contract_row(self, contract: Contract, sha256: str) -> StoredRow | None:
+    def contract_row(self, contract: Contract, sha256: str) -> records.StoredRow | None:
         """The document's row in ``contract``'s clean table (values, raw values, lineage), or None."""
         ...
 
@@ -208,15 +201,15 @@ class Store(Protocol):
         """Per document, the lowest confidence of its header fields' evidence."""
         ...
 
-    def loaded_field_confidences(self) -> list[FieldConfidence]:
+    def loaded_field_confidences(self) -> list[records.FieldConfidence]:
         """Header fields of loaded documents that have a value and a confidence, by document and field."""
         ...
 
-    def reviewed_documents(self) -> list[ReviewedDocument]:
+    def reviewed_documents(self) -> list[records.ReviewedDocument]:
         """Documents approved in review that are loaded now, in the order of their last approval."""
         ...
 
-    def corrections(self, sha256: str) -> list[Correction]:
+    def corrections(self, sha256: str) -> list[records.Correction]:
         """The review's audit trail of one document, oldest first."""
         ...
 
@@ -225,7 +218,7 @@ class Store(Protocol):
         """BEGIN ... COMMIT on the store's connection, under its lock; ROLLBACK and the error on failure."""
         ...
 
-    def add_corrections(self, rows: list[Correction]) -> None:
+    def add_corrections(self, rows: list[records.Correction]) -> None:
         """Append ``rows`` to ``corrections``, in one transaction."""
         ...
 
@@ -234,7 +227,7 @@ class Store(Protocol):
         confidence 1, with the given value (page and box stay; a field without evidence gets a row without)."""
         ...
 
-    def reject(self, sha256: str, contract: Contract | None, error: str, correction: Correction) -> None:
+    def reject(self, sha256: str, contract: Contract | None, error: str, correction: records.Correction) -> None:
         """In one transaction: the document leaves the quarantine, its contract's clean and line tables,
         becomes ``failed`` with ``error``, and ``correction`` is appended."""
         ...

@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,16 +15,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ocrflow.contracts import Contract
-from ocrflow.store import writer
-from ocrflow.store.base import Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.base import Columns, Dialect, Rows, RunRecord, Store, StoreError
 from ocrflow.store.dialect import DUCKDB
 from ocrflow.store.documents import claim_sql
 from ocrflow.store.duckdb_tx import refused_writes, transaction
 from ocrflow.store.duckdb_writes import DuckDBWrites
-from ocrflow.store.lines import lines_ddl
 from ocrflow.store.locking import serialized
 from ocrflow.store.parquet import copy_partitioned
-from ocrflow.store.schema import ColumnTypes, schema_ddl, table_name
+from ocrflow.store.schema import ColumnTypes, table_name
 from ocrflow.store.shared import SharedStore
 
 log = logging.getLogger(__name__)
@@ -89,25 +87,15 @@ class DuckDBStore(SharedStore):
         return False
 
     # -- schema -----------------------------------------------------------------
-    @serialized
-    def init_schema(self, contracts: list[Contract]) -> None:
-        self._types.clear()
-        for ddl in schema_ddl(contracts, "duckdb", self._existing_columns):
-            self.con.execute(ddl)
-        for ddl in lines_ddl(contracts, "duckdb"):
-            self.con.execute(ddl)
+    def _schema_change(self) -> AbstractContextManager[None]:
+        """DDL runs statement by statement: the file's lock makes this process its only writer."""
+        return nullcontext()
 
     def _existing_columns(self, table: str) -> dict[str, str]:
         rows = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
             "AND table_schema = current_schema()", [table]).fetchall()
         return {str(n): str(t) for n, t in rows}
-
-    # -- documents -------------------------------------------------------------
-    @serialized
-    def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
-        """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
-        writer.register(self._writes(), docs, run_id, _now(), keep_final=keep_final)
 
     # -- claims ----------------------------------------------------------------
     @serialized
@@ -122,14 +110,9 @@ class DuckDBStore(SharedStore):
         return {str(r[0]) for r in rows}
 
     # -- batch -----------------------------------------------------------------
-    @serialized
-    def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
-        """Pages, clean/quarantined rows and document states of one batch, in one transaction
-        (``ocrflow.store.writer`` over ``DuckDBWrites``: DELETE + INSERT, Arrow staging for bulk)."""
-        writer.write_batch(self._writes(), batch, contracts, _now())
-
     def _writes(self) -> DuckDBWrites:
-        """The batch writer's primitives for the next transaction (``bulk_threshold`` as set on this store now)."""
+        """``write_batch`` and ``register`` run ``ocrflow.store.writer`` over these: DELETE + INSERT, Arrow
+        staging for groups of at least ``bulk_threshold`` rows."""
         return DuckDBWrites(self.con, self.path, bulk_threshold=self.bulk_threshold, types=self._types)
 
     @contextmanager

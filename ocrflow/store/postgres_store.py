@@ -32,14 +32,12 @@ from psycopg import sql
 import ocrflow.store.postgres_claims as postgres_claims
 from ocrflow.contracts import Contract
 from ocrflow.core.settings import redact_url, scrub
-from ocrflow.store import writer
-from ocrflow.store.base import Batch, Columns, Dialect, DocumentUpdate, Rows, RunRecord, Store, StoreError
+from ocrflow.store.base import Columns, Dialect, Rows, RunRecord, Store, StoreError
 from ocrflow.store.dialect import POSTGRES
-from ocrflow.store.lines import lines_ddl
 from ocrflow.store.locking import serialized
 from ocrflow.store.parquet import mirror_partitioned, select_columns
 from ocrflow.store.postgres_load import PgLoad
-from ocrflow.store.schema import ColumnTypes, schema_ddl, table_name
+from ocrflow.store.schema import ColumnTypes, table_name
 from ocrflow.store.shared import SharedStore
 
 _SCHEMA_LOCK = 0x6F637266  # "ocrf": advisory lock serialising DDL between concurrent workers
@@ -113,15 +111,12 @@ class PostgresStore(SharedStore):
         return True
 
     # -- schema -----------------------------------------------------------------
-    @serialized
-    def init_schema(self, contracts: list[Contract]) -> None:
-        self._types.clear()
+    @contextmanager
+    def _schema_change(self) -> Iterator[None]:
+        """One transaction holding the advisory schema lock: concurrent workers evolve the schema one at a time."""
         with self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
-            for ddl in schema_ddl(contracts, "postgres", self._existing_columns):
-                self.conn.execute(ddl)
-            for ddl in lines_ddl(contracts, "postgres"):
-                self.conn.execute(ddl)
+            yield
 
     def _existing_columns(self, table: str) -> dict[str, str]:
         rows = self.conn.execute(
@@ -132,29 +127,16 @@ class PostgresStore(SharedStore):
 
     # -- documents and claims --------------------------------------------------
     @serialized
-    def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
-        """Upsert documents; a live claim is left alone, and so is a final state when ``keep_final``."""
-        writer.register(self._load(), docs, run_id, _now(), keep_final=keep_final)
-
-    @serialized
     def claim(self, hashes: list[str], worker: str, ttl_s: float) -> set[str]:
         """Claim the documents among ``hashes`` that are registered, not final, and free (or expired or ours);
         each goes to exactly one worker (``postgres_claims.claim``)."""
         return postgres_claims.claim(self.conn, hashes, worker, ttl_s)
 
     # -- batch -----------------------------------------------------------------
-    @serialized
-    def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
-        """Pages, clean/quarantined rows and document states of one batch, in one transaction.
-
-        ``ocrflow.store.writer`` over ``PgLoad``: groups of at least ``bulk_threshold`` rows are COPied
-        into a temp staging table and upserted with one INSERT ... SELECT ... ON CONFLICT DO UPDATE;
-        smaller ones row by row.
-        """
-        writer.write_batch(self._load(), batch, contracts, _now())
-
-    def _load(self) -> PgLoad:
-        """The batch writer's primitives for the next transaction (``bulk_threshold`` as set on this store now)."""
+    def _writes(self) -> PgLoad:
+        """``write_batch`` and ``register`` run ``ocrflow.store.writer`` over these: upserts keyed by the
+        PRIMARY KEYs; groups of at least ``bulk_threshold`` rows are COPied into a temp staging table and
+        upserted with one INSERT ... SELECT ... ON CONFLICT DO UPDATE, smaller ones row by row."""
         return PgLoad(self.conn, bulk_threshold=self.bulk_threshold, types=self._types)
 
     @contextmanager

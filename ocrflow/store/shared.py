@@ -1,31 +1,73 @@
-"""What both stores share beyond the batch writer: the reads (``reads``) and the review's writes.
+"""What both stores share: the schema's evolution, the batch writes, the reads (``reads``) and the review's writes.
 
-:class:`SharedStore` is the base class of both stores. The review's writes (corrections, a field
-marked human, a rejection) run in the store's own transaction (``transaction``, one per store), with
-SQL both dialects read the same way but for what ``SqlDialect`` spells.
+:class:`SharedStore` is the base class of both stores, written once over what each store gives:
+``query``, ``transaction`` (its own BEGIN ... COMMIT), ``_writes`` (the batch writer's primitives:
+``DuckDBWrites`` or ``PgLoad``), ``_existing_columns`` (its catalog) and ``_schema_change`` (how it
+serialises DDL). The SQL is read the same way by both dialects but for what ``SqlDialect`` spells.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
 from contextlib import AbstractContextManager
 
 from ocrflow.contracts import Contract
 from ocrflow.core.models import DocState
-from ocrflow.store.dialect import quote_ident
+from ocrflow.store import writer
+from ocrflow.store.base import Batch, DocumentUpdate
+from ocrflow.store.dialect import Dialect, quote_ident
 from ocrflow.store.evidence import EVIDENCE_TABLE
-from ocrflow.store.lines import lines_table_name
+from ocrflow.store.lines import lines_ddl, lines_table_name
+from ocrflow.store.locking import serialized
+from ocrflow.store.primitives import WriteTarget
 from ocrflow.store.reads import StoreReads
 from ocrflow.store.records import CORRECTION_COLUMNS, Correction
-from ocrflow.store.schema import table_name
+from ocrflow.store.schema import ColumnTypes, schema_ddl, table_name
 
 
 class SharedStore(StoreReads):
-    """The ``Store`` methods written once for both stores, over ``query``, ``transaction`` and ``sql``."""
+    """The ``Store`` methods written once for both stores (the module docstring lists what each store gives)."""
+
+    dialect: Dialect
+    lock: threading.RLock
+    _types: ColumnTypes
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """BEGIN ... COMMIT on the store's connection, under its lock; ROLLBACK and the error on failure."""
+
+    @abstractmethod
+    def _writes(self) -> WriteTarget:
+        """The batch writer's primitives for the next transaction (``bulk_threshold`` as set on the store now)."""
+
+    @abstractmethod
+    def _existing_columns(self, table: str) -> dict[str, str]:
+        """Column name -> type of ``table`` as the catalog spells it (empty when there is no such table)."""
+
+    @abstractmethod
+    def _schema_change(self) -> AbstractContextManager[None]:
+        """Where the DDL of ``init_schema`` runs (PostgreSQL: one transaction holding the schema lock)."""
+
+    # -- schema and batches -----------------------------------------------------------
+    @serialized
+    def init_schema(self, contracts: list[Contract]) -> None:
+        self._types.clear()
+        with self._schema_change():
+            for ddl in schema_ddl(contracts, self.dialect, self._existing_columns):
+                self.query(ddl)
+            for ddl in lines_ddl(contracts, self.dialect):
+                self.query(ddl)
+
+    @serialized
+    def register(self, docs: list[DocumentUpdate], run_id: str, *, keep_final: bool = False) -> None:
+        writer.register(self._writes(), docs, run_id, self.sql.now(), keep_final=keep_final)
+
+    @serialized
+    def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
+        writer.write_batch(self._writes(), batch, contracts, self.sql.now())
+
+    # -- claims and review writes ---------------------------------------------------------
 
     def release(self, hashes: list[str], worker: str) -> None:
         if hashes:
