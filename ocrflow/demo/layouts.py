@@ -47,7 +47,7 @@ LABELS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
                  "de": (("Menge", "Anzahl", "Anz."), ("Umfang", "Bestellt")),
                  "fr": (("Qté", "Quantité"), ("Nbre", "Nombre"))},
     "unit": {"en": (("Unit", "UoM"), ("Measure",)), "de": (("Einheit", "ME"), ("Maß",)),
-             "fr": (("Unité", "U."), ("Mesure",))},
+             "fr": (("Unité", "Unité"), ("Mesure",))},
     "unit_price": {"en": (("Unit price", "Price", "Rate", "Net price"), ("Each", "Unit cost")),
                    "de": (("Einzelpreis", "Preis", "E-Preis", "Nettopreis"), ("EP", "Stückkosten")),
                    "fr": (("Prix unitaire", "PU HT", "Prix"), ("P.U.", "Tarif"))},

@@ -108,6 +108,8 @@ class Grid:
             spanned = self._spanned(ln, slack)
             whole = piece(ln)
             one_figure = whole.fig is not None and not re.search(r"\d \d", whole.text)  # "100 200": two?
+            if self._code_and_text(ln, spanned, out, slack):
+                continue
             if len(spanned) <= 1 or one_figure or all(p.fig is None for p in groups(ln)):
                 col = self._figure_column(whole) if whole.fig is not None else self._text_column(whole, slack)
                 if col is not None:
@@ -115,6 +117,25 @@ class Grid:
                 continue
             self._split(ln, [k for k in spanned if k not in out.figures], out)
         return out
+
+    def _code_and_text(self, ln: Line, spanned: list[int], out: GridRow, slack: float) -> bool:
+        """An article number joined to the description after it ("T57396 Écran 27 pouces"): the code to its
+        column, the rest to the description."""
+        if len(spanned) < 2 or self.columns[spanned[0]].role != "seller_item_id" or self.text_col not in spanned:
+            return False
+        first, _, rest = ln.text.strip().partition(" ")
+        if not rest or not (any(ch.isdigit() for ch in first) or first.isupper()):
+            return False
+        cut = len(ln.text) - len(ln.text.lstrip()) + len(first)
+        out.add(spanned[0], piece(ln, 0, cut))
+        start = cut + len(ln.text[cut:]) - len(ln.text[cut:].lstrip())
+        rest_line = Line(ln.text[start:], (piece(ln, start).x0, ln.y0, ln.x1, ln.y1), ln.score)
+        rest_spans = self._spanned(rest_line, slack)
+        if len(rest_spans) > 1 and any(p.fig is not None for p in groups(rest_line)):
+            self._split(rest_line, [k for k in rest_spans if k not in out.figures], out)
+        else:
+            out.add(self.text_col, piece(rest_line))
+        return True
 
     def _split(self, ln: Line, spanned: list[int], out: GridRow) -> None:
         parts = groups(ln)

@@ -33,7 +33,7 @@ EXTRA_LABELS: dict[str, tuple[str, ...]] = {
     "quantity": ("anz", "anz.", "qte", "qté."),
     "unit_price": ("pu ht", "p.u. ht", "prix u. ht", "prix unit."),
     "line_net_amount": ("entgelt", "nettowert", "line amount", "montant ht", "total ht"),
-    "unit": ("u.", "unit of measure"),
+    "unit": ("unit of measure",),
 }
 """Common abbreviations of the contract's line columns in item-table headers that its label lists lack."""
 _WORD = re.compile(r"\w+")

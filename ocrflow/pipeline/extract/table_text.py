@@ -46,8 +46,10 @@ def is_date(token: str) -> bool:
     return bool(_DATE.match(token.strip()))
 
 
-def split_number(text: str) -> tuple[str | None, str]:
-    """('1234.56', rest) from '1.234,56 EUR' / '1,234.56' / '3,3333' / '19 %' / '12,50-'; (None, text) for none."""
+def split_number(text: str, decimal_comma: bool | None = None) -> tuple[str | None, str]:
+    """('1234.56', rest) from '1.234,56 EUR' / '1,234.56' / '3,3333' / '19 %' / '12,50-'; (None, text) for none.
+    ``decimal_comma``: the document's convention, which settles '1.000' and '1,000' (one separator and three
+    digits after it); None guesses (a comma with three digits after it groups thousands in a long number)."""
     m = _NUMBER.search(text)
     if not m:
         return None, text.strip()
@@ -58,6 +60,9 @@ def split_number(text: str) -> tuple[str | None, str]:
     if negative:
         rest = rest.replace("-", "", 1).replace("(", "").replace(")", "").strip()
     last_dot, last_comma = token.rfind("."), token.rfind(",")
+    if decimal_comma is not None and _AMBIGUOUS.match(token.lstrip("+-")):
+        token = token.replace("." if decimal_comma else ",", "")
+        last_dot, last_comma = token.rfind("."), token.rfind(",")
     if last_dot >= 0 and last_comma >= 0:
         dec = "." if last_dot > last_comma else ","
         token = token.replace("," if dec == "." else ".", "").replace(",", ".")
@@ -70,6 +75,41 @@ def split_number(text: str) -> tuple[str | None, str]:
     if negative and not token.startswith("-"):
         token = "-" + token
     return token, rest
+
+
+_AMBIGUOUS = re.compile(r"^\d{1,3}(?:\.\d{3})+$|^\d{1,3}(?:,\d{3})+$")
+"""'1.000', '1,000', '12.345.678': thousands or decimals, by the document's convention."""
+_COMMA_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})*,\d{2}(?![\d.,])")
+_DOT_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})*\.\d{2}(?![\d.,])")
+
+
+def decimal_comma(texts: Sequence[str]) -> bool | None:
+    """Whether the amounts in ``texts`` print a decimal comma (``473,00``, ``1.234,56``) or a decimal point
+    (``473.00``); None where neither clearly prevails."""
+    comma = sum(len(_COMMA_DECIMAL.findall(t)) for t in texts)
+    dot = sum(len(_DOT_DECIMAL.findall(t)) for t in texts)
+    if comma > 2 * dot and comma >= 2:
+        return True
+    if dot > 2 * comma and dot >= 2:
+        return False
+    return None
+
+
+def reread(fig: Figure, decimal_comma: bool | None) -> Figure:
+    """``fig`` read again under the document's decimal convention (only '1.000'-like figures change)."""
+    if decimal_comma is None:
+        return fig
+    number, _ = split_number(re.sub(r"(?<=\d) (?=\d{3}\b)", "", fig.text), decimal_comma)
+    if number is None:
+        return fig
+    try:
+        value = Decimal(number)
+    except InvalidOperation:
+        return fig
+    if value == fig.value:
+        return fig
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return Figure(value, fig.text, fig.percent, fig.currency, fig.unit, decimals)
 
 
 def figure(text: str, *, spaced: bool = True) -> Figure | None:
@@ -124,8 +164,8 @@ def lone_figure(text: str) -> Figure | None:
     fig = cell_figure(text)
     if fig is None or any(len(w) > 4 and not w.startswith("(") for w in fig.unit.split()):
         return None
-    if re.search(r"\d \d", fig.text):  # "100 200": thousands, or two figures? neither is sure
-        return None
+    if re.search(r"\d \d", fig.text) and not re.fullmatch(r"\D*\d{1,3}(?: \d{3})+[.,]\d{1,2}\D*", fig.text):
+        return None  # "100 200": thousands, or two figures? ("1 071,70" with its decimals is one)
     return fig
 
 

@@ -50,7 +50,7 @@ from ocrflow.pipeline.extract.table_output import (
     sum_targets,
 )
 from ocrflow.pipeline.extract.table_roles import check, choose
-from ocrflow.pipeline.extract.table_text import line_height, rows_of, split_number
+from ocrflow.pipeline.extract.table_text import decimal_comma, line_height, reread, rows_of, split_number
 
 __all__ = ["NUMERIC_KINDS", "UNNAMED", "amount_column", "cell_values", "find_header", "header_lines",
            "header_specs", "label_match", "rows_of", "split_number", "table_lines", "total_labels"]
@@ -113,6 +113,7 @@ class _Reader:
         self.totals_labels = total_labels(contract)
         self.segments: list[_Segment] = []
         self.printed_totals: list[Decimal] = []
+        self.decimal_comma = decimal_comma([ln.text for page in text.pages for ln in page.lines])
 
     def read(self) -> list[dict[str, Any]]:
         furniture = running_lines(self.text)
@@ -161,6 +162,7 @@ class _Reader:
                 if not last_page and not any(seg.grid.cut(r).figures for r in rest):
                     continue  # a subtotal at the foot of a page: the table may go on over the page
                 return "end"
+            cut.figures = {k: reread(f, self.decimal_comma) for k, f in cut.figures.items()}
             seg.builder.add(cut, page_no, seg.index)
         return "more"
 
@@ -175,7 +177,7 @@ class _Reader:
             text = " ".join(ln.text for ln in row)
             if label_match(text, self.totals_labels) < TOTAL_MATCH:
                 continue
-            number = split_number(max(row, key=lambda ln: ln.x1).text)[0]
+            number = split_number(max(row, key=lambda ln: ln.x1).text, self.decimal_comma)[0]
             try:
                 self.printed_totals.append(Decimal(number or ""))
             except ArithmeticError:
