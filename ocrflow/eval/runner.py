@@ -26,6 +26,7 @@ from ocrflow.eval.ocr_cache import OcrCacheFile, cached_engine
 from ocrflow.eval.scoring import score_documents
 from ocrflow.eval.split import part_of, select
 from ocrflow.eval.trust import Evidence, annotate, predicted_evidence, trust_report
+from ocrflow.pipeline.evidence import second_reading
 from ocrflow.run.files_work import run_files
 from ocrflow.run.lifecycle import RunHooks, RunOptions
 from ocrflow.store.duckdb_store import DuckDBStore
@@ -115,6 +116,7 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
     eng: Engine = make_engine(settings)
     if cache is not None:
         eng = cached_engine(eng, cache)
+    second_reading.use_cache(cache)  # Tesseract's answers too (None: not kept)
     out = Outcomes()
     with tempfile.TemporaryDirectory(prefix="ocrflow-eval-") as tmp:
         store = DuckDBStore(str(Path(tmp) / "eval.duckdb"))
@@ -126,6 +128,7 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
         finally:
             store.close()
             eng.close()
+            second_reading.use_cache(None)
             if cache is not None:
                 cache.close()
     report = score_run(records, paths, contracts, out, use_embedded_xml=use_embedded_xml)

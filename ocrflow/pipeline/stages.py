@@ -36,6 +36,7 @@ from ocrflow.core.results import DocResult
 from ocrflow.core.settings import Settings
 from ocrflow.engines.base import Engine, EngineError
 from ocrflow.pipeline.einvoice.model import EmbeddedInvoice
+from ocrflow.pipeline.evidence.signals import add_second_reading
 from ocrflow.pipeline.extraction import Extraction, extract, prompt_versions
 from ocrflow.pipeline.pages import PageReader
 from ocrflow.pipeline.row import assemble_row, row_lineage
@@ -130,6 +131,7 @@ def assemble(ctx: StageContext, trip: Trip) -> DocResult:
                           ex.prompt_version or prompt_versions(text.pages), ctx.flow_run_id)
     row = assemble_row(text.doc, contract, ex.raw, lines=ex.lines, lineage=lineage,
                        day_first=ctx.settings.day_first, evidence=ex.evidence(text))
+    add_second_reading(row, text, trip.first_image, contract, day_first=ctx.settings.day_first)  # Tesseract
     xml = trip.embedded if trip.embedded is not None and contract.name == EINVOICE_CONTRACT else None
     return DocResult(trip.doc, DocState.PENDING, pages=note_extraction(trip.pages, ex.flags), row=row,
                      contract=contract.name, einvoice_syntax=xml.syntax if xml else None,

@@ -20,6 +20,7 @@ from ocrflow.pipeline.coerce import coerce_value
 from ocrflow.pipeline.evidence.confidence import INVALID, grounding_factor, prior, score
 from ocrflow.pipeline.evidence.grounding import ABSENT, Grounder, Hit, compact
 from ocrflow.pipeline.evidence.lines import LineEvidence
+from ocrflow.pipeline.evidence.signals import add_page_signals
 from ocrflow.pipeline.extract.layout import document_lines
 from ocrflow.pipeline.extract.rules import Found
 
@@ -146,6 +147,7 @@ def attach_evidence(row: RowOutcome, text: DocumentText, contract: Contract, fou
     (``line_no`` > 0, ``ocrflow.pipeline.evidence.lines``); the processor's and reprocess's last step."""
     collector = Collector(text, contract, day_first=day_first)
     row.evidence = collector.rows(row.values, found, primary, row.failures, row.lineage)
+    add_page_signals(row, collector.page_lines, contract)  # arithmetic (ocrflow.pipeline.evidence.signals)
     if row.lines:
         lines = LineEvidence(text, contract, collector.page_lines, collector.grounder)
         row.evidence.extend(lines.rows(row.lines, row.failures, xml=primary is not None and primary.source ==

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from ocrflow.contracts import Contract
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import Failure, RowOutcome
+from ocrflow.pipeline.evidence.calibration import field_key, method_key, predict, shipped
+from ocrflow.pipeline.evidence.shapes import field_shape
 
 PRIORS: dict[str, float] = {
     "xml": 1.0, "vlm": 0.85, "same_line": 0.95, "right": 0.95, "section": 0.88, "below": 0.86,
@@ -49,9 +51,17 @@ NON_FIELD_CHECKS = frozenset({"coerce", "min_confidence", "business_key", "uniqu
 
 
 def prior(method: str) -> float:
-    """How often this way of reading a value is right, before looking at this value."""
+    """How often this way of reading a value is right, before looking at this value: the shipped
+    calibration's prior of the method, else the first version's hand-set table."""
     if method.startswith("xml"):
         return PRIORS["xml"]
+    cal = shipped()
+    if method_key(method) in cal.priors:
+        return cal.priors[method_key(method)]
+    return _first_prior(method)
+
+
+def _first_prior(method: str) -> float:
     if method.startswith("vlm"):
         return PRIORS["vlm"]
     if method.startswith("heuristic:"):
@@ -59,6 +69,13 @@ def prior(method: str) -> float:
     if method.startswith("label:"):
         return PRIORS.get(method.rsplit(":", 1)[1], PRIORS["below"])
     return PRIORS.get(method, PRIORS["heuristic"])
+
+
+def field_prior(contract: str, field: str, method: str) -> float:
+    """The prior of ``method`` on this contract field (shipped calibration), else the method's."""
+    cal = shipped()
+    key = field_key(contract, field, method)
+    return cal.priors[key] if key in cal.priors else prior(method)
 
 
 def grounding_factor(grounding: str, match: float) -> float:
@@ -87,16 +104,23 @@ def shape(method: str, value: str | None) -> float:
 
 
 def score(signals: Mapping[str, float]) -> float:
-    """The combined confidence of one value (see the module docstring)."""
+    """The combined confidence of one value: 1 for XML; the shipped calibration's logistic model of the
+    signals; without a fitted model, the first version's product of factors (see the module docstring)."""
     if signals.get("xml"):
         return 1.0
+    weights = shipped().weights
+    c = predict(signals, weights) if weights else product_score(signals)
+    return round(min(1.0, max(0.0, c)), 4)
+
+
+def product_score(signals: Mapping[str, float]) -> float:
     c = (signals.get("prior", PRIORS["heuristic"]) * signals.get("recognition", 1.0) ** 2
          * signals.get("grounding", 1.0) * signals.get("validity", 1.0) * signals.get("shape", 1.0)
          * signals.get("cross_field", 1.0))
     agreement = signals.get("agreement")
     if agreement is not None:
         c = 1 - (1 - c) / 2 if agreement >= 1 else c * DISAGREE
-    return round(min(1.0, max(0.0, c)), 4)
+    return c
 
 
 def rule_fields(failures: Iterable[Failure], contract: Contract) -> set[str]:
@@ -110,18 +134,24 @@ def rule_fields(failures: Iterable[Failure], contract: Contract) -> set[str]:
 
 
 def apply_row_rules(row: RowOutcome, contract: Contract) -> None:
-    """After validation: the shape of positional guesses, and lower what a failed cross-field rule involves."""
+    """After validation, on every page-read header value: its field's prior, its shape (a positional guess
+    that does not look like what its heuristic looks for; a value without the shape of its field), the
+    cross-field rules that failed on the row; then its confidence again."""
     broken = rule_fields(row.failures, contract)
+    kinds = {f.name: f.kind for f in contract.fields}
     for ev in row.evidence:
-        if ev.confidence is None or ev.signals is None or ev.signals.get("xml"):
+        if ev.confidence is None or ev.signals is None or ev.signals.get("xml") or ev.line_no:
             continue
-        odd, rule_broken = shape(ev.method, ev.value), ev.field in broken and not ev.line_no
+        ev.signals["prior"] = field_prior(contract.name, ev.field, ev.method)
+        odd = shape(ev.method, ev.value)
         if odd < 1.0:
             ev.signals["shape"] = odd
-        if rule_broken:
+        looks = field_shape(ev.field, kinds.get(ev.field, ""), ev.value)
+        if looks is not None:
+            ev.signals["field_shape"] = looks
+        if ev.field in broken:
             ev.signals["cross_field"] = RULE_BROKEN
-        if odd < 1.0 or rule_broken:
-            ev.confidence = score(ev.signals)
+        ev.confidence = score(ev.signals)
 
 
 def threshold(contract: Contract, field: str) -> float | None:

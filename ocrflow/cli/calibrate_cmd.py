@@ -1,0 +1,103 @@
+"""``ocrflow calibrate``: fit the confidence (priors, weights) and the gate's thresholds on the fit part."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ocrflow.cli.common import app, console, err, fail, quiet_libraries
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    gold: Annotated[Path | None, typer.Option(help="gold.jsonl; its fit part is run and fitted on")] = None,
+    split: Annotated[str, typer.Option(help="the part to fit on; only 'fit' (docs/evaluation.md)")] = "fit",
+    from_json: Annotated[Path | None, typer.Option(
+        "--from-json", metavar="EVAL.json", help="fit on a saved `ocrflow eval --json` output instead of "
+                                                 "running (its fit-part documents only)")] = None,
+    out: Annotated[Path | None, typer.Option(help="where to write the calibration (default: the file the "
+                                                  "package ships)")] = None,
+    write_contracts: Annotated[Path | None, typer.Option(
+        "--write-contracts", metavar="DIR", help="also set the chosen thresholds as ocrflowMinConfidence in "
+                                                 "the contract files of DIR")] = None,
+    contract: Annotated[str, typer.Option(help="'gold' uses each record's doc_type; 'auto' picks")] = "gold",
+    ocr_cache: Annotated[Path | None, typer.Option(
+        "--ocr-cache", metavar="FILE.duckdb", envvar="OCRFLOW_EVAL_OCR_CACHE",
+        help="reuse engine answers kept by `ocrflow eval --ocr-cache`")] = None,
+) -> None:
+    """Fit method priors, the confidence model and the gate's thresholds on the FIT part of a gold file.
+
+    Writes the calibration (with the sample counts behind every number) and prints the gate per contract.
+    """
+    if split != "fit":
+        raise fail(f"calibrate fits on the fit part only (--split fit), not {split!r}: the check part is "
+                   "what the calibration is measured on")
+    report = _report(gold, from_json, contract, ocr_cache)
+    from ocrflow.eval.calibrate import fit_calibration
+    from ocrflow.eval.split import part_of
+    from ocrflow.pipeline.evidence.calibration import CALIBRATION_FILE
+
+    fit_docs = [d for d in report.get("documents") or [] if part_of(str(d.get("path"))) == "fit"]
+    if not fit_docs:
+        raise fail("no document of the fit part to fit on")
+    calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"})
+    target = out or CALIBRATION_FILE
+    target.write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    err.print(f"calibration: {target}", highlight=False, markup=False)
+    if write_contracts is not None:
+        _write_contracts(write_contracts, calibration)
+    _print_gate(calibration)
+
+
+def _report(gold: Path | None, from_json: Path | None, contract: str, ocr_cache: Path | None) -> dict[str, Any]:
+    if from_json is not None:
+        try:
+            data: dict[str, Any] = json.loads(from_json.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise fail(f"{from_json}: not a saved `ocrflow eval --json` output ({exc})") from None
+        if not isinstance(data.get("documents"), list):
+            raise fail(f"{from_json}: not a saved `ocrflow eval --json` output (no documents)")
+        return data
+    if gold is None or not gold.is_file():
+        raise fail("--gold FILE (an existing gold.jsonl) or --from-json EVAL.json is required")
+    from ocrflow.eval.ocr_cache import OcrCacheError
+    from ocrflow.eval.runner import run_eval
+
+    quiet_libraries()
+    try:
+        return run_eval(gold, contract_mode=contract, split="fit", ocr_cache=ocr_cache, progress=err)
+    except OcrCacheError as exc:
+        raise fail(str(exc)) from None
+
+
+def _write_contracts(directory: Path, calibration: dict[str, Any]) -> None:
+    from ocrflow.contracts.policy import set_min_confidence
+
+    for name, gate in sorted((calibration.get("gate") or {}).items()):
+        path = next((p for p in (directory / f"{name}.yaml", directory / f"{name}.yml") if p.is_file()), None)
+        if path is None:
+            err.print(f"no contract file for {name} in {directory}: its thresholds are not written",
+                      highlight=False, markup=False)
+            continue
+        try:
+            text = set_min_confidence(path.read_text(encoding="utf-8"), dict(gate.get("thresholds") or {}))
+        except KeyError as exc:
+            raise fail(f"{path}: {exc.args[0]}") from None
+        path.write_text(text, encoding="utf-8")
+        err.print(f"thresholds written: {path}", highlight=False, markup=False)
+
+
+def _print_gate(calibration: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    t = Table(title="gate chosen on the fit part (one-sided 90% Clopper-Pearson bound, pooled per contract)")
+    for col in ("contract", "thresholds", "loaded", "wrong / labelled", "bound", "reviewed (too few examples)"):
+        t.add_column(col)
+    for name, g in sorted((calibration.get("gate") or {}).items()):
+        shown = ", ".join(f"{f} {v:.3f}" for f, v in sorted(g["thresholds"].items()) if v < 1.0) or "-"
+        t.add_row(name, shown, f"{g['loaded']}/{g['documents']}", f"{g['wrong']}/{g['labelled']}",
+                  f"{g['bound']:.4f}", ", ".join(g.get("reviewed") or []) or "-")
+    console.print(t)

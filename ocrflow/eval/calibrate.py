@@ -1,0 +1,163 @@
+"""``ocrflow calibrate``: fit everything the confidence depends on, on the fit part of a gold file only.
+
+From one ``ocrflow eval`` report (its documents, their evidence and signals): the method priors, the logistic
+weights (``ocrflow.eval.fit``) and the gate's thresholds per contract field (``ocrflow.eval.gate``); the
+result is the calibration the package ships (``ocrflow/pipeline/evidence/calibration.json``), with the
+sample counts behind every number. ``figures`` replays a calibration on a report's documents without
+running anything again (what the gate would load, the wrong values among them, the reliability): how the
+signals' lift is measured on the check part (docs/confidence.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ocrflow.eval.fit import ValueRecord, confidence_of, fit_priors, fit_weights
+from ocrflow.eval.gate import LEVEL, MAX_WRONG, REVIEW, GateDoc, GateValue, choose, examples_needed
+from ocrflow.eval.trust import reliability
+
+CONFIDENCE_ONE = ("einvoice_xml", "human")
+"""Sources whose values have confidence 1: the gate cannot hold them, the model does not score them."""
+
+
+def _gated(ev: Mapping[str, Any]) -> bool:
+    signals = ev.get("signals") or {}
+    return ev.get("source") not in CONFIDENCE_ONE and not signals.get("xml")
+
+
+def value_records(documents: Iterable[Mapping[str, Any]]) -> list[ValueRecord]:
+    """Every non-null page-read value of the scored documents (labelled or not), with its signals."""
+    out = []
+    for d in documents:
+        for name, ev in (d.get("evidence") or {}).items():
+            if ev.get("value") is None or not ev.get("signals") or not _gated(ev):
+                continue
+            f = (d.get("fields") or {}).get(name)
+            out.append(ValueRecord(str(d.get("path")), str(d.get("doc_type")), name, str(ev.get("method") or ""),
+                                   dict(ev["signals"]), f is not None, bool(f and f.get("soft")),
+                                   str(d.get("part") or "fit")))
+    return out
+
+
+def held_otherwise(doc: Mapping[str, Any]) -> bool:
+    """A check other than the confidence policy holds the document (or it has no row)."""
+    if doc.get("state") == "loaded":
+        return False
+    if doc.get("state") != "quarantined":
+        return True
+    return any(c != "min_confidence" for c in doc.get("checks") or [])
+
+
+def is_copy(doc: Mapping[str, Any]) -> bool:
+    return doc.get("state") != "loaded" and list(doc.get("checks") or []) == ["duplicate"]
+
+
+class Scorer:
+    """The confidence of each value of a report under one calibration (priors + weights)."""
+
+    def __init__(self, priors: Mapping[str, Any], weights: Mapping[str, float]) -> None:
+        self.priors, self.weights = priors, weights
+
+    def of(self, doc: Mapping[str, Any], name: str) -> float | None:
+        ev = (doc.get("evidence") or {}).get(name) or {}
+        if ev.get("value") is None or ev.get("confidence") is None:
+            return None
+        if not _gated(ev) or not ev.get("signals"):
+            return float(ev["confidence"])
+        f = (doc.get("fields") or {}).get(name)
+        record = ValueRecord("", str(doc.get("doc_type")), name, str(ev.get("method") or ""), dict(ev["signals"]),
+                             f is not None, bool(f and f.get("soft")))
+        return confidence_of(record, self.priors, self.weights)
+
+
+def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> dict[str, list[GateDoc]]:
+    out: dict[str, list[GateDoc]] = {}
+    for d in documents:
+        values = []
+        for name, ev in (d.get("evidence") or {}).items():
+            conf = scorer.of(d, name)
+            if conf is None:
+                continue
+            f = (d.get("fields") or {}).get(name)
+            values.append(GateValue(name, conf, f is not None, bool(f is not None and not f.get("soft")),
+                                    _gated(ev)))
+        out.setdefault(str(d.get("doc_type")), []).append(
+            GateDoc(str(d.get("path")), str(d.get("doc_type")), tuple(values), held_otherwise(d)))
+    return out
+
+
+def contract_fields(documents: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, set[str]] = {}
+    for d in documents:
+        out.setdefault(str(d.get("doc_type")), set()).update((d.get("evidence") or {}).keys())
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = (), max_wrong: float = MAX_WRONG,
+                    level: float = LEVEL) -> dict[str, Any]:
+    """The calibration fitted on the documents of ``report`` (run it on the fit part only)."""
+    documents = list(report.get("documents") or [])
+    values = value_records(documents)
+    priors = fit_priors(values)
+    model = fit_weights(values, priors, drop=drop)
+    scorer = Scorer(priors, model["weights"])
+    fields = contract_fields(documents)
+    gate = {}
+    for contract, docs in sorted(gate_docs(documents, scorer).items()):
+        choice = choose(docs, fields.get(contract, []), max_wrong=max_wrong, level=level)
+        gate[contract] = {"thresholds": choice.thresholds, "bound": round(choice.bound, 4),
+                          "wrong": choice.wrong, "labelled": choice.labelled, "documents": choice.documents,
+                          "loaded": choice.loaded, "pool": choice.pool, "reviewed": choice.reviewed,
+                          "per_field": choice.per_field}
+    run = report.get("run") or {}
+    return {
+        "fitted_on": {"gold": run.get("gold", ""), "split": report.get("split", "all"),
+                      "documents": len(documents), "values": len(values),
+                      "labelled_values": sum(v.labelled for v in values), "engine": run.get("engine", ""),
+                      "model": run.get("model", ""), "contract_mode": run.get("contract_mode", ""),
+                      "dropped_signals": list(drop)},
+        "gate_rule": {"max_wrong": max_wrong, "level": level, "bound": "one-sided Clopper-Pearson",
+                      "pooled": "per contract, over the values the gate decides on (not XML)",
+                      "examples_needed_with_no_error": examples_needed(max_wrong, level)},
+        "priors": priors,
+        "model": model,
+        "gate": gate,
+    }
+
+
+def thresholds_of(calibration: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    return {c: dict(g.get("thresholds") or {}) for c, g in (calibration.get("gate") or {}).items()}
+
+
+def figures(documents: Sequence[Mapping[str, Any]], calibration: Mapping[str, Any],
+            thresholds: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """What a calibration does on scored documents, replayed: loaded share (non-copies), wrong values in the
+    clean tables, field accuracy, the reliability table and its ECE."""
+    scorer = Scorer(calibration.get("priors") or {}, (calibration.get("model") or {}).get("weights") or {})
+    limits = thresholds if thresholds is not None else thresholds_of(calibration)
+    loaded = wrong = labelled_loaded = copies = right = labelled = 0
+    pairs: list[tuple[float, bool]] = []
+    for d in documents:
+        fields = d.get("fields") or {}
+        confs = {name: scorer.of(d, name) for name in (d.get("evidence") or {})}
+        doc_limits = limits.get(str(d.get("doc_type")), {})
+        ok = not held_otherwise(d) and all(
+            c is None or not _gated((d.get("evidence") or {}).get(n) or {}) or c >= doc_limits.get(n, REVIEW)
+            for n, c in confs.items())
+        copies += int(is_copy(d))
+        loaded += int(ok)
+        for name, f in fields.items():
+            labelled += 1
+            right += int(bool(f.get("correct")))
+            if ok:
+                labelled_loaded += 1
+                wrong += int(not f.get("soft"))
+            if confs.get(name) is not None:
+                pairs.append((float(confs[name] or 0.0), bool(f.get("soft"))))
+    rel = reliability(pairs)
+    return {"documents": len(documents), "copies": copies, "loaded": loaded,
+            "loaded_without_review": loaded / max(1, len(documents) - copies),
+            "wrong_in_clean_n": wrong, "labelled_in_clean": labelled_loaded,
+            "wrong_in_clean": wrong / labelled_loaded if labelled_loaded else 0.0,
+            "field_accuracy": right / labelled if labelled else 0.0, "ece": rel["ece"], "reliability": rel}

@@ -1,0 +1,106 @@
+"""Fitting the confidence on labelled values: method priors (shrunk counts) and the logistic weights.
+
+Input: the labelled values of an evaluation (``ValueRecord``, from ``ocrflow eval``'s documents and their
+evidence). Output: the ``priors`` and ``model`` parts of the shipped calibration
+(``ocrflow.pipeline.evidence.calibration``), each number with the counts behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ocrflow.pipeline.evidence.calibration import DEFAULT_P0, P0, features, field_key, method_key, predict, prior_of
+
+SHRINK = 4.0
+"""Pseudo-counts of the coarser prior in every shrunk estimate."""
+CAP = 0.95
+"""No way of reading a page is more likely right than this before its value is looked at."""
+L2 = 1.0
+"""Ridge penalty pulling every weight toward 'the prior alone' (bias 0, prior 1, others 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRecord:
+    """One non-null value read from a page (not XML, not a person), with its signals and, if labelled,
+    whether it is right (the soft rule of docs/evaluation.md)."""
+
+    path: str
+    contract: str
+    field: str
+    method: str
+    signals: Mapping[str, float]
+    labelled: bool
+    right: bool
+    part: str = "fit"
+
+
+def _shrunk(right: int, n: int, p0: float, cap: float = CAP) -> float:
+    return round(min(cap, (right + SHRINK * p0) / (n + SHRINK)), 4)
+
+
+def fit_priors(values: Iterable[ValueRecord]) -> dict[str, dict[str, Any]]:
+    """Per method key and per ``contract.field|method key``: n, right, the prior it was shrunk toward, and the
+    prior. A field's prior is shrunk toward its method's."""
+    labelled = [v for v in values if v.labelled]
+    counts: dict[str, list[int]] = {}
+    for v in labelled:
+        for key in (method_key(v.method), field_key(v.contract, v.field, v.method)):
+            c = counts.setdefault(key, [0, 0])
+            c[0] += 1
+            c[1] += int(v.right)
+    out: dict[str, dict[str, Any]] = {}
+    for key in sorted(k for k in counts if "|" not in k):
+        n, right = counts[key]
+        p0 = P0.get(key, DEFAULT_P0)
+        out[key] = {"n": n, "right": right, "p0": p0, "value": _shrunk(right, n, p0)}
+    for key in sorted(k for k in counts if "|" in k):
+        n, right = counts[key]
+        coarse = key.split("|", 1)[1]
+        p0 = out[coarse]["value"] if coarse in out else P0.get(coarse, DEFAULT_P0)
+        out[key] = {"n": n, "right": right, "p0": p0, "value": _shrunk(right, n, p0)}
+    return out
+
+
+def with_prior(v: ValueRecord, priors: Mapping[str, Any]) -> dict[str, float]:
+    return {**v.signals, "prior": prior_of(priors, v.contract, v.field, v.method)}
+
+
+def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, drop: Iterable[str] = (),
+                l2: float = L2) -> dict[str, Any]:
+    """Logistic weights over ``features`` of the labelled values (a feature in ``drop`` is left out), with a
+    ridge penalty toward the prior alone; the counts behind them."""
+    data = [v for v in values if v.labelled]
+    rows = [features(with_prior(v, priors)) for v in data]
+    skip = set(drop)
+    names = sorted({k for r in rows for k in r} - skip)
+    if not data:
+        return {"weights": {"bias": 0.0, "prior": 1.0}, "n": 0, "right": 0, "features": {}}
+    x = np.array([[r.get(k, 0.0) for k in names] for r in rows])
+    y = np.array([1.0 if v.right else 0.0 for v in data])
+    start = np.array([1.0 if k == "prior" else 0.0 for k in names])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w
+        p = 1 / (1 + np.exp(-z))
+        eps = 1e-9
+        nll = -np.sum(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+        grad = x.T @ (p - y)
+        d = w - start
+        return float(nll + l2 * d @ d), grad + 2 * l2 * d
+
+    found = minimize(loss, start, jac=True, method="L-BFGS-B")
+    weights = {k: round(float(w), 4) for k, w in zip(names, found.x, strict=True)}
+    seen = {k: {"n": int(sum(1 for r in rows if r.get(k, 0.0))),
+                "right": int(sum(1 for r, v in zip(rows, data, strict=True) if r.get(k, 0.0) and v.right))}
+            for k in names if k not in ("bias", "prior")}
+    return {"weights": weights, "n": len(data), "right": int(y.sum()), "features": seen, "l2": l2}
+
+
+def confidence_of(v: ValueRecord, priors: Mapping[str, Any], weights: Mapping[str, float]) -> float:
+    """The confidence the shipped formula gives ``v`` under these priors and weights."""
+    return round(predict(with_prior(v, priors), weights), 4)

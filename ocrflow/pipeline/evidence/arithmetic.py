@@ -1,0 +1,88 @@
+"""Arithmetic that must close: one signal of the confidence of a document's total (and its parts).
+
+- A receipt: the total against the other sums printed on it: tendered minus change, subtotal plus tax
+  (plus rounding), subtotal plus rounding; a card or exact-cash payment equals the total.
+- An invoice: subtotal plus tax equals the total (the row's own values).
+
+``total_signal`` says 1.0 when one of the relations the page allows closes on the total, 0.0 when the page
+has the sums for a relation but none closes, and None when the page gives nothing to check against.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from itertools import product
+from typing import Any
+
+from ocrflow.pipeline.extract.candidates import money_values
+from ocrflow.pipeline.extract.layout import PageLine
+
+TOLERANCE = 0.011
+ROLES: dict[str, re.Pattern[str]] = {
+    "change": re.compile(r"(?i)\b(?:change|baki|kembali|balance\s+due\s+to\s+customer)\b|找零|找赎"),
+    "tendered": re.compile(r"(?i)\b(?:cash|tender\w*|paid|received|payment|credit\s*card|card|visa|master\w*|"
+                           r"debit|amex|e-?wallet)\b|现金|实收|收款"),
+    "rounding": re.compile(r"(?i)\bround\w*|\badj(?:ustment)?\b"),
+    "subtotal": re.compile(r"(?i)sub\s*-?\s*total|total\s*\(?\s*ex\w*|excl\w*|before\s+(?:tax|gst)|"
+                           r"\bnet(?:t)?\s+(?:amount|total)|total\s+excl"),
+    "tax": re.compile(r"(?i)\b(?:gst|sst|tax|vat|mwst|ust|service\s+charge)\b|税"),
+}
+
+
+def _rows(lines: Sequence[PageLine]) -> list[str]:
+    rows: dict[tuple[int, int], list[PageLine]] = {}
+    for pl in lines:
+        rows.setdefault((pl.page, pl.row), []).append(pl)
+    return [" ".join(p.text for p in sorted(r, key=lambda p: p.line.x0)) for _, r in sorted(rows.items())]
+
+
+def role_amounts(lines: Sequence[PageLine]) -> dict[str, list[float]]:
+    """The amounts printed on rows that name a role (the row's rightmost amount), per role."""
+    out: dict[str, list[float]] = {role: [] for role in ROLES}
+    for text in _rows(lines):
+        found = money_values(text)
+        if not found:
+            continue
+        amount = found[-1][1]
+        for role, pattern in ROLES.items():
+            if pattern.search(text) and not (role == "tendered" and ROLES["change"].search(text)):
+                out[role].append(abs(amount))
+    return out
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOLERANCE
+
+
+def _relations(total: float, roles: Mapping[str, list[float]]) -> Iterable[bool]:
+    """Each relation the page's sums allow, closed or not."""
+    tendered, change = roles["tendered"], roles["change"]
+    if tendered and change:
+        yield any(_close(t - c, total) for t, c in product(tendered, change))
+    elif tendered:
+        yield any(_close(t, total) for t in tendered) or any(t > total for t in tendered)
+    sub, tax, rnd = roles["subtotal"], roles["tax"], roles["rounding"]
+    if sub and (tax or rnd):
+        taxes = [0.0, *tax]
+        rounds = [0.0, *rnd, *(-r for r in rnd)]
+        yield any(_close(s + t + r, total) for s, t, r in product(sub, taxes, rounds))
+
+
+def total_signal(total: float | Decimal | None, lines: Sequence[PageLine]) -> float | None:
+    """1.0 when the page's sums confirm ``total``, 0.0 when they contradict it, None when they say nothing."""
+    if total is None:
+        return None
+    checks = list(_relations(float(total), role_amounts(lines)))
+    if not checks:
+        return None
+    return 1.0 if any(checks) else 0.0
+
+
+def invoice_signal(values: Mapping[str, Any]) -> float | None:
+    """1.0 when subtotal + tax = total on the row, 0.0 when not, None when one of them is missing."""
+    sub, tax, total = (values.get(k) for k in ("subtotal_amount", "tax_amount", "total_amount"))
+    if sub is None or tax is None or total is None:
+        return None
+    return 1.0 if _close(float(sub) + float(tax), float(total)) else 0.0

@@ -1,0 +1,60 @@
+"""The signals of a row's values that need the document's pages: arithmetic that must close (from the page
+text) and a second, independent reading of the value's region (from the page image).
+
+``add_page_signals`` runs where the evidence is built (every path that builds it: a run, reprocessing from
+stored pages); ``add_second_reading`` where the page image is at hand (the processor, while the document is
+read). Each adds its signal to the value's evidence and scores the value again
+(``ocrflow.pipeline.evidence.confidence``); docs/confidence.md lists the signals and their measured lift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PIL import Image
+
+from ocrflow.contracts import Contract
+from ocrflow.core.evidence import EvidenceRow
+from ocrflow.core.models import DocumentText, PagePath, RowOutcome
+from ocrflow.pipeline.evidence.arithmetic import invoice_signal, total_signal
+from ocrflow.pipeline.evidence.confidence import score
+from ocrflow.pipeline.evidence.second_reading import language, second_readings
+from ocrflow.pipeline.extract.layout import PageLine
+
+PARTS = ("subtotal_amount", "tax_amount")
+
+
+def _scored(row: RowOutcome) -> list[EvidenceRow]:
+    return [ev for ev in row.evidence if not ev.line_no and ev.signals is not None and ev.confidence is not None
+            and not ev.signals.get("xml")]
+
+
+def add_page_signals(row: RowOutcome, lines: Sequence[PageLine], contract: Contract) -> None:
+    """``arithmetic`` on the total (and on an invoice's subtotal and tax): 1 when the sums close, 0 when the
+    page's sums contradict it."""
+    names = set(contract.field_names)
+    if "total_amount" not in names:
+        return
+    on_row = invoice_signal(row.values)
+    on_page = total_signal(row.values.get("total_amount"), lines) if on_row is None else None
+    for ev in _scored(row):
+        signal = (on_row if on_row is not None else on_page) if ev.field == "total_amount" else (
+            on_row if ev.field in PARTS else None)
+        if signal is not None and ev.signals is not None:
+            ev.signals["arithmetic"] = signal
+            ev.confidence = score(ev.signals)
+
+
+def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image | None, contract: Contract, *,
+                       day_first: bool = True) -> None:
+    """``second_reading``: Tesseract's agreement (0..1) with each value read by OCR on the document's first OCR
+    page, whose image is ``image``, in the value's box."""
+    page_no = next((p.page_no for p in text.pages if p.path == PagePath.OCR), None)
+    if image is None or page_no is None:
+        return
+    kinds = {f.name: f.kind for f in contract.fields}
+    found = second_readings(row.evidence, image, page_no, kinds, day_first=day_first, lang=language(text.text))
+    for ev in _scored(row):
+        if ev.field in found and ev.signals is not None:
+            ev.signals["second_reading"] = found[ev.field]
+            ev.confidence = score(ev.signals)
