@@ -28,7 +28,7 @@ accounting brackets."""
 def _run(inbox: Path, url: str) -> None:
     store = open_store(url)
     try:
-        run_files([str(inbox)], load_settings(store=url, use_embedded_xml=False), store, EmbeddedEngine())
+        run_files([str(inbox)], load_settings(store=url), store, EmbeddedEngine())
     finally:
         store.close()
 
@@ -75,10 +75,11 @@ def _lines_sum(store: Store, sha: str) -> Decimal:
 
 def test_an_approval_checks_the_lines_against_the_unsigned_allowances(tmp_path: Path, demo_dir: Path) -> None:
     """A reviewer adds allowances the page prints as ``-5.00`` and lowers the net total by them: the lines
-    minus the allowances make the net total (BR-CO-10), so the approval loads, as the pipeline would."""
+    minus the allowances make the net total (BR-CO-10), so the approval loads, as the pipeline would. (A UBL
+    invoice: its lines are read exactly, so only the approval is under test.)"""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    shutil.copy(demo_dir / "docs" / "invoice_digital.pdf", inbox)
+    shutil.copy(demo_dir / "docs" / "invoice_ubl.xml", inbox)
     url = str(tmp_path / "r.duckdb")
     _run(inbox, url)
     store = open_store(url)
@@ -87,7 +88,7 @@ def test_an_approval_checks_the_lines_against_the_unsigned_allowances(tmp_path: 
         lines = _lines_sum(store, sha)
         assert lines > 0
         subtotal, tax = _one(store, "SELECT subtotal_amount, tax_amount FROM invoice WHERE doc_sha256 = ?", sha)
-        assert Decimal(str(subtotal)) == lines  # the demo invoice's lines make its net total
+        assert Decimal(str(subtotal)) == lines  # the invoice's lines make its net total
         net = lines - Decimal("5.00")
         edits = {"allowance_total_amount": "-5.00", "subtotal_amount": str(net),
                  "total_amount": str(net + Decimal(str(tax)))}
