@@ -2,19 +2,24 @@
 
 Modes:
   * ``ocr``   — answers from the image it received: the embedded CPU OCR reads it, and the
-                reply is written in HunyuanOCR's formats (spotting ``text(x1,y1),(x2,y2)`` on a
-                0-1000 grid, markdown, JSON from the project's rule extractor). It never sees the
+                reply is written in HunyuanOCR's formats (spotting ``<ref>text</ref><quad>(x1,y1),(x2,y2)</quad>``
+                on a 0-1000 grid, markdown, JSON from the project's rule extractor). It never sees the
                 expected answer. ``answerer=`` replaces it (e.g. ``tests.fakes.model_fake.TruthModel``).
   * ``sleep`` — capacity C concurrent requests of L seconds each, extra ones queue (like
-                continuous batching with a full batch); canned minimal output, no OCR.
+                continuous batching with a full batch); canned minimal output, no OCR. The image is
+                still decoded whole and checked, at an eighth of its size (``parse_chat``'s ``scale``).
+
+Answers are decoded as vLLM decodes them: the spotting markup is special tokens, dropped with the
+coordinates unless the request says ``skip_special_tokens: false`` (``decode_special_tokens``).
 
 The request checks live in ``fake_vllm_protocol``, the faults in ``fake_vllm_faults``: inject them per
 chat request with ``inject(kind, times=...)`` (``503`` with optional Retry-After, ``429``, ``500``,
 ``slow``, ``no_choices``, ``malformed_json``, ``truncated``, ``loop``, ``no_coords``, ``schema``,
 ``extra_fields``). ``stop()`` closes the port (connection refused). Run as
 ``python -m tests.fakes.fake_vllm --mode sleep`` to serve from a separate process (prints ``URL <base url>``
-on stdout); ``--crash-on-request N`` makes that process die (``os._exit``) when the N-th chat request
-arrives, as a crashed server does: every connection reset, the port closed (``fake_vllm_process``).
+on stdout, and ``STATS <json>`` for each line ``stats`` read on stdin: requests, busy span, CPU);
+``--crash-on-request N`` makes that process die (``os._exit``) when the N-th chat request arrives, as a
+crashed server does: every connection reset, the port closed (``fake_vllm_process``).
 """
 
 from __future__ import annotations
@@ -48,9 +53,11 @@ from tests.fakes.fake_vllm_protocol import (
     ChatCall,
     Counters,
     HttpError,
+    decode_special_tokens,
     error_body,
     parse_chat,
 )
+from tests.fakes.model_fake import spotting_form_for
 
 __all__ = ["DEFAULT_MODEL", "LOOP_UNIT", "Captured", "ChatCall", "Counters", "FakeVllm", "Fault", "HttpError",
            "OcrAnswerer", "canned", "closed_port_url", "parse_chat", "task_of"]
@@ -79,9 +86,9 @@ class OcrAnswerer:
         task = task_of(call.prompt)
         if task == "spot":
             w, h = call.image.size
-            return "\n".join(
-                f"{ln.text}({round(ln.x0 * 1000 / w)},{round(ln.y0 * 1000 / h)}),"
-                f"({round(ln.x1 * 1000 / w)},{round(ln.y1 * 1000 / h)})" for ln in lines)
+            items = [(ln.text, f"({round(ln.x0 * 1000 / w)},{round(ln.y0 * 1000 / h)}),"
+                               f"({round(ln.x1 * 1000 / w)},{round(ln.y1 * 1000 / h)})") for ln in lines]
+            return spotting_items(items, call.model)
         if task == "parse":
             return "\n\n".join(ln.text for ln in lines)
         return json.dumps(_rule_fields(lines, call), ensure_ascii=False)
@@ -108,10 +115,17 @@ def _rule_fields(lines: list[Any], call: ChatCall) -> dict[str, Any]:
     return {name: found.get(name) for name in call.fields}
 
 
-def canned(prompt: str, fields: list[str]) -> str:
+def spotting_items(items: list[tuple[str, str]], model: str) -> str:
+    """(text, coordinates) items one per line, in the token form for a HunyuanOCR model (``spotting_form_for``)."""
+    if spotting_form_for(model) == "tokens":
+        return "\n".join(f"<ref>{text}</ref><quad>{coords}</quad>" for text, coords in items)
+    return "\n".join(f"{text}{coords}" for text, coords in items)
+
+
+def canned(prompt: str, fields: list[str], model: str = DEFAULT_MODEL) -> str:
     task = task_of(prompt)
     if task == "spot":
-        return "ok(100,100),(900,900)"
+        return spotting_items([("ok", "(100,100),(900,900)")], model)
     if task == "parse":
         return "ok"
     return json.dumps(dict.fromkeys(fields))
@@ -169,6 +183,20 @@ class FakeVllm:
                     fault.times -= 1
                     return fault
         return None
+
+    def stats(self) -> dict[str, float]:
+        """What a benchmark reads: chat requests, completions, the busy span (first request to last
+        completion, wall clock) and this process's CPU seconds so far."""
+        c = self.counters
+        return {"chat_requests": c.chat_requests, "completed": c.completed, "peak_running": c.peak_running,
+                "first_request_at": c.first_request_at, "last_completed_at": c.last_completed_at,
+                "cpu_s": time.process_time()}
+
+    def take_stats(self) -> dict[str, float]:
+        """``stats()``, then the counters start again (requests in flight stay counted)."""
+        out, old = self.stats(), self.counters
+        self.counters = Counters(running=old.running, waiting=old.waiting)
+        return out
 
     # -- lifecycle
     def start(self) -> FakeVllm:
@@ -259,6 +287,7 @@ class FakeVllm:
         except ValueError:
             return JSONResponse(error_body(400, "request body is not valid JSON"), status_code=400)
         self.counters.chat_requests += 1
+        self.counters.first_request_at = self.counters.first_request_at or time.time()
         if self.on_chat is not None:
             self.on_chat(self.counters.chat_requests)
         if self.capture:
@@ -271,7 +300,7 @@ class FakeVllm:
         return JSONResponse(payload)
 
     async def _complete(self, body: Any) -> dict[str, Any]:
-        call = parse_chat(body, self.models, self.max_image_bytes)
+        call = parse_chat(body, self.models, self.max_image_bytes, scale=8 if self.mode == "sleep" else 1)
         fault = self._next_fault()
         if fault is not None and fault.kind in HTTP_FAULTS:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
@@ -281,10 +310,12 @@ class FakeVllm:
         if fault is not None and fault.kind == "no_choices":
             return {"id": "chatcmpl-empty", "object": "chat.completion", "created": int(time.time()),
                     "model": call.model, "choices": []}
-        content = await self._generate(call)
+        content = decode_special_tokens(await self._generate(call), skip=call.skip_special_tokens,
+                                        spaces=call.spaces_between_special_tokens)
         content, finish = clip(*apply_output_fault(content, fault, call), call.max_tokens)
         self.counters.completed += 1
-        w, h = call.image.size
+        self.counters.last_completed_at = time.time()
+        w, h = call.image_size
         prompt_tokens = max(1, (w * h) // (28 * 28)) + tokens(call.prompt)
         return {
             "id": f"chatcmpl-{self.counters.chat_requests}", "object": "chat.completion",
@@ -308,7 +339,7 @@ class FakeVllm:
                 if self.latency_s:
                     await asyncio.sleep(self.latency_s)
                 if self.mode == "sleep":
-                    return canned(call.prompt, call.fields)
+                    return canned(call.prompt, call.fields, call.model)
                 return await asyncio.to_thread(self._answerer.answer, call)
             finally:
                 c.running -= 1
@@ -358,7 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         fake.on_chat = _crash_on(args.crash_on_request)
     with fake:
         print(f"URL {fake.url}", flush=True)
-        sys.stdin.read()  # serve until stdin closes
+        for line in sys.stdin:  # serve until stdin closes; a line "stats" prints and restarts the counters
+            if line.strip() == "stats":
+                print("STATS " + json.dumps(fake.take_stats()), flush=True)
     return 0
 
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from tests.fakes.fake_vllm_protocol import ChatCall
+from tests.fakes.fake_vllm_protocol import ChatCall, decode_special_tokens
 from tests.fakes.model_fake import task_of
 
 LOOP_UNIT = "\n<td>0.00</td><td>0.00</td>"
@@ -146,7 +146,7 @@ class PageInstructionFollower:
         content = self.inner.answer(call)
         if task_of(call.prompt) != "extract":
             return content
-        page = _COORDS_RE.sub("", self.inner.answer(replace(call, prompt=SPOT_PROMPT)))
+        page = _COORDS_RE.sub("", decode_special_tokens(self.inner.answer(replace(call, prompt=SPOT_PROMPT))))
         value = _json(content)
         if value is None or not _INJECTION_RE.search(page):
             return content

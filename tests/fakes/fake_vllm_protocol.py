@@ -19,6 +19,10 @@ DEFAULT_MODEL = "tencent/HunyuanOCR"
 PART_TYPES = {"text", "image_url"}
 ROLES = {"system", "user", "assistant"}
 FORMAT_TYPES = {"text", "json_object", "json_schema"}
+SPECIAL_TOKENS = ("<ref>", "</ref>", "<quad>", "</quad>")
+"""HunyuanOCR's spotting markup: special tokens in its vocabulary (hy_place_holder_no_112/113/110/111)."""
+_SPECIAL_RE = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
+_QUAD_RE = re.compile(r"<quad>[^<]*</quad>")
 
 
 class HttpError(Exception):
@@ -40,6 +44,9 @@ class Counters:
     peak_running: int = 0
     completed: int = 0
     chat_requests: int = 0
+    first_request_at: float = 0.0
+    """Wall clock (time.time) of the first chat request, and of the last completion: the busy span."""
+    last_completed_at: float = 0.0
 
 
 @dataclass
@@ -50,6 +57,10 @@ class ChatCall:
     max_tokens: int
     response_format: dict[str, Any] | None
     fields: list[str] = field(default_factory=list)
+    skip_special_tokens: bool = True
+    spaces_between_special_tokens: bool = True
+    image_size: tuple[int, int] = (0, 0)
+    """The image's size as sent (``image`` may be decoded smaller: ``parse_chat``'s ``scale``)."""
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -60,7 +71,11 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- validation
-def _decode_image(url: Any, max_bytes: int) -> Image.Image:
+def _decode_image(url: Any, max_bytes: int, *, scale: int = 1) -> tuple[Image.Image, tuple[int, int]]:
+    """The image of a data URL, decoded whole (any corrupt or truncated byte is a 400), and its size.
+
+    ``scale`` > 1 lets the JPEG decoder skip most of the inverse DCT (``Image.draft``): every byte is still
+    read and checked, the pixels come back that many times smaller (the sleep mode looks at no pixel)."""
     if not isinstance(url, str) or not url.startswith("data:image/"):
         raise HttpError(400, "image_url must be a data:image/...;base64 URL (no network access)")
     if len(url) > max_bytes:
@@ -71,10 +86,13 @@ def _decode_image(url: Any, max_bytes: int) -> Image.Image:
     try:
         raw = base64.b64decode(data, validate=True)
         image = Image.open(io.BytesIO(raw))
+        size = image.size
+        if scale > 1:
+            image.draft("RGB", (max(1, size[0] // scale), max(1, size[1] // scale)))
         image.load()
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as exc:
         raise HttpError(400, f"Failed to load image: {exc}") from exc
-    return image.convert("RGB")
+    return image.convert("RGB"), size
 
 
 def _user_parts(messages: Any) -> list[dict[str, Any]]:
@@ -116,6 +134,27 @@ def _check_response_format(value: Any) -> dict[str, Any] | None:
     return value
 
 
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise HttpError(400, f"{name} must be a boolean, got {value!r}")
+    return value
+
+
+def decode_special_tokens(text: str, *, skip: bool = True, spaces: bool = True) -> str:
+    """What vLLM's detokenizer makes of a model's output holding special tokens.
+
+    ``skip`` (vLLM's default, ``skip_special_tokens``): the tokens are dropped, and with them the coordinates of
+    the ``<quad>`` spans, as HunyuanOCR issue 63 reports ("VLLM does not return text coordinates": the text
+    only). Kept: the tokens as written, a space between each token and the text beside it when ``spaces``
+    (``spaces_between_special_tokens``, also on by default)."""
+    if skip:
+        return _SPECIAL_RE.sub("", _QUAD_RE.sub("", text))
+    if not spaces:
+        return text
+    return " ".join(part for part in _SPECIAL_RE.split(text) if part)
+
+
 def _fields_from(prompt: str, response_format: dict[str, Any] | None) -> list[str]:
     m = re.search(r"\[([^\]]*)\]", prompt)
     if m:
@@ -126,7 +165,7 @@ def _fields_from(prompt: str, response_format: dict[str, Any] | None) -> list[st
     return list((schema.get("properties") or {}).keys())
 
 
-def parse_chat(body: Any, models: Sequence[str], max_image_bytes: int) -> ChatCall:
+def parse_chat(body: Any, models: Sequence[str], max_image_bytes: int, *, scale: int = 1) -> ChatCall:
     if not isinstance(body, dict):
         raise HttpError(400, "request body must be a JSON object")
     model = body.get("model")
@@ -137,10 +176,12 @@ def parse_chat(body: Any, models: Sequence[str], max_image_bytes: int) -> ChatCa
     texts = [p.get("text") for p in parts if p["type"] == "text"]
     if len(images) != 1 or not all(isinstance(t, str) for t in texts):
         raise HttpError(400, "expected exactly one image_url part and text parts with string text")
-    image = _decode_image((images[0].get("image_url") or {}).get("url"), max_image_bytes)
+    image, size = _decode_image((images[0].get("image_url") or {}).get("url"), max_image_bytes, scale=scale)
     max_tokens = body.get("max_tokens", 4096)
     if not isinstance(max_tokens, int) or max_tokens < 1:
         raise HttpError(400, "max_tokens must be a positive integer")
     response_format = _check_response_format(body.get("response_format"))
     prompt = "\n".join(str(t) for t in texts)
-    return ChatCall(model, prompt, image, max_tokens, response_format, _fields_from(prompt, response_format))
+    return ChatCall(model, prompt, image, max_tokens, response_format, _fields_from(prompt, response_format),
+                    _flag(body, "skip_special_tokens", True), _flag(body, "spaces_between_special_tokens", True),
+                    size)

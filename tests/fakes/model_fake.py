@@ -4,7 +4,10 @@ It answers from what a real model would "see": a per-image truth it is given (th
 page with their boxes, and the field values a reader would extract), looked up by the image's content, and
 written in HunyuanOCR's output formats:
 
-* spotting: one ``text(x1,y1),(x2,y2)`` per line, coordinates on the 0-1000 grid of the page;
+* spotting: one item per line, coordinates on the 0-1000 grid of the page; a HunyuanOCR model (by the
+  requested model's id, or ``spotting_form="tokens"``) in its token form ``<ref>text</ref><quad>(x1,y1),(x2,y2)
+  </quad>`` (the markup is special tokens: the fake server drops them, with the coordinates, unless the
+  request keeps special tokens, as vLLM does), any other (or ``spotting_form="plain"``) ``text(x1,y1),(x2,y2)``;
 * parsing: markdown, rows of several cells on one baseline as an HTML ``<table>``; a truth with line items
   (``fields["line_items"]``, a list of objects) also gets its item table: a header row of printed labels
   (``PageTruth.table_header``, in its order, else the key written as words: ``unit_price`` -> "Unit price"), one row per
@@ -50,13 +53,16 @@ TOTAL_ROWS = (("subtotal_amount", "Subtotal"), ("tax_amount", "Tax"), ("total_am
 THUMB = 32
 SLIPS = (("O", "0"), ("l", "1"), ("S", "5"), ("B", "8"))
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+SPOTTING_FORMS = frozenset({"auto", "tokens", "plain"})
 
 Box = tuple[float, float, float, float]
 
 
 class Call(Protocol):
-    """What the HTTP layer hands the model: the prompt, the decoded image and the requested fields."""
+    """What the HTTP layer hands the model: the model asked for, the prompt, the decoded image and the
+    requested fields."""
 
+    model: str
     prompt: str
     image: Image.Image
     fields: list[str]
@@ -117,6 +123,14 @@ def distance(a: tuple[float, tuple[int, ...]], b: tuple[float, tuple[int, ...]])
     return sum(abs(x - y) for x, y in zip(a[1], b[1], strict=True)) / len(a[1])
 
 
+def spotting_form_for(model: str, form: str = "auto") -> str:
+    """``tokens`` for a HunyuanOCR model (its spotting markup is special tokens), ``plain`` for any other;
+    an explicit ``form`` wins."""
+    if form != "auto":
+        return form
+    return "tokens" if "hunyuanocr" in model.lower() else "plain"
+
+
 def task_of(prompt: str) -> str:
     """HunyuanOCR's prompts: spotting asks for coordinates, extraction for JSON, the rest is parsing."""
     if "coordinates" in prompt or "坐标" in prompt:
@@ -129,9 +143,13 @@ def task_of(prompt: str) -> str:
 class TruthModel:
     """Answers chat calls from registered page truths. Thread-safe; counts what it was asked."""
 
-    def __init__(self, *, noise: Iterable[str] = (), max_distance: float = 6.0) -> None:
+    def __init__(self, *, noise: Iterable[str] = (), max_distance: float = 6.0,
+                 spotting_form: str = "auto") -> None:
+        if spotting_form not in SPOTTING_FORMS:
+            raise ValueError(f"unknown spotting form {spotting_form!r}; known: {sorted(SPOTTING_FORMS)}")
         self.noise = _checked(noise)
         self.max_distance = max_distance
+        self.spotting_form = spotting_form
         self.unknown = 0
         self.asked: dict[str, int] = {"spot": 0, "parse": 0, "extract": 0}
         self._pages: list[tuple[tuple[float, tuple[int, ...]], PageTruth]] = []
@@ -169,8 +187,12 @@ class TruthModel:
         if truth is None:
             return "" if task != "extract" else json.dumps(dict.fromkeys(call.fields))
         noise = self.noise | truth.noise
-        text = {"spot": spotting, "parse": parsing}.get(task)
-        body = text(truth, noise) if text else extraction(truth, requested(call), noise, item_keys(call))
+        if task == "spot":
+            body = spotting(truth, noise, form=spotting_form_for(call.model, self.spotting_form))
+        elif task == "parse":
+            body = parsing(truth, noise)
+        else:
+            body = extraction(truth, requested(call), noise, item_keys(call))
         return _shape(body, noise)
 
 
@@ -186,13 +208,18 @@ def _grid(value: float, size: float) -> int:
     return max(0, min(1000, round(value * 1000 / size)))
 
 
-def spotting(truth: PageTruth, noise: frozenset[str] = frozenset()) -> str:
+def spotting(truth: PageTruth, noise: frozenset[str] = frozenset(), *, form: str = "tokens") -> str:
+    """One item per line: ``<ref>text</ref><quad>(x1,y1),(x2,y2)</quad>`` (``tokens``) or
+    ``text(x1,y1),(x2,y2)`` (``plain``); ``no_coords``: the text alone."""
     lines = _slipped(truth.lines) if "slip" in noise else truth.lines
     if "no_coords" in noise:
         return "\n".join(ln.text for ln in lines)
     w, h = truth.width, truth.height
-    return "\n".join(f"{ln.text}({_grid(ln.box[0], w)},{_grid(ln.box[1], h)}),"
-                     f"({_grid(ln.box[2], w)},{_grid(ln.box[3], h)})" for ln in lines)
+    items = []
+    for ln in lines:
+        coords = f"({_grid(ln.box[0], w)},{_grid(ln.box[1], h)}),({_grid(ln.box[2], w)},{_grid(ln.box[3], h)})"
+        items.append(f"<ref>{ln.text}</ref><quad>{coords}</quad>" if form == "tokens" else f"{ln.text}{coords}")
+    return "\n".join(items)
 
 
 def _rows(lines: tuple[DrawnLine, ...]) -> list[list[DrawnLine]]:

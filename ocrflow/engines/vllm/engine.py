@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -23,21 +24,25 @@ from ocrflow.core.settings import redact_url
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult, TerminalEngineError, TransientEngineError
 from ocrflow.engines.limits import Limiter
 from ocrflow.engines.vllm.errors import VllmTerminalError, VllmTransientError, server_message, status_error
-from ocrflow.engines.vllm.image import encode_image
+from ocrflow.engines.vllm.image import EncodedImages
 from ocrflow.engines.vllm.loop import LoopThread
 from ocrflow.engines.vllm.options import VllmOptions
 from ocrflow.engines.vllm.profiles import profile_for
-from ocrflow.engines.vllm.prompts import PromptLibrary, load_prompt_library
-from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, make_client, shard_count
+from ocrflow.engines.vllm.prompts import PromptLibrary, RenderedPrompt, load_prompt_library
+from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, make_client, shard_count, tls_context
 from ocrflow.engines.vllm.request import (
     ENGINE_NAME,
     FLAG_RETRIED,
+    IMAGE_SLOT,
+    SPECIAL_TOKENS_TAG,
     Completion,
     PreparedRequest,
     ResultMeta,
     build_messages,
     build_result,
     completion_from,
+    decoding_for,
+    encode_body,
     output_problem,
     response_format_for,
 )
@@ -46,6 +51,8 @@ from ocrflow.metrics import in_flight, observe_error
 
 if TYPE_CHECKING:
     from ocrflow.core.settings import Settings
+
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class VllmEngine:
@@ -76,6 +83,8 @@ class VllmEngine:
         self._pool: ReplicaPool | None = None
         self._slots: asyncio.Semaphore | None = None
         self._in_flight = 0
+        self._images = EncodedImages(max_long_side=options.max_long_side, max_bytes=options.max_image_bytes,
+                                     quality=options.jpeg_quality)
 
     # ----------------------------------------------------------------- set-up (loop thread)
     def _library(self) -> PromptLibrary:
@@ -86,13 +95,14 @@ class VllmEngine:
     async def _ready(self) -> tuple[ReplicaPool, asyncio.Semaphore]:
         if self._pool is None or self._slots is None:
             shards = shard_count(self.max_in_flight + 8)
-            replicas = [Replica(url, [self._client(url, shards) for _ in range(shards)]) for url in self.urls]
+            tls = tls_context(self.options.verify_tls)  # one for every client: building one costs ~0.1 s
+            replicas = [Replica(url, [self._client(url, shards, tls) for _ in range(shards)]) for url in self.urls]
             self._pool, self._slots = ReplicaPool(replicas), asyncio.Semaphore(self.max_in_flight)
         return self._pool, self._slots
 
-    def _client(self, url: str, shards: int) -> openai.AsyncOpenAI:
+    def _client(self, url: str, shards: int, tls: ssl.SSLContext) -> openai.AsyncOpenAI:
         opts = self.options
-        return make_client(url, api_key=opts.api_key_value, timeout_s=opts.timeout_s, verify_tls=opts.verify_tls,
+        return make_client(url, api_key=opts.api_key_value, timeout_s=opts.timeout_s, verify_tls=tls,
                            max_connections=-(-(self.max_in_flight + 8) // shards))
 
     # ----------------------------------------------------------------- preflight
@@ -127,31 +137,38 @@ class VllmEngine:
         return [m.id for m in page.data]
 
     def prompt_version(self, request: EngineRequest) -> str:
-        """The version tag of the prompt this request would be sent with (for result caching)."""
-        return self._library().render(self.profile.prompt_set, request.task, request.language,
-                                      request.fields).version
+        """The version tag of the prompt this request would be sent with, and of how its answer is decoded
+        (``+special-tokens``): what a cached answer must match."""
+        return self._render(request).version
+
+    def _render(self, request: EngineRequest) -> RenderedPrompt:
+        prompt = self._library().render(self.profile.prompt_set, request.task, request.language, request.fields)
+        if decoding_for(request, self.profile).get("skip_special_tokens") is False:
+            return RenderedPrompt(prompt.text, prompt.version + SPECIAL_TOKENS_TAG)
+        return prompt
 
     # ----------------------------------------------------------------- one request
     def _prepare(self, request: EngineRequest) -> PreparedRequest:
-        opts = self.options
-        prompt = self._library().render(self.profile.prompt_set, request.task, request.language,
-                                        request.fields)
-        image = encode_image(request.image, max_long_side=opts.max_long_side,
-                             max_bytes=opts.max_image_bytes, quality=opts.jpeg_quality)
-        messages = build_messages(self.profile.system_prompt, image.data_url, prompt.text)
-        return PreparedRequest(request, prompt, image, messages, response_format_for(request, self.profile))
+        """The prompt, the page encoded (once per page image: ``EncodedImages``), the messages with a slot
+        where the image's data URL goes (``encode_body``)."""
+        prompt = self._render(request)
+        image = self._images.encode(request.image)
+        messages = build_messages(self.profile.system_prompt, IMAGE_SLOT, prompt.text)
+        return PreparedRequest(request, prompt, image, messages, response_format_for(request, self.profile),
+                               decoding_for(request, self.profile))
 
     def _gcl(self) -> AbstractAsyncContextManager[Any]:
         """A slot of the fleet-wide limiter handed in (ocrflow.engines.limits); none: no fleet-wide bound."""
         return contextlib.nullcontext() if self._fleet is None else self._fleet.slot()
 
-    def _body(self, prep: PreparedRequest, max_tokens: int) -> dict[str, Any]:
-        """The chat-completions body; the profile's extras go top level, as ``extra_body`` would."""
+    def _body(self, prep: PreparedRequest, max_tokens: int) -> bytes:
+        """The chat-completions body as JSON bytes; the profile's extras and the request's decoding go top
+        level, as ``extra_body`` would put them."""
         body: dict[str, Any] = {"model": self.model, "messages": prep.messages, "temperature": 0.0,
-                                "max_tokens": max_tokens, **self.profile.extra_body}
+                                "max_tokens": max_tokens, **self.profile.extra_body, **prep.decoding}
         if prep.response_format:
             body["response_format"] = prep.response_format
-        return body
+        return encode_body(body, prep.image.data_url)
 
     async def _call(self, prep: PreparedRequest, max_tokens: int) -> Completion:
         pool, slots = await self._ready()
@@ -164,8 +181,9 @@ class VllmEngine:
             try:
                 with in_flight(self.name):
                     # client.post is the SDK's documented raw-endpoint call: same auth, errors and response
-                    # model as chat.completions.create, without re-transforming the (large) params per call
-                    response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, body=body)
+                    # model as chat.completions.create, the body sent as the JSON bytes built above
+                    response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, content=body,
+                                                       options={"headers": JSON_HEADERS})
             except openai.APIStatusError as exc:
                 observe_error(f"http_{exc.status_code}")
                 raise status_error(exc, root) from exc

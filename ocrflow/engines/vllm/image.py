@@ -1,9 +1,10 @@
-"""Page image -> JPEG data URL under the size caps."""
+"""Page image -> JPEG data URL under the size caps, once per image (``EncodedImages``)."""
 
 from __future__ import annotations
 
 import base64
 import io
+import weakref
 from dataclasses import dataclass
 
 from PIL import Image
@@ -60,3 +61,38 @@ def encode_image(image: Image.Image, *, max_long_side: int = 2048, max_bytes: in
         else:
             size = (max(1, int(current.width * SHRINK)), max(1, int(current.height * SHRINK)))
             current = current.resize(size, Image.Resampling.LANCZOS)
+
+
+class EncodedImages:
+    """``encode_image`` once per page image: a document's spotting and extraction requests carry the same page
+    (the pipeline hands the same image object to both), so the second one reuses the first one's JPEG.
+
+    Keyed by the image object (not its pixels: hashing them costs about what encoding does); an entry goes
+    when its image is garbage-collected. An image must not be changed in place after it was sent."""
+
+    def __init__(self, *, max_long_side: int = 2048, max_bytes: int = 4 * 1024 * 1024, quality: int = 90) -> None:
+        self.max_long_side, self.max_bytes, self.quality = max_long_side, max_bytes, quality
+        self._done: dict[int, tuple[weakref.ref[Image.Image], EncodedImage]] = {}
+        self.encoded = 0
+        """Images encoded (the misses), for tests and benchmarks."""
+
+    def encode(self, image: Image.Image) -> EncodedImage:
+        key = id(image)
+        found = self._done.get(key)
+        if found is not None and found[0]() is image:
+            return found[1]
+        encoded = encode_image(image, max_long_side=self.max_long_side, max_bytes=self.max_bytes,
+                               quality=self.quality)
+        self.encoded += 1
+        self._done[key] = (weakref.ref(image, lambda ref: self._forget(key, ref)), encoded)
+        return encoded
+
+    def _forget(self, key: int, ref: weakref.ref[Image.Image]) -> None:
+        """The image died: drop its entry unless a newer image (same id) took the key. No lock: this runs
+        wherever the collector runs, and each dict operation is atomic."""
+        found = self._done.get(key)
+        if found is not None and found[0] is ref:
+            self._done.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._done)

@@ -19,6 +19,17 @@ _SPOT_RE = re.compile(r"\(\s*(?P<x1>\d+(?:\.\d+)?)\s*,\s*(?P<y1>\d+(?:\.\d+)?)\s
                       r"\(\s*(?P<x2>\d+(?:\.\d+)?)\s*,\s*(?P<y2>\d+(?:\.\d+)?)\s*\)")
 _FENCE_RE = re.compile(r"```(?:json|JSON)?\s*\n?(?P<body>.*?)```", re.DOTALL)
 
+SPOTTING_MARKUP = {
+    "<ref>": "\n", "</ref>": "", "<quad>": "", "</quad>": "\n",
+    # the same special tokens under their vocabulary names (HunyuanOCR's hy_place_holder_no_112/113/110/111)
+    "<hy_place_holder_no_112>": "\n", "<hy_place_holder_no_113>": "", "<hy_place_holder_no_110>": "",
+    "<hy_place_holder_no_111>": "\n",
+}
+"""HunyuanOCR's spotting markup, made of special tokens: ``<ref>text</ref><quad>(x1,y1),(x2,y2)</quad>``. vLLM
+drops special tokens unless the request says ``skip_special_tokens: false`` (HunyuanOCR issue 63: "VLLM does not
+return text coordinates"); with the tokens kept, each item becomes one ``text(x1,y1),(x2,y2)`` line."""
+_MARKUP_RE = re.compile("|".join(re.escape(token) for token in SPOTTING_MARKUP))
+
 
 def _grid_to_px(value: str, size: int) -> float:
     return min(max(float(value), 0.0), GRID) * size / GRID
@@ -43,12 +54,27 @@ def _unboxed(fragment: str) -> list[Line]:
     return [Line(text=ln.strip(), bbox=NO_BOX) for ln in fragment.splitlines() if ln.strip()]
 
 
+def plain_spotting(text: str) -> str:
+    """The token form (``<ref>text</ref><quad>(x1,y1),(x2,y2)</quad>``, spaces between the tokens or not) as
+    the plain form, one ``text(x1,y1),(x2,y2)`` item per line; plain text comes back unchanged. Linear: one
+    pass of a fixed alternation of literal tokens. A reply cut by characters (a looping tail trimmed) may end
+    inside a token's text: that piece is dropped."""
+    if "<" not in text:
+        return text
+    cut = text.rfind("<")
+    if ">" not in text[cut:] and any(token.startswith(text[cut:]) for token in SPOTTING_MARKUP):
+        text = text[:cut]
+    return _MARKUP_RE.sub(lambda m: SPOTTING_MARKUP[m.group()], text)
+
+
 def spotting_lines(text: str, width: int, height: int) -> Spotting:
     """Boxed items in reading order, then the text the model wrote without coordinates, one line per line.
 
-    A model that answers the spotting prompt with plain lines (other VLMs, sometimes HunyuanOCR itself)
-    keeps its text: every line unboxed, in the order written. Within an item, lines before the last one
-    had no coordinates of their own."""
+    Both of HunyuanOCR's forms are read: ``text(x1,y1),(x2,y2)`` and the token form (``plain_spotting``).
+    A model that answers the spotting prompt with plain lines (other VLMs, sometimes HunyuanOCR itself, or
+    a token-form answer whose special tokens vLLM dropped) keeps its text: every line unboxed, in the order
+    written. Within an item, lines before the last one had no coordinates of their own."""
+    text = plain_spotting(text)
     boxed: list[Line] = []
     unboxed: list[Line] = []
     end = 0

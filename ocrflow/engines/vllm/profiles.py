@@ -28,6 +28,9 @@ class ModelProfile:
     max_tokens_cap: int = 16384
     system_prompt: str = ""
     structured_output: bool = True
+    spotting_special_tokens: bool = False
+    """The spotting answer's markup is made of special tokens (HunyuanOCR: ``<ref>``, ``</ref>``, ``<quad>``,
+    ``</quad>``) that vLLM drops unless asked: spotting requests say ``skip_special_tokens: false``."""
 
     def tokens_for(self, task: Task) -> int:
         return int(self.max_tokens.get(task, self.default_max_tokens))
@@ -40,8 +43,9 @@ _OCR_BUDGET = _ro({Task.OCR: 6144, Task.SPOT: 6144, Task.PARSE: 6144, Task.EXTRA
 
 HUNYUANOCR_1_5 = ModelProfile(
     name="hunyuanocr-1.5", prompt_set="hunyuanocr",
-    extra_body=_ro({"top_k": -1, "repetition_penalty": 1.08}), max_tokens=_OCR_BUDGET)
-HUNYUANOCR = ModelProfile(name="hunyuanocr", prompt_set="hunyuanocr", max_tokens=_OCR_BUDGET)
+    extra_body=_ro({"top_k": -1, "repetition_penalty": 1.08}), max_tokens=_OCR_BUDGET, spotting_special_tokens=True)
+HUNYUANOCR = ModelProfile(name="hunyuanocr", prompt_set="hunyuanocr", max_tokens=_OCR_BUDGET,
+                          spotting_special_tokens=True)
 QWEN_VL = ModelProfile(name="qwen-vl", prompt_set="instruct", max_tokens=_OCR_BUDGET)
 
 PROFILES: dict[str, ModelProfile] = {p.name: p for p in (HUNYUANOCR_1_5, HUNYUANOCR, QWEN_VL)}

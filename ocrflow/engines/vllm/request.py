@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ocrflow.engines.base import EngineRequest, EngineResult, Task
@@ -30,6 +32,11 @@ FLAG_NO_BOXES = "spotting_without_boxes"
 """Spotting output with lines that had no coordinates: kept unboxed (``output.NO_BOX``), page flagged."""
 FLAG_EXTRA_FIELDS = "extra_fields_dropped"
 """Extraction output with keys nobody asked for: dropped before anything sees them, named in the flag."""
+SPECIAL_TOKENS_TAG = "+special-tokens"
+"""Appended to the prompt version of a request that keeps special tokens (its answer differs: cache keys too)."""
+IMAGE_SLOT = "\x00ocrflow:page-image\x00"
+"""Where the page's data URL goes in the messages; ``encode_body`` splices the URL in as bytes."""
+_IMAGE_SLOT_JSON = json.dumps(IMAGE_SLOT)[1:-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,8 @@ class PreparedRequest:
     image: EncodedImage
     messages: list[dict[str, Any]]
     response_format: dict[str, Any] | None
+    decoding: Mapping[str, Any] = field(default_factory=dict)
+    """Sampling parameters of this request beyond the profile's (``decoding_for``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,26 @@ def response_format_for(request: EngineRequest, profile: ModelProfile) -> dict[s
     name = str(request.json_schema.get("title") or "extraction")
     safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:64] or "extraction"
     return {"type": "json_schema", "json_schema": {"name": safe, "schema": request.json_schema}}
+
+
+def decoding_for(request: EngineRequest, profile: ModelProfile) -> dict[str, Any]:
+    """``skip_special_tokens: false`` for a spotting request to a model whose spotting markup is special tokens
+    (vLLM's default drops them, and the coordinates with them); nothing otherwise."""
+    if request.task in (Task.SPOT, Task.OCR) and profile.spotting_special_tokens:
+        return {"skip_special_tokens": False}
+    return {}
+
+
+def encode_body(body: Mapping[str, Any], image_url: str) -> bytes:
+    """The JSON request body, with ``image_url`` where ``body`` holds ``IMAGE_SLOT`` (exactly once).
+
+    The page's data URL is most of a request (~0.3 MB); splicing it in as bytes spares the JSON encoder a
+    scan of it per request. A data URL is ``data:image/...;base64,`` and base64: nothing in it needs escaping."""
+    text = json.dumps(body, separators=(",", ":"))
+    head, found, tail = text.partition(_IMAGE_SLOT_JSON)
+    if not found or _IMAGE_SLOT_JSON in tail:
+        raise ValueError("the request body must hold the image slot exactly once")
+    return b"".join((head.encode("ascii"), image_url.encode("ascii"), tail.encode("ascii")))
 
 
 def output_problem(completion: Completion) -> str | None:
