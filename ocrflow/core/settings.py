@@ -55,18 +55,22 @@ class Settings(BaseSettings):
     glob: str = "**/*"
     force: bool = False
     documents_in_flight: int = Field(0, ge=0, le=256, description=(
-        "documents processed at once; 0 = per engine: 2 for embedded (CPU-bound), 32 for vLLM (each "
-        "document waits on its requests; many documents keep the server's batch full)"))
+        "documents processed at once; 0 = per engine: 2 for embedded (CPU-bound), for vLLM 1.25 x "
+        "vllm_max_in_flight + 2 (each document waits on its requests; enough of them keep the server full)"))
 
     vllm_url: str = Field("", description="comma-separated base URLs of vLLM replicas")
     vllm_model: str = "tencent/HunyuanOCR"
     vllm_api_key: SecretStr | None = None
-    vllm_max_in_flight: int = Field(64, ge=1)
+    vllm_max_in_flight: int = Field(64, ge=1, description=(
+        "requests on the wire at once, all replicas together: the deployment's capacity (the sum of the "
+        "replicas' --max-num-seqs); the documents in flight follow it"))
     vllm_timeout_s: float = Field(120.0, gt=0)
     vllm_verify_tls: bool = True
     vllm_profile: str = Field("", description="model profile name; derived from the model when empty")
     prompts_dir: Path | None = Field(None, description="folder of prompt files (default: the repo's prompts/)")
     vllm_cache: bool = Field(True, description="reuse stored answers for the same page, model, prompt, schema")
+    cache_url: SecretStr | None = Field(None, description="redis:// URL of a result cache shared by workers "
+                                                          "(docs/engines.md); unset: the store's page_cache")
 
     def __repr_args__(self) -> Any:
         """repr/str show the store URL without its password (the secrets are SecretStr already)."""
@@ -81,6 +85,8 @@ class Settings(BaseSettings):
     def resolved_documents_in_flight(self) -> int:
         if self.documents_in_flight:
             return self.documents_in_flight
+        if self.resolved_engine() == "vllm":  # enough documents that requests wait on the engine, not on them
+            return -(-self.vllm_max_in_flight * 5 // 4) + 2
         return DOCUMENTS_IN_FLIGHT[self.resolved_engine()]
 
     def resolved_batch_size(self, batch_size: int | None = None) -> int:
@@ -88,8 +94,8 @@ class Settings(BaseSettings):
         return batch_size if batch_size else max(DEFAULT_BATCH_SIZE, self.resolved_documents_in_flight())
 
 
-DOCUMENTS_IN_FLIGHT = {"embedded": 2, "vllm": 32}
-"""Default documents processed at once per engine (BENCHMARKS.md, bench_pipeline_vllm)."""
+DOCUMENTS_IN_FLIGHT = {"embedded": 2}
+"""Default documents processed at once per engine; vLLM's follow its capacity (BENCHMARKS.md, bench_pipeline_vllm)."""
 DEFAULT_BATCH_SIZE = 16
 
 
