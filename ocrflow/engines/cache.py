@@ -1,20 +1,25 @@
 """Result cache for expensive engines: a re-run never asks the GPU again for the same page and question.
 
 Key: sha256 of (page image pixels, engine, model, prompt version, task, field list, JSON Schema hash).
-Values live in the store's ``page_cache`` table, so the cache is shared by every worker on that store.
+Values live in the store's ``page_cache`` table, so the cache is shared by every worker on that store, or, with
+``OCRFLOW_CACHE_URL``, in Redis (``ocrflow.engines.redis_cache``), shared by every worker of every store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ocrflow.core.models import Line
 from ocrflow.engines.base import Engine, EngineError, EngineRequest, EngineResult, VersionedEngine
+
+if TYPE_CHECKING:
+    from ocrflow.core.settings import Settings
 
 
 class CacheBackend(Protocol):
@@ -60,8 +65,10 @@ class CachingEngine:
         self.name = inner.name
         self.model = inner.model
         self.supports_extraction = inner.supports_extraction
-        # one store connection: share the store's lock (batch writes run beside document threads)
-        self._lock = getattr(backend, "lock", None) or threading.Lock()
+        # one store connection: share the store's lock (batch writes run beside document threads); a backend
+        # that says it is thread_safe (Redis: a connection pool) is called from every document thread at once
+        self._lock: Any = (contextlib.nullcontext() if getattr(backend, "thread_safe", False)
+                           else getattr(backend, "lock", None) or threading.Lock())
         self.hits = 0
 
     def key(self, request: EngineRequest) -> str:
@@ -132,6 +139,20 @@ class CachingEngine:
 
     def close(self) -> None:
         self.inner.close()
+        close_cache = getattr(self.backend, "close_cache", None)  # a backend of its own (Redis), not the store
+        if close_cache is not None:
+            close_cache()
+
+
+def cache_backend(settings: Settings, store: CacheBackend) -> CacheBackend | None:
+    """Where answers are cached: nowhere (``vllm_cache`` off), Redis (``cache_url``), else the store."""
+    if not settings.vllm_cache:
+        return None
+    if settings.cache_url is not None and settings.cache_url.get_secret_value().strip():
+        from ocrflow.engines.redis_cache import RedisCache
+
+        return RedisCache.from_url(settings.cache_url.get_secret_value())
+    return store
 
 
 def with_cache(engine: Engine, backend: CacheBackend | None) -> Engine:

@@ -40,7 +40,7 @@ from ocrflow.core.models import DocumentRef
 from ocrflow.core.results import DocResult
 from ocrflow.core.settings import ConfigError, Settings, redact_url
 from ocrflow.engines.base import Engine, TransientEngineError
-from ocrflow.engines.cache import with_cache
+from ocrflow.engines.cache import cache_backend, with_cache
 from ocrflow.metrics import observe_plan, observe_processed, observe_run_end, publish
 from ocrflow.run.batches import BatchReport, LoopResult, StartFn, run_batches
 from ocrflow.run.claims import worker_id
@@ -323,7 +323,7 @@ def check_contract_setting(name: str, contracts: dict[str, Contract]) -> None:
 def prepare_engine(engine: Engine, store: Store, settings: Settings) -> Engine:
     """Preflight the engine (before any document is touched), then put the store's result cache in front."""
     engine.preflight()
-    return with_cache(engine, store if settings.vllm_cache else None)
+    return with_cache(engine, cache_backend(settings, store))  # the store, or Redis (OCRFLOW_CACHE_URL)
 
 
 def build_run_data_docs(reports: list[ValidationReport], store_url: str, run_id: str) -> str:
