@@ -90,7 +90,7 @@ def vlm_extraction(text: DocumentText, contract: Contract, engine: Engine, image
 
 def table_on_pages(text: DocumentText, contract: Contract) -> LinePick:
     """The pick of the item table found on the page lines (method ``table``)."""
-    return lambda _values: page_table_lines(text, contract)
+    return lambda values: page_table_lines(text, contract, values)
 
 
 def _xml_lines(xml: Reading, text: DocumentText, contract: Contract) -> RawLines | LinePick:

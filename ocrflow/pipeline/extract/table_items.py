@@ -72,6 +72,9 @@ class BlockBuilder:
     numeric: set[int]
     height: float
     positions: set[int] = field(default_factory=set)
+    headless: set[int] = field(default_factory=set)
+    """Pages the table goes on over without a header: text above its first block there is page furniture
+    ("Invoice 123 (continued)"), not the lead of a description."""
     units: list[Block | _Text | None] = field(default_factory=list)
 
     def add(self, row: GridRow, page_no: int, segment: int) -> None:
@@ -134,6 +137,8 @@ class BlockBuilder:
         page = run[0].page_no
         prev = above if isinstance(above, Block) and above.page_no == page and above.open_desc else None
         nxt = below if isinstance(below, Block) and below.page_no == page else None
+        if above is None and page in self.headless:
+            nxt = None
         gaps_above = [run[0].row.y0 - prev.y1 if prev else float("inf")]
         gaps_above += [run[i].row.y0 - run[i - 1].row.y1 for i in range(1, len(run))]
         gaps_below = [run[i + 1].row.y0 - run[i].row.y1 for i in range(len(run) - 1)]

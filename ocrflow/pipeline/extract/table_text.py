@@ -77,6 +77,8 @@ def split_number(text: str, decimal_comma: bool | None = None) -> tuple[str | No
     return token, rest
 
 
+_GLUED_UNIT = re.compile(r"^(\d+(?:[.,]\d+)?)([^\W\d_]{1,3}[²³]?)$")
+"""A unit glued to its figure ("3u", "10kg", "5m²": OCR and some layouts print no space)."""
 _AMBIGUOUS = re.compile(r"^\d{1,3}(?:\.\d{3})+$|^\d{1,3}(?:,\d{3})+$")
 """'1.000', '1,000', '12.345.678': thousands or decimals, by the document's convention."""
 _COMMA_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})*,\d{2}(?![\d.,])")
@@ -115,7 +117,7 @@ def reread(fig: Figure, decimal_comma: bool | None) -> Figure:
 def figure(text: str, *, spaced: bool = True) -> Figure | None:
     """The figure a cell text prints (with a short unit word after it), or None when it is not one.
     ``spaced``: a space may group thousands (``1 234,56``); off where a space may part two cells."""
-    text = " ".join(text.split())
+    text = _GLUED_UNIT.sub(r"\1 \2", " ".join(text.split()))
     pattern = _FIGURE if spaced else _FIGURE_UNSPACED
     if not text or is_date(text):
         return None

@@ -136,6 +136,8 @@ class _Reader:
                     active.adopt(header, rows[start:])
                 else:
                     active = self._segment(header, line_height(rows), rows[start:])
+            if start == 0:
+                active.builder.headless.add(page.page_no)
             state = self._rows(rows[start:], active, page.page_no, last_page=n + 1 == len(pages))
             active.builder.end_page()
             if state == "end":

@@ -87,10 +87,12 @@ def _tagged(lines: list[dict[str, Any]], method: str) -> list[dict[str, Any]]:
     return [{**line, "method": method} for line in lines]
 
 
-def page_table_lines(text: DocumentText, contract: Contract) -> list[dict[str, Any]]:
+def page_table_lines(text: DocumentText, contract: Contract, values: Mapping[str, Any] | None = None
+                     ) -> list[dict[str, Any]]:
     """The raw lines of the item table found on the document's page lines (method ``table``): the reading
-    of every route that has no XML or model lines (embedded engine, reprocess of rule-only rows)."""
-    return _tagged(table_lines(text, contract), METHOD_TABLE)
+    of every route that has no XML or model lines (embedded engine, reprocess of rule-only rows).
+    ``values``: the coerced header, whose net total helps the reader choose the columns (BR-CO-10)."""
+    return _tagged(table_lines(text, contract, values), METHOD_TABLE)
 
 
 def engine_pages(text: DocumentText) -> list[int]:
@@ -113,7 +115,7 @@ def vlm_route_lines(text: DocumentText, contract: Contract, values: Mapping[str,
             return _tagged(html_lines, METHOD_HTML)
     if json_lines:
         return _tagged(json_lines, METHOD_JSON)
-    return page_table_lines(text, contract)
+    return page_table_lines(text, contract, values)
 
 
 @dataclass(frozen=True, slots=True)
