@@ -73,7 +73,7 @@ def test_lines_that_do_not_add_up_quarantine_the_document_and_leave_no_lines(
     assert [r for r in _lines(any_store) if r[0] == bad] == []
     assert len(_lines(any_store)) == 2  # the first (other) document keeps its lines
     _, q = any_store.query("SELECT raw_values FROM quarantine WHERE doc_sha256 = " +
-                           ("?" if any_store.dialect == "duckdb" else "%s"), [bad])
+                           any_store.sql.mark, [bad])
     assert "Gadget" in str(q[0][0])  # the raw lines stay with the quarantine row
 
 

@@ -51,7 +51,7 @@ def test_claims(any_store: Any, contracts: dict[str, Contract]) -> None:
     assert any_store.claim(hashes[3:4], "b", 60) == set(hashes[3:4])
     any_store.write_batch(make_batch(rows[:2]), contracts)  # finalizing clears the claim
     _, done = any_store.query("SELECT state, claimed_by, claim_expires FROM documents WHERE sha256 IN (?, ?)"
-                              .replace("?", "%s" if any_store.dialect == "postgres" else "?"), hashes[:2])
+                              .replace("?", any_store.sql.mark), hashes[:2])
     assert done == [("loaded", None, None)] * 2
     assert any_store.claim(hashes[:2], "b", 60) == set()  # final documents cannot be claimed
 

@@ -47,7 +47,7 @@ def run_inbox(inbox: Path, store_url: str) -> None:
 
 
 def sha_of(store: Store, name: str) -> str:
-    mark = "%s" if store.dialect == "postgres" else "?"
+    mark = store.sql.mark
     _, rows = store.query(f"SELECT sha256 FROM documents WHERE path LIKE {mark}", ["%" + name])
     return str(rows[0][0])
 
@@ -57,7 +57,7 @@ def add_evidence(store: Store, sha256: str, contract: str, confidences: dict[str
 
     They replace the rows the run wrote for those fields, so that a test decides each field's confidence."""
     store.query(EVIDENCE_DDL)
-    mark = "%s" if store.dialect == "postgres" else "?"
+    mark = store.sql.mark
     _, rows = store.query(f'SELECT "values" FROM quarantine WHERE doc_sha256 = {mark}', [sha256])
     page = store.stored_pages(sha256)[0]
     values: dict[str, Any] = {}
