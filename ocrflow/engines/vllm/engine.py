@@ -1,8 +1,9 @@
 """VllmEngine: OCR / extraction against an OpenAI-compatible vLLM deployment.
 
 One asyncio loop in a background thread drives the official ``openai.AsyncOpenAI``
-clients (one per replica). ``run_many`` pulls requests lazily from its input, keeps up to
-``max_in_flight`` requests on the wire and yields outcomes in input order.
+clients (one per replica). A request is prepared (prompt, page JPEG, body) in the calling thread and sent from
+the loop. ``run_many`` pulls requests lazily from its input, keeps up to ``max_in_flight`` requests on the wire
+and yields outcomes in input order.
 """
 
 from __future__ import annotations
@@ -201,9 +202,8 @@ class VllmEngine:
     async def _call_with_retries(self, prep: PreparedRequest, max_tokens: int) -> Completion:
         return await call_with_retries(self.retry, self.breaker, lambda: self._call(prep, max_tokens))
 
-    async def _run_one(self, request: EngineRequest) -> EngineResult:
-        t0 = time.perf_counter()
-        prep = await asyncio.to_thread(self._prepare, request)
+    async def _run_one(self, prep: PreparedRequest, t0: float) -> EngineResult:
+        request = prep.request
         completion = await self._call_with_retries(prep, self.profile.tokens_for(request.task))
         flags: tuple[str, ...] = ()
         problem = output_problem(completion)
@@ -214,9 +214,21 @@ class VllmEngine:
         meta = ResultMeta(model=self.model, latency_s=time.perf_counter() - t0, flags=flags, problem=problem)
         return build_result(prep, completion, meta)
 
+    def _start(self, request: EngineRequest) -> Future[EngineResult]:
+        """The request prepared in the calling thread (a document's own: it would only wait), then sent from
+        the loop; a request that cannot be prepared is a future holding its EngineError."""
+        t0 = time.perf_counter()
+        try:
+            prep = self._prepare(request)
+        except EngineError as exc:
+            failed: Future[EngineResult] = Future()
+            failed.set_exception(exc)
+            return failed
+        return self._loop.submit(self._run_one(prep, t0))
+
     # ----------------------------------------------------------------- Engine protocol
     def run(self, request: EngineRequest) -> EngineResult:
-        return self._loop.run(self._run_one(request))
+        return self._start(request).result()
 
     def run_many(self, requests: Iterable[EngineRequest]) -> Iterator[EngineResult | EngineError]:
         """Outcomes in input order; inputs are pulled lazily, at most ``2 * max_in_flight`` buffered."""
@@ -231,7 +243,7 @@ class VllmEngine:
                     if request is None:
                         exhausted = True
                     else:
-                        pending.append(self._loop.submit(self._run_one(request)))
+                        pending.append(self._start(request))
                 if not pending:
                     return
                 if pending[0].done():
