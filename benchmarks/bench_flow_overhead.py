@@ -7,10 +7,15 @@ loopback (``prefect server start``, SQLite, as tests/integration/prefect_server.
 from the server the task runs and events the run created (deltas of the server's totals: the server serves
 nothing else) and the server's CPU seconds (/proc, the server's process group).
 
-    .venv/bin/python -m benchmarks.bench_flow_overhead [--docs 1000] [--rounds 2] [--tree DIR]
+    .venv/bin/python -m benchmarks.bench_flow_overhead [--docs 1000] [--rounds 2] [--tree DIR ...]
 
 ``--tree DIR`` runs the CLI from another checkout of the repository (``git archive COMMIT | tar -x -C DIR``),
-e.g. the commit before a change, with this venv: an A/B of two commits on the same box.
+e.g. the commit before a change, with this venv; given twice, each round runs plain and flow of both trees
+in turn (an interleaved A/B of two commits on the same box).
+
+Besides wall time it records CPU seconds: the CLI process's own (user + system, from getrusage of the
+waited-for child) and the server's. On a shared box wall time moves with the other jobs; CPU seconds much
+less, so the CPU overhead ((flow CPU + server CPU) / plain CPU - 1) is the steadier figure.
 
 Prints one row per run, then the overhead of the flow (median wall of the flow runs / median of the plain
 runs - 1), task runs and events per 1,000 documents and server CPU per document.
@@ -22,6 +27,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -92,27 +98,35 @@ def group_cpu_s(pgid: int) -> float:
     return total
 
 
-def run_cli(inbox: Path, db: Path, env: dict[str, str], prefect: bool, tree: Path) -> tuple[float, dict[str, Any]]:
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cli(inbox: Path, db: Path, env: dict[str, str], prefect: bool,
+            tree: Path) -> tuple[float, float, dict[str, Any]]:
+    """(wall s, CPU s of the CLI process, its JSON summary)."""
     args = [str(CLI), "run", str(inbox), "--db", str(db), "--engine", "embedded", "--json", "--max-failed", "100%"]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _children_cpu_s()
     proc = subprocess.run([*args, "--prefect"] if prefect else args, cwd=tree, env=env, text=True,
                           capture_output=True, timeout=3600, check=False)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu_s() - cpu0
     try:
         start = proc.stdout.index("{")
         out: dict[str, Any] = json.loads(proc.stdout[start:])
     except ValueError:
         raise RuntimeError(f"exit {proc.returncode}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}") from None
-    return wall, out
+    return wall, cpu, out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--tree", type=Path, default=REPO, help="checkout whose CLI runs (default: this one)")
+    ap.add_argument("--tree", type=Path, action="append", help="checkout whose CLI runs (default: this one); "
+                                                               "twice: an interleaved A/B")
     args = ap.parse_args()
-    tree = args.tree.resolve()
+    trees = [t.resolve() for t in (args.tree or [REPO])]
     from tests.integration.prefect_server import start_server
 
     before = os.getloadavg()[0]
@@ -121,46 +135,59 @@ def main() -> int:
         work = Path(tmp)
         t0 = time.perf_counter()
         make_invoices(work / "inbox", args.docs)
-        print(f"{args.docs} invoices generated in {time.perf_counter() - t0:.0f} s; CLI from {tree}", flush=True)
+        print(f"{args.docs} invoices generated in {time.perf_counter() - t0:.0f} s; CLI from "
+              f"{', '.join(map(str, trees))}", flush=True)
         server = start_server(work / "prefect-home")
-        env = {**server.env, "PYTHONPATH": str(tree)}  # PREFECT_LOGGING_LEVEL=INFO, as a deployment logs
         try:
             for r in range(args.rounds):
-                for prefect in (False, True):
-                    kind = "flow" if prefect else "plain"
-                    runs0, events0 = settled_totals(server.url)
-                    cpu0 = group_cpu_s(server.proc.pid)
-                    wall, out = run_cli(work / "inbox", work / f"{kind}{r}.duckdb", env, prefect, tree)
-                    cpu1 = group_cpu_s(server.proc.pid)
-                    runs1, events1 = settled_totals(server.url)
-                    rows.append({"kind": kind, "wall": wall, "out": out, "task_runs": runs1 - runs0,
-                                 "events": events1 - events0, "server_cpu": cpu1 - cpu0})
-                    done = out.get("loaded", 0) + out.get("quarantined", 0)
-                    print(f"round {r + 1} {kind:5s}: {wall:6.1f} s, {done}/{out.get('documents')} final, "
-                          f"{runs1 - runs0} task runs, {events1 - events0} events, "
-                          f"server CPU {cpu1 - cpu0:.1f} s", flush=True)
+                for tree in trees:
+                    env = {**server.env, "PYTHONPATH": str(tree)}  # PREFECT_LOGGING_LEVEL=INFO, as deployed
+                    for prefect in (False, True):
+                        rows.append(one_run(server, work, env, tree, prefect, r))
         finally:
             server.close()
-    report(rows, args.docs, before)
+    for tree in trees:
+        report([row for row in rows if row["tree"] == tree], args.docs, before, tree)
     return 0
 
 
-def report(rows: list[dict[str, Any]], docs: int, load_before: float) -> None:
-    plain = [r["wall"] for r in rows if r["kind"] == "plain"]
+def one_run(server: Any, work: Path, env: dict[str, str], tree: Path, prefect: bool, r: int) -> dict[str, Any]:
+    kind = "flow" if prefect else "plain"
+    runs0, events0 = settled_totals(server.url)
+    cpu0 = group_cpu_s(server.proc.pid)
+    wall, cpu, out = run_cli(work / "inbox", work / f"{tree.name}-{kind}{r}.duckdb", env, prefect, tree)
+    cpu1 = group_cpu_s(server.proc.pid)
+    runs1, events1 = settled_totals(server.url)
+    done = out.get("loaded", 0) + out.get("quarantined", 0)
+    print(f"round {r + 1} {tree.name} {kind:5s}: {wall:6.1f} s wall, {cpu:6.1f} s CPU, {done}/{out.get('documents')}"
+          f" final, {runs1 - runs0} task runs, {events1 - events0} events, server CPU {cpu1 - cpu0:.1f} s",
+          flush=True)
+    return {"tree": tree, "kind": kind, "wall": wall, "cpu": cpu, "out": out, "task_runs": runs1 - runs0,
+            "events": events1 - events0, "server_cpu": cpu1 - cpu0}
+
+
+def report(rows: list[dict[str, Any]], docs: int, load_before: float, tree: Path) -> None:
+    plain = [r for r in rows if r["kind"] == "plain"]
     flow = [r for r in rows if r["kind"] == "flow"]
-    base, with_flow = statistics.median(plain), statistics.median(r["wall"] for r in flow)
+
+    def med(items: list[dict[str, Any]], key: str) -> float:
+        return float(statistics.median(r[key] for r in items))
+
     per_k = 1000 / docs
-    print(f"\n{docs} one-page digital invoices, embedded engine, {os.cpu_count()} CPU cores; "
+    flow_cpu = med(flow, "cpu") + med(flow, "server_cpu") - med(plain, "server_cpu")  # the server idles too
+    print(f"\n{tree}: {docs} one-page digital invoices, embedded engine, {os.cpu_count()} CPU cores; "
           f"load average (1 min) before {load_before:.1f}, after {os.getloadavg()[0]:.1f}\n")
-    print("| path | wall s (runs) | median | overhead | task runs / 1k docs | events / 1k docs | "
-          "server CPU ms / doc |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    print(f"| `ocrflow run` | {' / '.join(f'{w:.1f}' for w in plain)} | {base:.1f} | | | | |")
-    flow_walls = " / ".join(f"{r['wall']:.1f}" for r in flow)
-    print(f"| `ocrflow run --prefect` | {flow_walls} | {with_flow:.1f} | "
-          f"{100 * (with_flow / base - 1):+.0f}% | {statistics.median(r['task_runs'] for r in flow) * per_k:.0f} | "
-          f"{statistics.median(r['events'] for r in flow) * per_k:.0f} | "
-          f"{1000 * statistics.median(r['server_cpu'] for r in flow) / docs:.1f} |")
+    print("| path | wall s (runs) | median wall | wall overhead | CPU s (client + server) | CPU overhead | "
+          "task runs / 1k docs | events / 1k docs | server CPU ms / doc |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    walls = {kind: " / ".join(f"{r['wall']:.1f}" for r in items) for kind, items in (("plain", plain), ("flow", flow))}
+    print(f"| `ocrflow run` | {walls['plain']} | {med(plain, 'wall'):.1f} | | "
+          f"{med(plain, 'cpu'):.1f} | | | | |")
+    print(f"| `ocrflow run --prefect` | {walls['flow']} | {med(flow, 'wall'):.1f} | "
+          f"{100 * (med(flow, 'wall') / med(plain, 'wall') - 1):+.0f}% | {flow_cpu:.1f} | "
+          f"{100 * (flow_cpu / med(plain, 'cpu') - 1):+.0f}% | {med(flow, 'task_runs') * per_k:.0f} | "
+          f"{med(flow, 'events') * per_k:.0f} | "
+          f"{1000 * (med(flow, 'server_cpu') - med(plain, 'server_cpu')) / docs:.1f} |")
 
 
 if __name__ == "__main__":

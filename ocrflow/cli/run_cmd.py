@@ -20,7 +20,7 @@ from ocrflow.cli.run_output import full_width, print_summary, progress
 
 if TYPE_CHECKING:
     from ocrflow.run.params import RunParams
-    from ocrflow.run.summary import RunSummary
+    from ocrflow.run.stopping import StopRequest
 
 
 @app.command()
@@ -57,6 +57,7 @@ def run(
     from pydantic import ValidationError
 
     from ocrflow.run.params import RunParams
+    from ocrflow.run.stopping import HardStop, StopRequest, stop_on_signals
 
     quiet_libraries()
     full_width()
@@ -68,24 +69,28 @@ def run(
             "claim_ttl_s": claim_ttl, "fail_on_empty": fail_on_empty})
     except ValidationError as exc:
         raise fail("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
-    out, title, code = _run_prefect(paths, params) if prefect else _run_here(paths, params)
-    if json_out:
-        console.print_json(json.dumps(out, default=str))
-    else:
-        print_summary(out, title)
-    if prefect and code > 128:  # stopped by a signal: do not wait for documents still in flight in threads
-        _drain_prefect()
-        _leave_now("", code)
+    stop = StopRequest()
+    with stop_on_signals(stop, lambda line: err.print(f"[yellow]{line}[/yellow]", soft_wrap=True)):
+        try:
+            out, title, code = _run_prefect(paths, params) if prefect else _run_here(paths, params, stop)
+            if json_out:
+                console.print_json(json.dumps(out, default=str))
+            else:
+                print_summary(out, title)
+        except HardStop as exc:  # a second signal: the runs row is closed (CANCELLED); leave now
+            _leave_now(str(exc), 128 + exc.signum)
+        if prefect and code > 128:  # stopped by a signal: do not wait for documents still in flight in threads
+            _drain_prefect()
+            _leave_now("", code)
     raise typer.Exit(code)
 
 
-def _run_here(paths: list[str], params: RunParams) -> tuple[dict[str, Any], str, int]:
+def _run_here(paths: list[str], params: RunParams, stop: StopRequest) -> tuple[dict[str, Any], str, int]:
     """The run in this process; a usage, configuration, engine or store error exits 2 with one line."""
     from ocrflow.core.settings import ConfigError, redact_url
     from ocrflow.engines.base import EngineError
     from ocrflow.metrics import start_metrics_server
     from ocrflow.run.files_work import run_files
-    from ocrflow.run.stopping import HardStop, StopRequest, stop_on_signals
     from ocrflow.run.summary import summary_json
     from ocrflow.store import StoreError
 
@@ -94,17 +99,11 @@ def _run_here(paths: list[str], params: RunParams) -> tuple[dict[str, Any], str,
     except (ConfigError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     start_metrics_server()
-    stop = StopRequest()
-    summary: RunSummary
-    with stop_on_signals(stop, lambda line: err.print(f"[yellow]{line}[/yellow]", soft_wrap=True)):
+    with store_and_engine_or_exit(settings) as (store, eng), progress() as hooks:
         try:
-            with store_and_engine_or_exit(settings) as (store, eng), progress() as hooks:
-                try:
-                    summary = run_files(paths, settings, store, eng, hooks=hooks, options=params.run_options(stop=stop))
-                except (OSError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
-                    raise fail(str(exc)) from exc
-        except HardStop as exc:
-            _leave_now(str(exc), 128 + exc.signum)
+            summary = run_files(paths, settings, store, eng, hooks=hooks, options=params.run_options(stop=stop))
+        except (OSError, ConfigError, EngineError, StoreError) as exc:  # StoreError: the store stopped
+            raise fail(str(exc)) from exc
     return summary_json(summary), f"ocrflow run {summary.run_id}  ->  {redact_url(settings.store)}", summary.code
 
 

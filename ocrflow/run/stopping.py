@@ -102,6 +102,8 @@ class StopRequest:
 
 
 Announce = Callable[[str], None]
+_active: list[StopRequest] = []
+"""The stop requests whose handlers are installed, outermost first (the CLI's around the flow's)."""
 
 
 @contextmanager
@@ -109,21 +111,30 @@ def stop_on_signals(stop: StopRequest, announce: Announce | None = None) -> Iter
     """SIGINT and SIGTERM ask ``stop`` to stop while the block runs (the first) or stop at once (the second).
 
     Handlers can only be installed in the main thread; elsewhere this does nothing (the caller's own
-    handlers, e.g. Prefect's, stay). The previous handlers are restored on exit."""
+    handlers, e.g. Prefect's, stay). The previous handlers are restored on exit. Nested (``ocrflow run
+    --prefect`` around the flow's own): a stop already asked for outside holds inside, and one asked for
+    inside is seen outside."""
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
+    outer = list(_active)
+    for earlier in outer:
+        if earlier.is_set():
+            stop.request(earlier.signum)
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             stop.hard(signum)
             return
         stop.request(signum)
+        for earlier in outer:
+            earlier.request(signum)
         if announce is not None:
             announce(f"{signal_name(signum)}: stopping - no new documents; the documents in flight finish and "
                      f"are written, the rest stay pending. {signal_name(signum)} again stops at once.")
 
     previous: dict[signal.Signals, Any] = {}
+    _active.append(stop)
     try:
         for sig in SIGNALS:
             previous[sig] = signal.signal(sig, handler)
@@ -131,6 +142,7 @@ def stop_on_signals(stop: StopRequest, announce: Announce | None = None) -> Iter
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        _active.remove(stop)
 
 
 def stopped_result(doc: DocumentRef, reason: str = "the run was stopped") -> DocResult:
