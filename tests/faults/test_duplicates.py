@@ -21,11 +21,6 @@ from tests.support.store import STORE_KINDS, count, drop_schema, make_batch, mak
 KEY = {"seller_tax_id": "DE123456789", "invoice_number": "INV-42"}
 
 
-@pytest.fixture()
-def contracts() -> dict[str, Contract]:
-    return load_contracts()
-
-
 @pytest.fixture(params=STORE_KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path, contracts: dict[str, Contract]) -> Iterator[Any]:
     schema = f"dup_{uuid.uuid4().hex[:10]}"

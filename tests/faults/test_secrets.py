@@ -13,12 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -37,6 +35,7 @@ from ocrflow.store import StoreError
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 from tests.support.store import drop_schema, require_pg
+from tests.support.vllm import fake_fixture, inbox_fixture
 
 API_KEY = "sk-h4leak-APIKEY-9c1e7b55"
 REVIEW_TOKEN = "rvw-h4leak-TOKEN-3f8a20aa"
@@ -96,19 +95,9 @@ class ChatOnlyAuth(FakeVllm):
         return request.url.path == "/v1/models" or super()._authorized(request)
 
 
-@pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
-    """A digital invoice (text layer) and a scanned receipt (the vLLM OCR path)."""
-    out = tmp_path_factory.mktemp("secrets_inbox")
-    for name in ("invoice_digital.pdf", "receipt_scan_01.jpg"):
-        shutil.copy(demo_dir / "docs" / name, out / name)
-    return out
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeVllm]:
-    with FakeVllm(mode="ocr", api_key=API_KEY) as f:
-        yield f
+# a digital invoice (text layer) and a scanned receipt (the vLLM OCR path)
+inbox = inbox_fixture("invoice_digital.pdf", "receipt_scan_01.jpg", scope="module")
+fake = fake_fixture(scope="module", mode="ocr", api_key=API_KEY)
 
 
 def test_settings_and_options_never_show_the_secrets(clean_env: None, monkeypatch: pytest.MonkeyPatch,

@@ -8,10 +8,8 @@ text-layer invoice (never sent to the engine). The model behind the fake answers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
@@ -31,19 +29,6 @@ from tests.fakes.fake_vllm_run import (
 )
 from tests.fakes.model_fake import TruthModel
 from tests.support.duck import rows
-
-
-@pytest.fixture()
-def inbox(demo_dir: Path, tmp_path: Path) -> Path:
-    return make_inbox(demo_dir, tmp_path / "inbox")
-
-
-@pytest.fixture()
-def fake(demo_dir: Path) -> Iterator[FakeVllm]:
-    model = TruthModel()
-    assert model.add_demo(demo_dir) == 3
-    with FakeVllm(api_key=KEY, answerer=model) as f:
-        yield f
 
 
 def _all_pending_but_the_text_layer(db: Path) -> None:

@@ -8,12 +8,10 @@ quarantined with reasons, or failed with ``error_code = model_output``, which ``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
@@ -28,7 +26,6 @@ from tests.fakes.fake_vllm_run import (
     RECEIPTS,
     assert_whole,
     by_name,
-    make_inbox,
     notes,
     run_under_fault,
     run_vllm,
@@ -36,24 +33,6 @@ from tests.fakes.fake_vllm_run import (
 )
 from tests.fakes.model_fake import DrawnLine, PageTruth, TruthModel
 from tests.support.duck import rows
-
-
-@pytest.fixture()
-def inbox(demo_dir: Path, tmp_path: Path) -> Path:
-    return make_inbox(demo_dir, tmp_path / "inbox")
-
-
-@pytest.fixture()
-def model(demo_dir: Path) -> TruthModel:
-    truth = TruthModel()
-    assert truth.add_demo(demo_dir) == 3
-    return truth
-
-
-@pytest.fixture()
-def fake(model: TruthModel) -> Iterator[FakeVllm]:
-    with FakeVllm(api_key=KEY, answerer=model) as f:
-        yield f
 
 
 def gold(demo_gold: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:

@@ -1,20 +1,20 @@
 """Integration fixtures: one real Prefect server on loopback for the whole session (started on demand), and a
-store of either kind (DuckDB file, PostgreSQL schema of its own) for the store tests."""
+store of either kind (DuckDB file, PostgreSQL schema of its own: ``pg_schema``, tests/conftest.py) for the store
+tests."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ocrflow.contracts import Contract, load_contracts
+from ocrflow.contracts import Contract
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
 from tests.integration.prefect_server import PrefectServer, start_server
-from tests.support.store import STORE_KINDS, drop_schema, require_pg
+from tests.support.store import STORE_KINDS
 
 
 @pytest.fixture(scope="session")
@@ -29,19 +29,6 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
             yield server
     finally:
         server.close()
-
-
-@pytest.fixture()
-def pg_schema() -> Iterator[tuple[str, str]]:
-    url = require_pg()
-    schema = f"ocrflow_test_{uuid.uuid4().hex[:10]}"
-    yield url, schema
-    drop_schema(url, schema)
-
-
-@pytest.fixture()
-def contracts() -> dict[str, Contract]:
-    return load_contracts()
 
 
 @pytest.fixture(params=STORE_KINDS)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from ocrflow.contracts import load_contracts
 from ocrflow.store.postgres_store import PostgresStore
-from tests.support.store import drop_schema, make_batch, make_outcome, pending, require_pg, sha
+from tests.support.store import make_batch, make_outcome, pending, sha
 
 pytestmark = pytest.mark.postgres
 
@@ -72,11 +70,8 @@ def _wait_until_expired(store: PostgresStore, sha256: str, deadline_s: float = 6
 
 
 @pytest.fixture()
-def schema() -> Iterator[tuple[str, str]]:
-    url = require_pg()
-    name = f"ocrflow_conc_{uuid.uuid4().hex[:10]}"
-    yield url, name
-    drop_schema(url, name)
+def schema(pg_schema: tuple[str, str]) -> tuple[str, str]:
+    return pg_schema
 
 
 @pytest.mark.parametrize("order", ["same", "opposite"])

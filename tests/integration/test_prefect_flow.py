@@ -223,6 +223,7 @@ def test_nightly_falls_back_to_in_process_subflows(prefect_server: PrefectServer
     assert again.is_completed() and again.result()["documents"] == 0  # nothing new: no child run
 
 
+@pytest.mark.prefect_server
 def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_server: PrefectServer,
                                                                      demo_dir: Path, tmp_path: Path) -> None:
     from tests.fakes.fake_vllm import FakeVllm

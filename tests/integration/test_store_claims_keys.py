@@ -132,7 +132,7 @@ def test_postgres_export_reads_back_equal_to_the_duckdb_export(tmp_path: Path, p
     import duckdb
 
     from ocrflow.export import export_parquet
-    from tests.unit.test_export import load_sample
+    from tests.support.store import load_sample
 
     url, schema = pg_schema
     wanted = [contracts["invoice"], contracts["nda"]]

@@ -13,6 +13,7 @@ from ocrflow.core.settings import load_settings
 from ocrflow.engines.base import EngineRequest, EngineResult, Task
 from ocrflow.engines.vllm import VllmEngine, make_vllm_engine
 from tests.fakes.fake_vllm import FakeVllm
+from tests.support.vllm import fake_fixture
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +26,7 @@ def page() -> Image.Image:
     return image
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeVllm]:
-    with FakeVllm(mode="ocr", api_key="it-key") as f:
-        yield f
+fake = fake_fixture(scope="module", mode="ocr", api_key="it-key")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ results cached in the store, and what each fault leaves behind."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +17,14 @@ from ocrflow.run.files_work import run_files
 from ocrflow.store.duckdb_store import DuckDBStore
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 from tests.support.duck import rows as _rows
+from tests.support.vllm import fake_fixture, inbox_fixture
 
 FIELDS = "merchant_name, merchant_address, receipt_date, total_amount"
 
 
-@pytest.fixture(scope="module")
-def inbox(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Path:
-    """One digital invoice (text layer, no OCR) and two single-page scanned receipts."""
-    out = tmp_path_factory.mktemp("vllm_inbox")
-    for name in ("invoice_digital.pdf", "receipt_scan_01.jpg", "receipt_scan_02.png"):
-        shutil.copy(demo_dir / "docs" / name, out / name)
-    return out
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeVllm]:
-    with FakeVllm(mode="ocr", api_key="secret-key") as f:
-        yield f
+# one digital invoice (text layer, no OCR) and two single-page scanned receipts
+inbox = inbox_fixture("invoice_digital.pdf", "receipt_scan_01.jpg", "receipt_scan_02.png", scope="module")
+fake = fake_fixture(scope="module", mode="ocr", api_key="secret-key")
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> Any:

@@ -87,6 +87,16 @@ def pending(outcomes: list[RowOutcome]) -> list[DocumentUpdate]:
             for o in outcomes]
 
 
+def load_sample(store: Any, contracts: dict[str, Contract]) -> None:
+    """63 invoices (every 9th quarantined, 3 without a date) and 5 NDAs, written as two batches."""
+    inv = contracts["invoice"]
+    rows = [make_outcome(inv, i, clean=i % 9 != 0) for i in range(60)]
+    rows += [make_outcome(inv, 100 + i, overrides={"invoice_date": None}) for i in range(3)]
+    store.write_batch(make_batch(rows), contracts)
+    nda = contracts["nda"]
+    store.write_batch(make_batch([make_outcome(nda, i, salt="nda") for i in range(5)]), contracts)
+
+
 # --------------------------------------------------------------------------- fixtures
 def pg_url() -> str:
     return os.environ.get("OCRFLOW_TEST_PG_URL", DEFAULT_PG_URL)

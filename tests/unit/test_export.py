@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -12,16 +11,7 @@ from ocrflow.export import export_parquet
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.parquet import month_expr
 from ocrflow.store.schema import table_name
-from tests.support.store import make_batch, make_outcome
-
-
-def load_sample(store: Any, contracts: dict[str, Contract]) -> None:
-    inv = contracts["invoice"]
-    rows = [make_outcome(inv, i, clean=i % 9 != 0) for i in range(60)]
-    rows += [make_outcome(inv, 100 + i, overrides={"invoice_date": None}) for i in range(3)]
-    store.write_batch(make_batch(rows), contracts)
-    nda = contracts["nda"]
-    store.write_batch(make_batch([make_outcome(nda, i, salt="nda") for i in range(5)]), contracts)
+from tests.support.store import load_sample
 
 
 def assert_read_back_equal(source: duckdb.DuckDBPyConnection, out: Path, contract: Contract) -> None:

@@ -4,15 +4,11 @@ on over the next page without its header, the end at the totals."""
 from __future__ import annotations
 
 from ocrflow.contracts import default_contracts_dir, load_contract
-from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageText
+from ocrflow.core.models import DocumentText, Line, PagePath, PageText
 from ocrflow.pipeline.extract.lines import coerce_lines
 from ocrflow.pipeline.extract.tables import split_number, table_lines
-
-DOC = DocumentRef(path="t.pdf", sha256="0" * 64, mime="application/pdf", size_bytes=1)
-
-
-def _ln(text: str, x0: float, y: float, x1: float | None = None) -> Line:
-    return Line(text=text, bbox=(x0, y, x1 if x1 is not None else x0 + 8 * len(text), y + 12))
+from tests.support.lines import DOC
+from tests.support.lines import ln as _ln
 
 
 def _page(no: int, lines: list[Line]) -> PageText:
