@@ -113,8 +113,9 @@ def choose(docs: Sequence[GateDoc], fields: Sequence[str], *, max_wrong: float =
            level: float = LEVEL) -> GateChoice:
     """Per-field thresholds of one contract, chosen jointly on ``docs`` (the fit part).
 
-    Start with every field reviewed; repeatedly lower the one field threshold that loads the most documents
-    while the pooled bound stays within ``max_wrong``; stop when no lowering keeps it. A contract whose
+    Start with every field reviewed; take the lowest common threshold whose pooled bound stays within
+    ``max_wrong``; then repeatedly lower the one field threshold that loads the most documents while the
+    bound holds; stop when no lowering keeps it. A contract whose
     labelled gated values could not reach the bound even with none wrong keeps every field reviewed."""
     thresholds = dict.fromkeys(fields, REVIEW)
     pool = [v for d in docs for v in d.values if v.labelled and v.gated]
@@ -124,7 +125,12 @@ def choose(docs: Sequence[GateDoc], fields: Sequence[str], *, max_wrong: float =
         return _finish(choice, docs, len(pool))
     options = {name: _candidates(docs, name) for name in fields}
     current = evaluate(docs, thresholds, level)
-    while True:
+    common = sorted({t for ts in options.values() for t in ts}, reverse=True)
+    for t in common:  # one threshold for every field first: fields are only loaded together
+        trial = evaluate(docs, dict.fromkeys(fields, t), level)
+        if trial.bound <= max_wrong and trial.loaded > current.loaded:
+            thresholds, current = trial.thresholds, trial
+    while True:  # then lower one field at a time while the bound holds
         best: GateChoice | None = None
         for name in fields:
             for t in options[name]:

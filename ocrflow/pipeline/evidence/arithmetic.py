@@ -65,7 +65,7 @@ def _relations(total: float, roles: Mapping[str, list[float]]) -> Iterable[bool]
         yield any(_close(t, total) for t in tendered) or any(t > total for t in tendered)
     sub, tax, rnd = roles["subtotal"], roles["tax"], roles["rounding"]
     if sub and (tax or rnd):
-        taxes = [0.0, *tax]
+        taxes = [t for t in tax if t > 0] or [0.0]  # a printed tax is part of the total
         rounds = [0.0, *rnd, *(-r for r in rnd)]
         yield any(_close(s + t + r, total) for s, t, r in product(sub, taxes, rounds))
 

@@ -89,7 +89,7 @@ def read_region(image: Image.Image, bbox: tuple[float, float, float, float], lan
 
 def _amounts(text: str) -> list[float]:
     out = []
-    for m in MONEY_RE.finditer(text.replace(" ", "")):
+    for m in MONEY_RE.finditer(text):
         try:
             out.append(float(parse_money(m.group(0))))
         except CoercionError:

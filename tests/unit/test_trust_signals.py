@@ -1,0 +1,104 @@
+"""The signals of issue 19: shape per field, arithmetic that must close, and a second reading by Tesseract."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ocrflow.core.evidence import EvidenceRow
+from ocrflow.core.models import Line
+from ocrflow.pipeline.evidence.arithmetic import invoice_signal, role_amounts, total_signal
+from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_readings
+from ocrflow.pipeline.evidence.shapes import field_shape
+from ocrflow.pipeline.extract.layout import PageLine
+
+TODAY = date(2026, 1, 1)
+
+
+def test_an_address_holds_no_item_lines() -> None:
+    assert field_shape("merchant_address", "text", "NO 37, JALAN MANIS 7, 56100 CHERAS, KUALA LUMPUR") == 1.0
+    assert field_shape("merchant_address", "text", "JALAN MANIS 7 MILO 2 x 3.50 7.00") == 0.0
+    assert field_shape("merchant_address", "text", "TAMAN DAYA QTY 1 PLASTIC BAG") == 0.0
+    assert field_shape("merchant_address", "text", "Resort Road 4, 31/12/2017") == 0.0
+
+
+def test_a_name_is_not_a_product_line_or_an_address() -> None:
+    assert field_shape("merchant_name", "text", "HON HWA HARDWARE TRADING") == 1.0
+    assert field_shape("merchant_name", "text", "MILO 3IN1 2 x 3.50") == 0.0
+    assert field_shape("seller_name", "text", "NO 12, JALAN BESAR") == 0.0
+    assert field_shape("merchant_name", "text", "TTA ICE A05143") == 0.0
+
+
+def test_a_date_is_plausible_for_a_document() -> None:
+    assert field_shape("receipt_date", "date", "2018-03-05", today=TODAY) == 1.0
+    assert field_shape("receipt_date", "date", "1899-03-05", today=TODAY) == 0.0
+    assert field_shape("receipt_date", "date", "2031-03-05", today=TODAY) == 0.0
+    assert field_shape("total_amount", "money", "0") == 0.0 and field_shape("total_amount", "money", "12.5") == 1.0
+    assert field_shape("invoice_number", "identifier", "A-1") is None and field_shape("x", "text", None) is None
+
+
+def _lines(*rows: str) -> list[PageLine]:
+    return [PageLine(1, i, Line(t, (0, 20 * i, 300, 20 * i + 15), 0.99)) for i, t in enumerate(rows)]
+
+
+def test_tendered_minus_change_confirms_the_total() -> None:
+    page = _lines("PLASTIC 2 15.50 31.00", "TOTAL : 31.00", "CASH RECEIVED : 101.00", "CHANGE : 70.00")
+    assert total_signal(31.0, page) == 1.0
+    assert total_signal(70.0, page) == 0.0  # the change line is not the total
+    assert role_amounts(page)["change"] == [70.0] and role_amounts(page)["tendered"] == [101.0]
+
+
+def test_subtotal_tax_and_rounding_close() -> None:
+    page = _lines("SUB-TOTAL (EX) 16.98", "TOTAL TAX 1.02", "ROUNDING 0.00", "TOTAL 18.00")
+    assert total_signal(18.0, page) == 1.0 and total_signal(16.98, page) == 0.0
+    rounded = _lines("SUBTOTAL 63.58", "ROUNDING ADJ 0.02", "TOTAL 63.60")
+    assert total_signal(63.60, rounded) == 1.0 and total_signal(60.00, rounded) == 0.0
+
+
+def test_a_page_without_sums_says_nothing() -> None:
+    assert total_signal(9.0, _lines("ITEM 9.00", "TOTAL 9.00")) is None
+    assert total_signal(None, _lines("CASH 10.00")) is None
+
+
+def test_invoice_subtotal_and_tax_make_the_total() -> None:
+    assert invoice_signal({"subtotal_amount": 100, "tax_amount": 19, "total_amount": 119}) == 1.0
+    assert invoice_signal({"subtotal_amount": 100, "tax_amount": 19, "total_amount": 191}) == 0.0
+    assert invoice_signal({"subtotal_amount": 100, "total_amount": 119}) is None
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                 "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"):
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size)
+
+
+def test_tesseract_reads_the_value_box_again() -> None:
+    image = Image.new("RGB", (600, 200), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((20, 30), "HON HWA HARDWARE", fill="black", font=_font(32))
+    draw.text((20, 120), "TOTAL 31.00", fill="black", font=_font(32))
+    text = read_region(image, (15, 25, 400, 70))
+    assert text is not None and "HARDWARE" in text.upper()
+    evidence = [EvidenceRow("s", "receipt", "merchant_name", "HON HWA HARDWARE", None, "ocr", "heuristic:top_lines",
+                            0.7, "exact", page_no=1, bbox=(15, 25, 400, 70), page_width=600, page_height=200),
+                EvidenceRow("s", "receipt", "total_amount", "31.00", None, "ocr", "label:total:right", 0.9, "exact",
+                            page_no=1, bbox=(15, 115, 300, 160), page_width=600, page_height=200),
+                EvidenceRow("s", "receipt", "receipt_date", "2018-01-01", None, "text_layer", "x", 0.9, "exact",
+                            page_no=1, bbox=(0, 0, 10, 10), page_width=600, page_height=200)]
+    found = second_readings(evidence, image, 1, {"merchant_name": "text", "total_amount": "money",
+                                                 "receipt_date": "date"})
+    assert found["merchant_name"] >= 0.9 and found["total_amount"] == 1.0
+    assert "receipt_date" not in found  # not read by OCR: nothing to read again
+
+
+def test_agreement_by_kind() -> None:
+    assert agreement("money", "31.00", "TOTAL 31.00") == 1.0
+    assert agreement("money", "60.00", "TOTAL 63.60") == 0.0
+    assert agreement("money", "60.00", "TOTAL") is None
+    assert agreement("date", "2018-01-09", "DATE 09/01/2018") == 1.0
+    assert agreement("text", "JALAN MA11", "JALAN MALL") is not None
+    assert (agreement("text", "ABC TRADING", "ABC TRADING") or 0) > (agreement("text", "ABC TRADING", "XYZ") or 0)
