@@ -13,6 +13,7 @@ from PIL import Image
 from ocrflow.engines.base import EngineRequest, EngineResult, Task, TerminalEngineError, TransientEngineError
 from ocrflow.engines.vllm import CircuitBreaker, CircuitOpenError, RetryPolicy, VllmEngine, VllmOptions
 from tests.fakes.fake_vllm import FakeVllm, closed_port_url
+from tests.support.vllm import fake_fixture
 
 FAST = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.02)
 SCHEMA = {"type": "object", "title": "invoice",
@@ -25,11 +26,8 @@ def img(width: int = 200, height: int = 100) -> Image.Image:
     return Image.new("RGB", (width, height), "white")
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeVllm]:
-    models = ["tencent/HunyuanOCR", "tencent/HunyuanOCR-1.5", "Qwen/Qwen2.5-VL-7B-Instruct"]
-    with FakeVllm(mode="sleep", capacity=64, api_key="secret", models=models) as f:
-        yield f
+fake = fake_fixture(mode="sleep", capacity=64, api_key="secret",
+                    models=["tencent/HunyuanOCR", "tencent/HunyuanOCR-1.5", "Qwen/Qwen2.5-VL-7B-Instruct"])
 
 
 def vllm(urls: str | list[str], breaker: CircuitBreaker | None = None, **options: Any) -> VllmEngine:
