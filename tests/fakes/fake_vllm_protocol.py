@@ -5,9 +5,10 @@ Split from ``tests.fakes.fake_vllm`` (the server); nothing here does I/O or impo
 
 from __future__ import annotations
 
-import base64
 import binascii
+import functools
 import io
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ def _decode_image(url: Any, max_bytes: int, *, scale: int = 1) -> tuple[Image.Im
     if ";base64" not in head:
         raise HttpError(400, "image data URL must be base64-encoded")
     try:
-        raw = base64.b64decode(data, validate=True)
+        raw = binascii.a2b_base64(data, strict_mode=True)  # as strict as b64decode(validate=True), in C
         image = Image.open(io.BytesIO(raw))
         size = image.size
         if scale > 1:
@@ -124,14 +125,20 @@ def _check_response_format(value: Any) -> dict[str, Any] | None:
     if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not isinstance(
             spec.get("schema"), dict):
         raise HttpError(400, "response_format.json_schema needs a string 'name' and an object 'schema'")
+    _check_schema(json.dumps(spec["schema"], sort_keys=True))
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _check_schema(schema_json: str) -> None:
+    """A schema checked once (a run sends the same contract's schema with every extraction request)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
     try:
-        Draft202012Validator.check_schema(spec["schema"])
+        Draft202012Validator.check_schema(json.loads(schema_json))
     except SchemaError as exc:
         raise HttpError(400, f"invalid JSON schema: {exc.message}") from exc
-    return value
 
 
 def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
