@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from ocrflow.engines.vllm import engine as engine_module
 from ocrflow.engines.vllm.image import EncodedImages, encode_image
 from ocrflow.engines.vllm.request import IMAGE_SLOT, encode_body
 from tests.fakes.fake_vllm import FakeVllm
+from tests.support.vllm import fake_fixture
 
 SCHEMA = {"type": "object", "title": "receipt", "properties": {"total": {"type": ["number", "null"]}}}
 
@@ -27,10 +27,7 @@ def page(seed: int = 0) -> Image.Image:
     return image
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeVllm]:
-    with FakeVllm(mode="sleep", capacity=8) as f:
-        yield f
+fake = fake_fixture(mode="sleep", capacity=8)
 
 
 def test_a_page_is_encoded_once_for_its_spotting_and_its_extraction(fake: FakeVllm) -> None:
