@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocrflow.demo.layout_pdf import render_layout_pdf
-from ocrflow.demo.layouts import LayoutInvoice, random_invoice
+from ocrflow.demo.layouts import LayoutInvoice, random_invoice, random_layout
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,9 +44,11 @@ class LayoutDoc:
                 "fields": fields, "lines": inv.gold_lines(), "features": sorted(self.features)}
 
 
-def make_layout_doc(out_dir: Path, seed: int) -> LayoutDoc:
-    """One invoice in a layout drawn from ``seed``, written as ``out_dir/layout_<seed>.pdf``."""
-    inv = random_invoice(random.Random(seed))
+def make_layout_doc(out_dir: Path, seed: int, require: frozenset[str] = frozenset()) -> LayoutDoc:
+    """One invoice in a layout drawn from ``seed`` (with the ``require``d features planted), written as
+    ``out_dir/layout_<seed>.pdf``."""
+    rng = random.Random(seed)
+    inv = random_invoice(rng, random_layout(rng, require=require)) if require else random_invoice(rng)
     path = out_dir / f"layout_{seed}.pdf"
     _, table_pages = render_layout_pdf(inv, path)
     feats = set(inv.layout.features) - {"multipage", "repeat_header", "carry"}

@@ -229,8 +229,14 @@ def _labels(rng: random.Random, lang: str, columns: tuple[str, ...], feats: set[
     return out
 
 
-def random_layout(rng: random.Random, *, lang: str | None = None, n_lines: int | None = None) -> Layout:
-    """A random table layout; the features are drawn independently (a few of them at a time)."""
+PAGE_FEATURES = frozenset({"multipage", "repeat_header", "carry"})
+
+
+def random_layout(rng: random.Random, *, lang: str | None = None, n_lines: int | None = None,
+                  require: frozenset[str] = frozenset()) -> Layout:
+    """A random table layout; the features are drawn independently (a few of them at a time), those in
+    ``require`` always planted (``multipage``, ``repeat_header`` and ``carry`` make the table longer than a
+    page)."""
     lang = lang or rng.choice(LANGS)
     feats = {f for f, p in (("wrap", 0.4), ("discount", 0.2), ("tax_rate", 0.35), ("tax_amount", 0.12),
                             ("net_and_gross", 0.1), ("base_quantity", 0.08), ("position", 0.45), ("item_id", 0.25),
@@ -238,16 +244,20 @@ def random_layout(rng: random.Random, *, lang: str | None = None, n_lines: int |
                             ("doc_charges", 0.25), ("currency_in_cells", 0.15)) if rng.random() < p}
     feats.add(rng.choice(("unit_column", "unit_in_qty", "none")))
     feats.discard("none")
-    if "tax_amount" in feats:
-        feats.discard("net_and_gross")
+    feats |= require - PAGE_FEATURES
+    for a, b in (("tax_amount", "net_and_gross"), ("unit_column", "unit_in_qty")):
+        if a in feats and b in feats:
+            feats.discard(b if a in require or b not in require else a)
     rows = n_lines if n_lines is not None else (rng.randint(2, 8) if rng.random() < 0.75 else rng.randint(24, 45))
     font_size = rng.choice((8.0, 9.0, 10.0))
     per_page = rng.randint(16, 22) if "wrap" not in feats else rng.randint(12, 16)
+    if require & PAGE_FEATURES:
+        rows = max(rows, per_page + 4)
     if rows > per_page:
         feats.add("multipage")
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 or "repeat_header" in require:
             feats.add("repeat_header")
-        if rng.random() < 0.35:
+        if rng.random() < 0.35 or "carry" in require:
             feats.add("carry")
     columns = _columns(rng, feats)
     return Layout(lang=lang, columns=columns, labels=_labels(rng, lang, columns, feats),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ocrflow.core.models import Line
 from ocrflow.pipeline.extract.table_header import Column
-from ocrflow.pipeline.extract.table_text import Figure, Piece, cell_figure, figure, groups, piece
+from ocrflow.pipeline.extract.table_text import Figure, Piece, cell_figure, figure, groups, piece, spaced_figure
 
 _THOUSANDS_TAIL = re.compile(r"^\d{3}(?:[.,]\d+)?(?:\s?(?:€|\$|£|EUR|CHF))?-?$")
 
@@ -59,8 +59,10 @@ class GridRow:
 class Grid:
     """The columns' stretches, and the cutting of rows into them."""
 
-    def __init__(self, columns: Sequence[Column], numeric: set[int], text_col: int) -> None:
+    def __init__(self, columns: Sequence[Column], numeric: set[int], text_col: int, *, spaced: bool = False) -> None:
         self.columns = list(columns)
+        self.spaced = spaced
+        """The document groups thousands with spaces: "1 500" is one figure."""
         self.numeric = numeric
         self.text_col = text_col
         self.bounds: list[tuple[float, float]] = []
@@ -99,7 +101,15 @@ class Grid:
         return best if best is not None else self.stretch(p.x0 + slack)
 
     def _spanned(self, ln: Line, slack: float) -> list[int]:
-        return [k for k, (lo, hi) in enumerate(self.bounds) if ln.x1 - slack > lo and ln.x0 + slack < hi]
+        """The columns a text line reaches into: by its ends (a little inside), or by a figure of it lying in a
+        column of its own (a narrow "6" before "Contrat de maintenance")."""
+        out = {k for k, (lo, hi) in enumerate(self.bounds) if ln.x1 - slack > lo and ln.x0 + slack < hi}
+        parts = groups(ln) if any(ch.isdigit() for ch in ln.text) else []
+        if len(parts) > 1:
+            for p in (parts[0], parts[-1]):
+                if p.fig is not None and (k := self.stretch(p.x0 + 1 if p is parts[0] else p.x1 - 1)) is not None:
+                    out.add(k)
+        return sorted(out)
 
     def cut(self, row: Sequence[Line]) -> GridRow:
         out = GridRow(list(row))
@@ -107,10 +117,18 @@ class Grid:
             slack = 0.5 * max(ln.y1 - ln.y0, 1.0)
             spanned = self._spanned(ln, slack)
             whole = piece(ln)
-            one_figure = whole.fig is not None and not re.search(r"\d \d", whole.text)  # "100 200": two?
+            one_figure = whole.fig is not None and (not re.search(r"\d \d", whole.text)  # "100 200": two?
+                                                    or (self.spaced and spaced_figure(whole.fig.text)))
             if self._code_and_text(ln, spanned, out, slack):
                 continue
-            if len(spanned) <= 1 or one_figure or all(p.fig is None for p in groups(ln)):
+            parts = groups(ln)
+            figs = sum(p.fig is not None for p in parts)
+            if len(spanned) == 1 and not one_figure and figs >= 2 and spanned[0] in self.numeric:
+                # two figures in one numeric column ("12968.22 20 %"): the header's labels were joined, the
+                # figures after the first belong to the numeric columns to its right
+                right = [k for k in range(spanned[0] + 1, len(self.columns)) if k in self.numeric]
+                spanned = [spanned[0], *right[:figs - 1]]
+            if len(spanned) <= 1 or one_figure or figs == 0:
                 col = self._figure_column(whole) if whole.fig is not None else self._text_column(whole, slack)
                 if col is not None:
                     out.add(col, whole)

@@ -97,6 +97,21 @@ def decimal_comma(texts: Sequence[str]) -> bool | None:
     return None
 
 
+_SPACED_AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+[.,]\d{2}(?!\d)")
+_SPACED = re.compile(r"^\D*\d{1,3}(?: \d{3})+(?:[.,]\d+)?\D*$")
+
+
+def space_grouped(texts: Sequence[str]) -> bool:
+    """Whether the document groups thousands with spaces ("1 234,56" at least twice): then "1 500" is one
+    figure, not two."""
+    return sum(len(_SPACED_AMOUNT.findall(t)) for t in texts) >= 2
+
+
+def spaced_figure(text: str) -> bool:
+    """A figure whose digits are grouped by spaces ("1 500 u", "12 345,00 €")."""
+    return bool(_SPACED.match(text))
+
+
 def reread(fig: Figure, decimal_comma: bool | None) -> Figure:
     """``fig`` read again under the document's decimal convention (only '1.000'-like figures change)."""
     if decimal_comma is None:

@@ -50,7 +50,14 @@ from ocrflow.pipeline.extract.table_output import (
     sum_targets,
 )
 from ocrflow.pipeline.extract.table_roles import check, choose
-from ocrflow.pipeline.extract.table_text import decimal_comma, line_height, reread, rows_of, split_number
+from ocrflow.pipeline.extract.table_text import (
+    decimal_comma,
+    line_height,
+    reread,
+    rows_of,
+    space_grouped,
+    split_number,
+)
 
 __all__ = ["NUMERIC_KINDS", "UNNAMED", "amount_column", "cell_values", "find_header", "header_lines",
            "header_specs", "label_match", "rows_of", "split_number", "table_lines", "total_labels"]
@@ -62,15 +69,17 @@ TOTAL_MATCH = 3
 class _Segment:
     """A table under one header (a repeated header with the same columns continues it)."""
 
-    def __init__(self, header: Header, index: int, height: float, body: Sequence[Sequence[Line]]) -> None:
+    def __init__(self, header: Header, index: int, height: float, body: Sequence[Sequence[Line]],
+                 spaced: bool) -> None:
         header.columns = refine_columns(header.columns, body)
         self.header = header
+        self.spaced = spaced
         self.index = index
         cols = header.columns
         named_text = [k for k, c in enumerate(cols) if c.role == "description"]
         self.text_col = named_text[0] if named_text else -1
         self.numeric = {k for k, c in enumerate(cols) if c.role not in TEXT_ROLES and k != self.text_col}
-        self.grid = Grid(cols, self.numeric, self.text_col)
+        self.grid = Grid(cols, self.numeric, self.text_col, spaced=spaced)
         positions = {k for k, c in enumerate(cols) if c.role == POSITION}
         self.builder = BlockBuilder(self.text_col, self.numeric - positions, height, positions)
 
@@ -87,7 +96,7 @@ class _Segment:
         if chars:
             self.text_col = max(chars, key=lambda c: chars[c])
             self.numeric.discard(self.text_col)
-            self.grid = Grid(self.header.columns, self.numeric, self.text_col)
+            self.grid = Grid(self.header.columns, self.numeric, self.text_col, spaced=self.spaced)
             self.builder.text_col = self.text_col
             self.builder.numeric.discard(self.text_col)
 
@@ -97,7 +106,7 @@ class _Segment:
         if len(header.columns) != len(self.header.columns):
             return
         self.header = header
-        self.grid = Grid(header.columns, self.numeric, self.text_col)
+        self.grid = Grid(header.columns, self.numeric, self.text_col, spaced=self.spaced)
 
 
 def _compatible(a: Header, b: Header) -> bool:
@@ -113,7 +122,9 @@ class _Reader:
         self.totals_labels = total_labels(contract)
         self.segments: list[_Segment] = []
         self.printed_totals: list[Decimal] = []
-        self.decimal_comma = decimal_comma([ln.text for page in text.pages for ln in page.lines])
+        texts = [ln.text for page in text.pages for ln in page.lines]
+        self.decimal_comma = decimal_comma(texts)
+        self.spaced = space_grouped(texts)
 
     def read(self) -> list[dict[str, Any]]:
         furniture = running_lines(self.text)
@@ -145,7 +156,7 @@ class _Reader:
         return self._lines()
 
     def _segment(self, header: Header, height: float, body: Sequence[Sequence[Line]]) -> _Segment:
-        seg = _Segment(header, len(self.segments), height, body)
+        seg = _Segment(header, len(self.segments), height, body, self.spaced)
         self.segments.append(seg)
         return seg
 
