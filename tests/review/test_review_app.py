@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -15,22 +14,7 @@ from typer.testing import CliRunner
 from ocrflow.cli import app
 from ocrflow.review.security import SecurityError, required_token
 from ocrflow.store import open_store
-from tests.review.conftest import Reviewed, client_for
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    if found is None:
-        raise AssertionError("no CSRF token in the form")
-    return found.group(1)
-
-
-def one(url: str, sql: str) -> list[tuple[object, ...]]:
-    store = open_store(url, read_only=True)
-    try:
-        return store.query(sql)[1]
-    finally:
-        store.close()
+from tests.support.review import Reviewed, client_for, csrf_of, one
 
 
 def test_queue_record_and_approval_load_the_corrected_row(reviewed: Reviewed) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.review.support import run_inbox
-from tests.review.test_review_app import client_for, csrf_of, one
+from tests.support.review import client_for, csrf_of, one, run_inbox
 
 
 def test_approving_an_invoice_keeps_its_lines(tmp_path: Path, demo_dir: Path) -> None:
