@@ -10,46 +10,15 @@ has the sums for a relation but none closes, and None when the page gives nothin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from itertools import product
 from typing import Any
 
-from ocrflow.pipeline.extract.candidates import money_values
 from ocrflow.pipeline.extract.layout import PageLine
+from ocrflow.pipeline.extract.sums import role_amounts
 
 TOLERANCE = 0.011
-ROLES: dict[str, re.Pattern[str]] = {
-    "change": re.compile(r"(?i)\b(?:change|baki|kembali|balance\s+due\s+to\s+customer)\b|找零|找赎"),
-    "tendered": re.compile(r"(?i)\b(?:cash|tender\w*|paid|received|payment|credit\s*card|card|visa|master\w*|"
-                           r"debit|amex|e-?wallet)\b|现金|实收|收款"),
-    "rounding": re.compile(r"(?i)\bround\w*|\badj(?:ustment)?\b"),
-    "subtotal": re.compile(r"(?i)sub\s*-?\s*total|total\s*\(?\s*ex\w*|excl\w*|before\s+(?:tax|gst)|"
-                           r"\bnet(?:t)?\s+(?:amount|total)|total\s+excl"),
-    "tax": re.compile(r"(?i)\b(?:gst|sst|tax|vat|mwst|ust|service\s+charge)\b|税"),
-}
-
-
-def _rows(lines: Sequence[PageLine]) -> list[str]:
-    rows: dict[tuple[int, int], list[PageLine]] = {}
-    for pl in lines:
-        rows.setdefault((pl.page, pl.row), []).append(pl)
-    return [" ".join(p.text for p in sorted(r, key=lambda p: p.line.x0)) for _, r in sorted(rows.items())]
-
-
-def role_amounts(lines: Sequence[PageLine]) -> dict[str, list[float]]:
-    """The amounts printed on rows that name a role (the row's rightmost amount), per role."""
-    out: dict[str, list[float]] = {role: [] for role in ROLES}
-    for text in _rows(lines):
-        found = money_values(text)
-        if not found:
-            continue
-        amount = found[-1][1]
-        for role, pattern in ROLES.items():
-            if pattern.search(text) and not (role == "tendered" and ROLES["change"].search(text)):
-                out[role].append(abs(amount))
-    return out
 
 
 def _close(a: float, b: float) -> bool:

@@ -17,7 +17,7 @@ MONEY_RE = re.compile(
 DATE_RE = re.compile(
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日?"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
-    r"|(?<!\d)\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*(?:\d{4}(?=\d{1,2}:\d{2})|\d{4}(?!\d)|\d{2}(?!\d))"
+    r"|(?<!\d)\d{1,2}\s*(?P<sep>[-/.])\s*\d{1,2}\s*(?P=sep)\s*(?:\d{4}(?=\d{1,2}:\d{2})|\d{4}(?!\d)|\d{2}(?!\d))"
     r"|(?i:\d{1,2}(?:st|nd|rd|th)?\.?[\s\-/]*(?:of\s+)?[a-zäéû]{3,10}\.?,?[\s\-/']*(?:\d{4}|\d{2}))(?!\d)"
     r"|(?i:[a-zäéû]{3,10}\.?[\s\-]*\d{1,2}(?:st|nd|rd|th)?\s*,?[\s\-]+\d{4})")
 ID_TOKEN = re.compile(r"[#]?\s*([A-Za-z0-9][A-Za-z0-9_/\-.]*\d[A-Za-z0-9_/\-.]*)")
@@ -52,25 +52,40 @@ def first_money(text: str, *, rightmost: bool = True) -> str | None:
     return found[-1][0] if rightmost else found[0][0]
 
 
-def first_date(text: str, *, day_first: bool) -> str | None:
-    for m in DATE_RE.finditer(unicodedata.normalize("NFKC", text)):
+def _in_longer_number(text: str, start: int, end: int, sep: str | None) -> bool:
+    """A date-shaped run that is part of a longer number with the same separator ("05.22.95.66.66")."""
+    if not sep:
+        return False
+    return (text[end:end + 1] == sep and text[end + 1:end + 2].isdigit()) or (
+        text[start - 1:start] == sep and text[start - 2:start - 1].isdigit())
+
+
+def date_matches(text: str, *, day_first: bool) -> list[str]:
+    """Every printed date in ``text``, left to right: a date-shaped run that does not read as a date does not
+    hide a real one that overlaps it ("REG #19- 18/01/2018"), and a run inside a longer number is no date."""
+    norm = unicodedata.normalize("NFKC", text)
+    out: list[str] = []
+    pos = 0
+    while (m := DATE_RE.search(norm, pos)) is not None:
         try:
+            if _in_longer_number(norm, m.start(), m.end(), m.group("sep")):
+                raise CoercionError("part of a longer number")
             parse_date(m.group(0), day_first=day_first)
         except CoercionError:
+            pos = m.start() + 1
             continue
-        return m.group(0).strip()
-    return None
+        out.append(m.group(0).strip())
+        pos = m.end()
+    return out
+
+
+def first_date(text: str, *, day_first: bool) -> str | None:
+    found = date_matches(text, day_first=day_first)
+    return found[0] if found else None
 
 
 def all_dates(text: str, *, day_first: bool) -> list[str]:
-    out: list[str] = []
-    for m in DATE_RE.finditer(unicodedata.normalize("NFKC", text)):
-        try:
-            parse_date(m.group(0), day_first=day_first)
-        except CoercionError:
-            continue
-        out.append(m.group(0).strip())
-    return out
+    return date_matches(text, day_first=day_first)
 
 
 _ID_STOP = re.compile(r"(?i)^(?:no|nr|number|num|n°|#|id|:)$")

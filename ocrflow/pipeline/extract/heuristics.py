@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
 from ocrflow.pipeline.coerce import CoercionError, parse_date
+from ocrflow.pipeline.extract.agreements import effective_date, governing_law, parties, term
 from ocrflow.pipeline.extract.candidates import all_dates, first_date, money_values
 from ocrflow.pipeline.extract.layout import PageLine
 
 ORG_SUFFIX = re.compile(
     r"(?i)\b(?:sdn\.?\s*bhd|bhd|enterprise|trading|restaurant|restoran|company|co\.|corp(?:oration)?|"
     r"inc|llc|ltd|limited|gmbh|ag|kg|s\.?a\.?r?\.?l?|b\.?v|plc|pvt|store|shop|mart|market|bakery|"
-    r"bakeries|cafe|café|hardware|stationery|pharmacy|hotel|services|有限公司|公司|商店|超市)\b\.?")
+    r"bakeries|cafe|café|hardware|stationery|pharmacy|hotel|services|kedai|syarikat|perniagaan|"
+    r"有限公司|公司|商店|超市)\b\.?")
 NOT_A_NAME = re.compile(
     r"(?i)\b(?:tax\s*invoice|invoice|receipt|reg(?:istration)?\.?\s*no|co\.?\s*no|gst|vat|tel|fax|phone|"
     r"e-?mail|www\.|http|order|cashier|date|table|welcome|bill|page|rechnung|facture|发票|收据)\b")
@@ -26,7 +29,16 @@ PHONE_ROW = re.compile(r"^\W*(?:\+|\(0|0\d)[\d\s\-()/]{7,}\W*$")
 ADDRESS_STOP = re.compile(
     r"(?i)\b(?:tel|fax|phone|mobile|whatsapp\w*|h/?p|pay|gst|vat|tax\s*invoice|invoice|receipt|e-?mail|www|reg\.?\s*no|co\.?\s*reg|"
     r"company\s*reg|cashier|date|bill|order|doc(?:ument)?\s*no)\b|电话|发票")
-REG_NUMBER = re.compile(r"^[\s(]*(?:co\.?\s*(?:reg|no)\.?\s*:?\s*)?[\d\s\-]{4,}[- ]?[A-Za-z]?[\s).]*$", re.I)
+REG_NUMBER = re.compile(r"^[\s(]*(?:co\.?\s*(?:reg|no)\.?\s*:?\s*)?[\d\s\-.]{4,}[- ]?[A-Za-z]?[\s).]*$", re.I)
+STREET = re.compile(
+    r"(?i)\b(?:no\.?\s*\d|lot\b|jalan|jln|taman|tmn|lorong|persiaran|street|road|avenue|lane|level\s*\d|"
+    r"floor|blok|block|straße|strasse|rue|suite|building|bangunan)|(?<!\d)\d{5}\s*,?\s*[^\W\d]{3,}")
+"""A row that is surely part of an address: a street word or a postcode before a place name."""
+PRICE_INSIDE = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}(?![\d.,])|(?i:\d\s*[x×]\s*\d)")
+"""A price or a quantity anywhere in a row: an item line, which is neither a name nor an address."""
+SUFFIX_FIRST = re.compile(r"(?i)^\W*(?:co\.?|company|sdn\.?|bhd\.?|\(m\)|ltd\.?|limited|inc\.?|gmbh|llc|&)(?:\s|$|\W)")
+"""A row that starts with a company suffix continues the name on the row above ("POPULAR BOOK" /
+"CO. (M) SDN BHD")."""
 
 Heuristic = Callable[[list[PageLine], bool], str | list[str] | None]
 
@@ -36,7 +48,7 @@ def _letters(text: str) -> int:
 
 
 def _is_name_like(text: str) -> bool:
-    if _letters(text) < 3 or NOT_A_NAME.search(text) or REG_NUMBER.match(text):
+    if _letters(text) < 3 or NOT_A_NAME.search(text) or REG_NUMBER.match(text) or PRICE_INSIDE.search(text):
         return False
     digits = sum(ch.isdigit() for ch in text)
     if digits > _letters(text):
@@ -64,7 +76,9 @@ def _row_text(row: list[PageLine]) -> str:
 
 
 def _clean_name(text: str) -> str:
-    text = re.sub(r"\s*\((?=[^)]*\d)[^)]*\)\s*$", "", text)
+    """Without a trailing registration number, in parentheses or not ("(139386 X)", "519537-X) PA")."""
+    text = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)\s*$", "", text)
+    text = re.sub(r"\s+\(?\d{5,}\s*-?\s*[A-Za-z]?\)?(?:\s+\S{1,3})?\s*$", "", text)
     return text.strip(" ,;:-*")
 
 
@@ -82,16 +96,29 @@ def _name_text(rows: list[list[PageLine]], i: int) -> str | None:
     return None
 
 
+def _first_street(rows: list[list[PageLine]], start: int) -> int | None:
+    return next((i for i in range(start, len(rows)) if STREET.search(_row_text(rows[i]))
+                 and not ADDRESS_STOP.search(_row_text(rows[i]))), None)
+
+
 def _name_row(lines: list[PageLine]) -> tuple[int, str] | None:
-    """Index (in _top_rows) and text of the row that names the issuer."""
+    """Index (in _top_rows) and text of the row that names the issuer.
+
+    The issuer's name is printed above its address: a company line further down (an owner, a sister company,
+    a franchisor, an item that ends in a trade word) is not the shop. Above the first address row, the
+    first row with an organisation suffix wins, else the first name-like row; a row that starts with a
+    suffix continues the name of the row above it."""
     rows = _top_rows(lines)
     candidates = [(i, t) for i in range(len(rows)) if (t := _name_text(rows, i))]
     if not candidates:
         return None
-    for i, text in candidates[:6]:
-        if ORG_SUFFIX.search(text):
-            return i, text
-    return candidates[0]
+    street = _first_street(rows, candidates[0][0] + 1)
+    head = [c for c in candidates if street is None or c[0] < street] or candidates
+    i, text = next(((i, t) for i, t in head[:6] if ORG_SUFFIX.search(t)), head[0])
+    before = next((t for j, t in candidates if j == i - 1), None)
+    if SUFFIX_FIRST.match(text) and before is not None and not ORG_SUFFIX.search(before):
+        text = f"{before} {text}"
+    return i, text
 
 
 def top_lines(lines: list[PageLine], day_first: bool) -> str | None:
@@ -111,7 +138,7 @@ def address_block(lines: list[PageLine], day_first: bool) -> str | None:
     for row in rows:
         text = _row_text(row)
         if (ADDRESS_STOP.search(text) or REG_NUMBER.match(text) or PHONE_ROW.match(text) or ":" in text
-                or PRICED_ROW.search(text)):
+                or PRICED_ROW.search(text) or PRICE_INSIDE.search(text)):
             if parts:
                 break
             continue
@@ -130,11 +157,23 @@ def largest_amount(lines: list[PageLine], day_first: bool) -> str | None:
     return best[1] if best else None
 
 
+FIRST_YEAR = 1990
+
+
+def _plausible(raw: str, day_first: bool) -> bool:
+    """A document date between 1990 and a year from now (a misread "2048" is not the purchase date)."""
+    try:
+        day = parse_date(raw, day_first=day_first)
+    except CoercionError:
+        return False
+    return FIRST_YEAR <= day.year <= date.today().year + 1
+
+
 def first_date_heuristic(lines: list[PageLine], day_first: bool) -> str | None:
     for pl in lines:
-        found = first_date(pl.text, day_first=day_first)
-        if found:
-            return found
+        for found in all_dates(pl.text, day_first=day_first):
+            if _plausible(found, day_first):
+                return found
     return None
 
 
@@ -181,177 +220,6 @@ def title_date(lines: list[PageLine], day_first: bool) -> str | None:
         return None
     m = _TITLE_DATE.match(found[1])
     return first_date(m.group(1), day_first=day_first) if m else None
-
-
-def full_text(lines: list[PageLine]) -> str:
-    return re.sub(r"\s+", " ", " ".join(pl.text for pl in lines))
-
-
-# --------------------------------------------------------------------------- agreements
-
-_EFFECTIVE = re.compile(
-    r"(?i)(?:effective\s+(?:date|as\s+of|on)|dated\s+(?:as\s+of\s+)?|entered\s+into\s+(?:as\s+of|on)|"
-    r"made\s+(?:and\s+entered\s+into\s+)?(?:as\s+of|on)|as\s+of|effective\s+of)\W{0,6}(?:the\s+)?(.{0,40})")
-_LAW = re.compile(
-    r"(?i:governed\s+by|construed\s+(?:and\s+enforced\s+)?in\s+accordance\s+with|laws\s+of)"
-    r"[^.]{0,80}?(?i:laws?\s+of\s+(?:the\s+)?(?:(?:state|commonwealth|province)\s+of\s+)?)"
-    r"([A-Z][A-Za-z]+(?:\s+[A-Z][A-Za-z]+)?)")
-_LAW_SHORT = re.compile(
-    r"(?:State|Commonwealth)\s+of\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "twenty-four": 24, "thirty-six": 36}
-_TERM = re.compile(
-    r"(?i)(?:period|term)\s+of\s+(?:([a-z\-]+)\s*)?(?:\(\s*(\d+)\s*\)\s*)?(?:(\d+)\s+)?(years?|months?)")
-_PARTIES = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,300}?)(?:[)”\"]\s*,?|,)\s+and\s+(.{3,200})")
-_PARTIES_SIMPLE = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,200}?)\s*,?\s+and\s+(.{3,200})")
-_ENTITY = re.compile(
-    r"([A-Z][\w&.'\-]*(?:\s+(?:[A-Z][\w&.'\-]*|&|of|and))*?,?\s+"
-    r"(?:Inc|LLC|L\.L\.C|Ltd|Limited|Corp|Corporation|Company|Co|LP|L\.P|plc|GmbH|AG|N\.V|S\.A|B\.V)\b\.?)")
-_SKIP_FIRST_WORDS = {"the", "this", "and", "by", "between", "whereas", "agreement"}
-
-
-_SIGNATURE_REF = re.compile(
-    r"(?i)signature\s+page|(?:date|day)\s+(?:first\s+)?(?:written|set\s+forth|indicated)\s+below"
-    r"|(?:latest|last)\s+date")
-_WITNESS = re.compile(r"(?i)in\s+witness\s+whereof|signature\s+page\s+follows")
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_US_NAMED = re.compile(rf"(?i)\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}")
-_EU_NAMED = re.compile(rf"(?i)\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}")
-
-
-def document_day_first(text: str, day_first: bool) -> bool:
-    """Whether numeric dates are day first: a text that writes "March 1, 2015" is month first."""
-    us, eu = len(_US_NAMED.findall(text)), len(_EU_NAMED.findall(text))
-    if us > eu:
-        return False
-    if eu > us:
-        return True
-    return day_first
-
-
-def _iso(raw: str, day_first: bool) -> str | None:
-    try:
-        return parse_date(raw, day_first=day_first).isoformat()
-    except CoercionError:
-        return None
-
-
-def _signature_date(lines: list[PageLine], day_first: bool) -> str | None:
-    """The latest date in the signature block (after "IN WITNESS WHEREOF")."""
-    starts = [i for i, pl in enumerate(lines) if _WITNESS.search(pl.text)]
-    if not starts:
-        return None
-    found = [d for d in (_iso(raw, day_first) for raw in all_dates(full_text(lines[starts[-1]:]),
-                                                                  day_first=day_first)) if d]
-    return max(found) if found else None
-
-
-def effective_date(lines: list[PageLine], day_first: bool) -> str | None:
-    """The agreement's date (ISO): after "effective as of" / "dated", else from the signature block."""
-    text = full_text(lines[:400])
-    day_first = document_day_first(full_text(lines), day_first)
-    for m in _EFFECTIVE.finditer(text):
-        found = first_date(m.group(1), day_first=day_first)
-        if found:
-            return _iso(found, day_first)
-        if _SIGNATURE_REF.search(m.group(1) + text[m.end(1):m.end(1) + 80]):
-            signed = _signature_date(lines, day_first)
-            if signed:
-                return signed
-    dates = all_dates(full_text(lines[:80]), day_first=day_first)
-    return _iso(dates[0], day_first) if dates else None
-
-
-def governing_law(lines: list[PageLine], day_first: bool) -> str | None:
-    text = full_text(lines)
-    m = _LAW.search(text)
-    if m:
-        return _trim_place(m.group(1))
-    m = _LAW_SHORT.search(text)
-    return _trim_place(m.group(1)) if m else None
-
-
-def _trim_place(place: str) -> str:
-    words = place.split()
-    stop = {"And", "Without", "Applicable", "In", "Except", "The", "As", "Shall", "Excluding", "Applied"}
-    kept: list[str] = []
-    for w in words:
-        if w in stop:
-            break
-        kept.append(w)
-    return " ".join(kept) or place
-
-
-_TERM_END = re.compile(
-    r"(?i)(?:terminate|expire)s?\b[^.;]{0,40}?\b(?:([a-z\-]+)\s*)?(?:\(\s*(\d+)\s*\)\s*)?(?:(\d+)\s+)?"
-    r"(years?|months?)\s+(?:after|from|following)")
-
-
-def term(lines: list[PageLine], day_first: bool) -> str | None:
-    text = full_text(lines)
-    m = _TERM.search(text) or _TERM_END.search(text)
-    if not m:
-        return None
-    word, paren, digits, unit = m.group(1), m.group(2), m.group(3), m.group(4).lower()
-    number = paren or digits or (str(_NUMBER_WORDS[word.lower()]) if word and word.lower() in
-                                  _NUMBER_WORDS else None)
-    if number is None:
-        return None
-    unit = unit.rstrip("s") + ("s" if int(number) != 1 else "")
-    return f"{int(number)} {unit}"
-
-
-_PARTY_TAIL = re.compile(
-    r"\s*[()“\"]"
-    r"|(?<!\bInc)(?<!\bLtd)(?<!\bCo)(?<!\bCorp)(?<!\b[A-Z])\.\s"
-    r"|,?\s+(?:an?|the)\s+(?:[A-Z][a-z]+\s+)?(?:[a-z]|[A-Z][a-z]+\s+(?:corporation|company|limited|partnership))"
-    r"|,\s+(?:having|with|whose|located)\b")
-
-
-def _clean_party(name: str) -> str:
-    name = _PARTY_TAIL.split(name, maxsplit=1)[0]
-    name = re.sub(r"\s+", " ", name).strip(" ,;:\"“”'")
-    name = re.sub(r"(?i),\s+(?=(?:Inc|LLC|Ltd|Limited|Corp|Co|LP|plc)\b)", " ", name)
-    words = name.split()
-    while words and words[0].lower() in _SKIP_FIRST_WORDS:
-        words.pop(0)
-    return " ".join(words)
-
-
-def _party_pairs(head: str) -> list[list[str]]:
-    pairs: list[list[str]] = []
-    starts = [m.start() for m in re.finditer(r"(?i)\bbetween\b", head)][:6]
-    for pattern in (_PARTIES, _PARTIES_SIMPLE):
-        for start in starts:
-            m = pattern.match(head, start)
-            pair = [_clean_party(m.group(1)), _clean_party(m.group(2))] if m else []
-            if pair and all(pair):
-                pairs.append(pair)
-    return pairs
-
-
-def _named(pair: list[str]) -> list[str]:
-    """A pair without its blank template placeholders ("between [________] and Acme Corp")."""
-    return [n for n in pair if any(ch.isalpha() for ch in n)]
-
-
-def _plausible_name(name: str) -> bool:
-    return 2 <= len(name.split()) <= 8 and not re.search(r"\d", name)
-
-
-def parties(lines: list[PageLine], day_first: bool) -> list[str] | None:
-    """The parties named after "between ... and ..." (fuller names preferred), else company names."""
-    head = full_text(lines[:200])
-    pairs = _party_pairs(head)
-    found = next((named for named in (_named(p) for p in pairs)
-                  if named and all(_plausible_name(n) for n in named)), pairs[0] if pairs else [])
-    if not found:
-        found = [_clean_party(e) for e in _ENTITY.findall(head)]
-    out: list[str] = []
-    for name in found:
-        if name and name.lower() not in {o.lower() for o in out} and len(name) < 120:
-            out.append(name)
-    return out[:4] or None
 
 
 PRIMARY = frozenset({"effective_date", "governing_law", "parties", "term", "title_number", "title_date"})

@@ -15,6 +15,7 @@ from typing import Any
 
 from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.core.models import DocumentText
+from ocrflow.pipeline.coerce import CoercionError, parse_money
 from ocrflow.pipeline.extract.candidates import (
     dominant_currency,
     first_currency,
@@ -25,6 +26,7 @@ from ocrflow.pipeline.extract.candidates import (
 )
 from ocrflow.pipeline.extract.heuristics import HEURISTICS, PRIMARY
 from ocrflow.pipeline.extract.layout import SEPARATORS, LabelHit, PageLine, below, document_lines, find_labels
+from ocrflow.pipeline.extract.sums import settled_total
 from ocrflow.pipeline.extract.tables import header_lines
 
 Reader = Callable[[str], "str | None"]
@@ -193,7 +195,21 @@ def extract_fields_with_evidence(doc: DocumentText, contract: Contract, *,
     in_table_header = header_lines(doc, contract)  # "Betrag", "Ohne MwSt." over a line table name its columns
     hits = {name: [h for h in found if id(h.where.line) not in in_table_header]
             for name, found in find_labels(lines, labels).items()}
-    return {spec.name: _field(spec, lines, hits.get(spec.name, []), day_first) for spec in contract.fields}
+    return {spec.name: _settle(spec, _field(spec, lines, hits.get(spec.name, []), day_first), lines)
+            for spec in contract.fields}
+
+
+def _settle(spec: FieldSpec, found: Found, lines: list[PageLine]) -> Found:
+    """A document's total printed before a rounding adjustment is replaced by the total after it, when the
+    page prints that (``ocrflow.pipeline.extract.sums.settled_total``): the amount paid is the rounded one."""
+    if spec.kind != "money" or not spec.name.endswith("total_amount") or found.value is None:
+        return found
+    try:
+        total = float(parse_money(str(found.value)))
+    except CoercionError:
+        return found
+    settled = settled_total(total, lines)
+    return Found(settled[0], settled[1], "arithmetic:rounding") if settled is not None else found
 
 
 def _field(spec: FieldSpec, lines: list[PageLine], hits: list[LabelHit], day_first: bool) -> Found:
