@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ocrflow.store import open_store
 from tests.support.review import XSS_NAME, Reviewed
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def shot(driver: webdriver.Chrome, name: str) -> None:

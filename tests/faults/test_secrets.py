@@ -132,6 +132,7 @@ def test_redact_url(url: str, shown: str) -> None:
         assert PG_PASSWORD not in scrub(f"host '{PG_PASSWORD}@db' not found", url)
 
 
+@pytest.mark.slow
 def test_cli_vllm_runs_good_401_and_unreachable_leak_nothing(inbox: Path, fake: FakeVllm,
                                                              tmp_path: Path) -> None:
     env = {"OCRFLOW_VLLM_URL": fake.url, "OCRFLOW_VLLM_API_KEY": API_KEY}
@@ -226,6 +227,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_postgres_urls_with_a_password_never_show_it(inbox: Path, fake: FakeVllm, tmp_path: Path) -> None:
     base = require_pg()
     url, password = _with_password(base, PG_PASSWORD)
@@ -273,6 +275,7 @@ def _review_banner(store: str, cwd: Path) -> str:
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_the_eval_report_leaks_nothing(demo_dir: Path, demo_gold: list[dict[str, Any]], fake: FakeVllm,
                                        tmp_path: Path) -> None:
     wanted = {"docs/invoice_digital.pdf", "docs/receipt_scan_01.jpg"}

@@ -69,6 +69,7 @@ def test_a_locked_duckdb_file_names_its_holder_registers_nothing_and_a_rerun_com
     print(f"[locked] after the re-run: loaded {n}, pending 0, failed 0")
 
 
+@pytest.mark.slow
 def test_a_full_disk_mid_load_keeps_whole_batches_and_a_rerun_loads_the_rest_once(tmp_path: Path) -> None:
     n, batch = 12, 2
     inbox, db = tmp_path / "inbox", tmp_path / "full.duckdb"

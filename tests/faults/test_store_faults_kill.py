@@ -26,6 +26,8 @@ from tests.faults.store_checks import (
 from tests.faults.store_driver import BATCH_SIZE
 from tests.support.store import STORE_KINDS, drop_schema, require_pg
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = 10
 BLOCKED_BATCH = 3

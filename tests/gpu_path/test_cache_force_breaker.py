@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from ocrflow.core.settings import load_settings
@@ -80,6 +81,7 @@ def test_force_resends_and_a_plain_rerun_does_not(inbox: Path, fake: FakeVllm, t
     assert counts == [4, 0, 4]  # 2 receipts x (spotting + extraction); the digital invoice has a text layer
 
 
+@pytest.mark.slow
 def test_a_new_model_is_not_answered_from_the_old_cache(inbox: Path, fake: FakeVllm, tmp_path: Path,
                                                         clean_env: None) -> None:
     db = str(tmp_path / "m.duckdb")

@@ -34,6 +34,7 @@ def test_run_exits_0_when_every_document_is_loaded_or_quarantined(inbox: Path, d
     assert (summary["loaded"], summary["quarantined"], summary["failed"]) == (3, 1, 0)
 
 
+@pytest.mark.slow
 def test_run_exits_1_when_failures_exceed_the_error_budget(inbox: Path, fake: FakeVllm, tmp_path: Path,
                                                             clean_env: None) -> None:
     """README: the default budget (1 %, rounded up) lets one broken file pass; ``--max-failed 0`` does not."""

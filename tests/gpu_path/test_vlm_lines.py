@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image, ImageDraw
 
 from tests.fakes.fake_vllm import FakeVllm
@@ -65,6 +66,7 @@ def test_lines_land_from_the_json_array(demo_dir: Path, inbox: Path, fake: FakeV
     assert rows(db, "SELECT count(*), count(DISTINCT line_no) FROM field_evidence WHERE line_no > 0") == [(9, 3)]
 
 
+@pytest.mark.slow
 def test_lines_land_from_the_html_table_when_the_json_has_none(demo_dir: Path, inbox: Path, fake: FakeVllm,
                                                                model: TruthModel, tmp_path: Path,
                                                                clean_env: None) -> None:
@@ -90,6 +92,7 @@ def test_no_parse_request_without_lines_or_a_printed_line_table(demo_dir: Path, 
     assert model.asked["parse"] == 0 and _receipt_lines(db) == []
 
 
+@pytest.mark.slow
 def test_spanned_html_headers_and_markdown_tables_are_read(demo_dir: Path, inbox: Path, fake: FakeVllm,
                                                            model: TruthModel, tmp_path: Path,
                                                            clean_env: None) -> None:
@@ -124,6 +127,7 @@ def _invoice_image(path: Path) -> tuple[Image.Image, PageTruth]:
     return Image.open(path), PageTruth(800, 1100, lines, INVOICE_FIELDS).with_items(INVOICE_ITEMS)
 
 
+@pytest.mark.slow
 def test_json_lines_that_break_the_sum_lose_to_the_table_that_adds_up(fake: FakeVllm, model: TruthModel,
                                                                       tmp_path: Path, clean_env: None) -> None:
     image, truth = _invoice_image(tmp_path / "scan_invoice.png")

@@ -17,7 +17,7 @@ from ocrflow.contracts import load_contracts
 from ocrflow.store.postgres_store import PostgresStore
 from tests.support.store import make_batch, make_outcome, pending, sha
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 N_DOCS = 240
 CHUNK = 8

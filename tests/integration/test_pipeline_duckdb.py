@@ -17,6 +17,8 @@ from ocrflow.run.files_work import run_files
 from ocrflow.run.summary import RunSummary
 from ocrflow.store.duckdb_store import DuckDBStore
 
+pytestmark = pytest.mark.slow
+
 
 def _run(inputs: list[str], db: Path, **kw: Any) -> RunSummary:
     settings = load_settings(store=str(db), **kw)

@@ -14,7 +14,7 @@ from ocrflow.run.files_work import run_files
 from ocrflow.store.postgres_store import PostgresStore
 from tests.support.store import drop_schema, require_pg
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_pipeline_into_postgres_skips_then_force_reprocesses(demo_dir: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from flows.params import FanOut, Inbox, RunParams
 from flows.reporting import PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
 from tests.integration.prefect_server import BIN, PrefectServer, clean_rows, make_pdf_inbox, stop
 
-pytestmark = pytest.mark.prefect_server
+pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 
 POOL = "ocrflow-process"
 PREFECT = str(BIN / "prefect")

@@ -33,6 +33,7 @@ def _artifacts(flow_run_id: Any) -> dict[str, Any]:
 
 
 @pytest.mark.prefect_server
+@pytest.mark.slow
 def test_bad_documents_fail_the_run_not_the_batch(prefect_server: PrefectServer, demo_dir: Path,
                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
@@ -192,6 +193,7 @@ def test_second_writer_on_a_duckdb_file_gets_a_clear_message(prefect_server: Pre
 
 
 @pytest.mark.prefect_server
+@pytest.mark.slow
 def test_nightly_falls_back_to_in_process_subflows(prefect_server: PrefectServer, demo_dir: Path,
                                                    tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
@@ -245,6 +247,7 @@ def test_engine_preflight_failure_fails_the_flow_before_any_document(prefect_ser
 
 @pytest.mark.parametrize("in_flight", [1, 4])
 @pytest.mark.prefect_server
+@pytest.mark.slow
 def test_flow_keeps_documents_in_flight_against_vllm(prefect_server: PrefectServer, demo_dir: Path,
                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     in_flight: int) -> None:

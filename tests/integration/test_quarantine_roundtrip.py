@@ -22,6 +22,8 @@ from ocrflow.run.summary import RunSummary
 from tests.pdfs import write_lines_pdf
 from tests.support.duck import rows, run_into
 
+pytestmark = pytest.mark.slow
+
 HEADER = ["Acme Tools GmbH", "Bill To: Beta Corp", "Currency: EUR"]
 DOCS = {
     # total is wrong per the rule amounts_add_up (100 + 19 != 130): fixed by dropping the rule

@@ -13,7 +13,7 @@ from ocrflow.cli import app
 from tests.integration.prefect_server import PrefectServer
 from tests.support.duck import rows as _rows
 
-pytestmark = pytest.mark.prefect_server
+pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 
 
 def test_reprocess_quarantine_flow_takes_only_the_quarantined_document(

@@ -15,6 +15,8 @@ from ocrflow.cli import app
 from ocrflow.contracts import default_contracts_dir
 from tests.support.duck import rows, run_into
 
+pytestmark = pytest.mark.slow
+
 
 def _strict_totals(contracts: Path, strict: bool) -> None:
     """``amounts_add_up`` as shipped, or broken on purpose (the total must equal the subtotal: fails with tax)."""

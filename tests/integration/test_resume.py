@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
 
-pytestmark = pytest.mark.prefect_server
+pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 
 BATCH = 2
 

@@ -40,6 +40,7 @@ def _snapshot(db: Path) -> dict[str, object]:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_changed_column_type_stops_the_run_with_exit_2_and_writes_nothing(
         tmp_path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch, clean_env: None) -> None:
     contracts = tmp_path / "contracts"

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from tests.integration.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
 
-pytestmark = [pytest.mark.postgres, pytest.mark.prefect_server]
+pytestmark = [pytest.mark.postgres, pytest.mark.prefect_server, pytest.mark.slow]
 
 # imports first (seconds on a loaded box), then wait at a gate until both workers are ready, then run the flow
 START_TOGETHER = """

@@ -15,6 +15,8 @@ from ocrflow.engines.vllm import VllmEngine, make_vllm_engine
 from tests.fakes.fake_vllm import FakeVllm
 from tests.support.vllm import fake_fixture
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def page() -> Image.Image:

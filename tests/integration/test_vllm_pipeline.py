@@ -19,6 +19,8 @@ from tests.fakes.fake_vllm import FakeVllm, closed_port_url
 from tests.support.duck import rows as _rows
 from tests.support.vllm import fake_fixture, inbox_fixture
 
+pytestmark = pytest.mark.slow
+
 FIELDS = "merchant_name, merchant_address, receipt_date, total_amount"
 
 
