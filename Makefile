@@ -45,6 +45,11 @@ demo: install $(DEMO_DIR)/gold.jsonl $(DEMO_DIR)/bad_inputs/empty.pdf
 test: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
+# the fast subset: no end-to-end (slow), no Prefect server, no browser; PostgreSQL stays in (docs/testing.md)
+.PHONY: test-fast
+test-fast: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider -m "not slow and not prefect_server and not browser"
+
 lint: install
 	$(VENV)/bin/ruff check ocrflow flows tasks tests benchmarks
 	$(VENV)/bin/mypy ocrflow flows tasks
