@@ -1,8 +1,6 @@
 """PostgresStore against a real PostgreSQL, side by side with DuckDBStore.
 
-Each test gets its own schema, dropped afterwards. PostgreSQL must be running: the URL is
-``OCRFLOW_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); if it cannot
-be reached the tests fail and say so (they never skip).
+The PostgreSQL tests are marked ``postgres`` and get a schema of their own (``pg_schema``, docs/testing.md).
 """
 
 from __future__ import annotations

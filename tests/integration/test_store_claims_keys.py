@@ -1,8 +1,6 @@
 """Claims, one row per key, export: both stores side by side, against a real PostgreSQL.
 
-Each test gets its own schema, dropped afterwards. PostgreSQL must be running: the URL is
-``OCRFLOW_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); if it cannot
-be reached the tests fail and say so (they never skip).
+``any_store`` runs each test on both stores; its PostgreSQL half is marked ``postgres`` (docs/testing.md).
 """
 
 from __future__ import annotations
