@@ -42,12 +42,14 @@ class OcrCacheFile:
             raise OcrCacheError(f"OCR cache {path}: cannot open it ({' '.join(str(exc).split())})") from exc
         self.con.execute("CREATE TABLE IF NOT EXISTS page_cache (cache_key VARCHAR PRIMARY KEY, result JSON, "
                          "created_at TIMESTAMP)")
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        """One connection: every call holds it (re-entrant: the result cache holds it around its calls too)."""
         self.hits = 0
         self.misses = 0
 
     def cache_get(self, key: str) -> dict[str, Any] | None:
-        row = self.con.execute("SELECT result FROM page_cache WHERE cache_key = ?", [key]).fetchone()
+        with self.lock:
+            row = self.con.execute("SELECT result FROM page_cache WHERE cache_key = ?", [key]).fetchone()
         if row is None:
             self.misses += 1
             return None
@@ -56,8 +58,9 @@ class OcrCacheFile:
         return found
 
     def cache_put(self, key: str, result: dict[str, Any]) -> None:
-        self.con.execute("INSERT OR REPLACE INTO page_cache VALUES (?, ?, ?)",
-                         [key, json.dumps(result, ensure_ascii=False), datetime.now(UTC).replace(tzinfo=None)])
+        with self.lock:
+            self.con.execute("INSERT OR REPLACE INTO page_cache VALUES (?, ?, ?)",
+                             [key, json.dumps(result, ensure_ascii=False), datetime.now(UTC).replace(tzinfo=None)])
 
     def entries(self) -> int:
         with self.lock:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -42,11 +41,11 @@ class CacheBackend(Protocol):
 
 
 _cache: CacheBackend | None = None
-_cache_lock = threading.Lock()
 
 
 def use_cache(backend: CacheBackend | None) -> None:
-    """Keep Tesseract's answers in ``backend`` (``ocrflow eval --ocr-cache`` does; None: no cache)."""
+    """Keep Tesseract's answers in ``backend``, which serialises its own calls (``ocrflow eval --ocr-cache``
+    does; None: no cache)."""
     global _cache
     _cache = backend
 
@@ -72,8 +71,7 @@ def read_region(image: Image.Image, bbox: tuple[float, float, float, float], lan
     key = hashlib.sha256(f"tesseract:{lang}:{PSM}:{crop.width}x{crop.height}:".encode() + crop.tobytes()).hexdigest()
     backend = _cache
     if backend is not None:
-        with _cache_lock:
-            hit = backend.cache_get(key)
+        hit = backend.cache_get(key)  # the backend serialises its own calls
         if hit is not None:
             return str(hit.get("text", ""))
     try:
@@ -82,8 +80,7 @@ def read_region(image: Image.Image, bbox: tuple[float, float, float, float], lan
         log.warning("second reading (tesseract) not available: %s", exc)
         return None
     if backend is not None:
-        with _cache_lock:
-            backend.cache_put(key, {"text": text})
+        backend.cache_put(key, {"text": text})
     return text
 
 

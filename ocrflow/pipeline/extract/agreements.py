@@ -30,7 +30,7 @@ _TERM = re.compile(
 _PARTIES = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,300}?)(?:[)”\"]\s*,?|,)\s+and\s+(.{3,200})")
 _PARTIES_SIMPLE = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,200}?)\s*,?\s+and\s+(.{3,200})")
 _ENTITY = re.compile(
-    r"([A-Z][\w&.'\-]*(?:\s+(?:[A-Z][\w&.'\-]*|&|of|and))*?,?\s+"
+    r"((?:[A-Z]|\d+[A-Z])[\w&.'\-]*(?:\s+(?:[A-Z][\w&.'\-]*|&|of|and))*?,?\s+"
     r"(?:Inc|LLC|L\.L\.C|Ltd|Limited|Corp|Corporation|Company|Co|LP|L\.P|plc|GmbH|AG|N\.V|S\.A|B\.V)\b\.?)")
 _SKIP_FIRST_WORDS = {"the", "this", "and", "by", "between", "whereas", "agreement"}
 
@@ -122,8 +122,10 @@ def term(lines: list[PageLine], day_first: bool) -> str | None:
                                   _NUMBER_WORDS else None)
     if number is None:
         return None
-    unit = unit.rstrip("s") + ("s" if int(number) != 1 else "")
-    return f"{int(number)} {unit}"
+    count, unit = int(number), unit.rstrip("s")
+    if unit == "month" and count % 12 == 0:  # "twelve (12) months" is one year
+        count, unit = count // 12, "year"
+    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 _PARTY_TAIL = re.compile(
@@ -161,17 +163,23 @@ def _named(pair: list[str]) -> list[str]:
 
 
 def _plausible_name(name: str) -> bool:
-    return 2 <= len(name.split()) <= 8 and not re.search(r"\d", name)
+    """A party's name: two to eight words, no digit, starting with a capital, most words capitalised (not
+    "you and", "parties and their respective")."""
+    words = name.split()
+    capital = sum(1 for w in words if w[:1].isupper() or w in ("&", "of", "and"))
+    return (2 <= len(words) <= 8 and not re.search(r"\d", name) and name[:1].isupper()
+            and capital * 2 > len(words))
 
 
 def parties(lines: list[PageLine], day_first: bool) -> list[str] | None:
     """The parties named after "between ... and ..." (fuller names preferred), else company names."""
     head = full_text(lines[:200])
     pairs = _party_pairs(head)
+    entities = [_clean_party(e) for e in _ENTITY.findall(head)]
     found = next((named for named in (_named(p) for p in pairs)
-                  if named and all(_plausible_name(n) for n in named)), pairs[0] if pairs else [])
-    if not found:
-        found = [_clean_party(e) for e in _ENTITY.findall(head)]
+                  if named and all(_plausible_name(n) for n in named)), [])
+    if not found:  # no plausible "between X and Y": the company names of the text, else the first pair
+        found = entities[:2] or (pairs[0] if pairs else [])
     out: list[str] = []
     for name in found:
         if name and name.lower() not in {o.lower() for o in out} and len(name) < 120:
