@@ -97,7 +97,7 @@ class RenderOptions:
 
 def normalize(img: Image.Image, max_long_side: int) -> Image.Image:
     """EXIF orientation, RGB, and the long side capped at ``max_long_side`` pixels."""
-    img = ImageOps.exif_transpose(img) or img
+    ImageOps.exif_transpose(img, in_place=True)  # callers hand over a private image: turned in place, no copy
     if img.mode != "RGB":
         if img.mode in ("RGBA", "LA", "P"):
             rgba = img.convert("RGBA")

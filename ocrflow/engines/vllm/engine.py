@@ -96,7 +96,8 @@ class VllmEngine:
     async def _ready(self) -> tuple[ReplicaPool, asyncio.Semaphore]:
         if self._pool is None or self._slots is None:
             shards = shard_count(self.max_in_flight + 8)
-            tls = tls_context(self.options.verify_tls)  # one for every client: building one costs ~0.1 s
+            # one for every client (loading the trust store costs ~0.1 s); none to load without an https replica
+            tls = tls_context(self.options.verify_tls and any(u.startswith("https:") for u in self.urls))
             replicas = [Replica(url, [self._client(url, shards, tls) for _ in range(shards)]) for url in self.urls]
             self._pool, self._slots = ReplicaPool(replicas), asyncio.Semaphore(self.max_in_flight)
         return self._pool, self._slots
