@@ -67,16 +67,20 @@ def vllm_api_key_from_secret(block_name: str = VLLM_SECRET_BLOCK) -> Any:
 
 
 def flow_engine(settings: Settings) -> Engine:
-    """The engine for a flow run; vLLM requests hold slots of the ``vllm`` global concurrency limit
-    (flows/limiter.py), which the flow hands to the engine."""
-    if settings.resolved_engine() == "vllm":
-        from flows.limiter import prefect_limiter
-        from ocrflow.engines.vllm import make_vllm_engine
-
-        return make_vllm_engine(settings, limiter=prefect_limiter())
+    """The engine for a flow run, as ``ocrflow run`` makes it (a vLLM engine without a URL is a configuration
+    error); vLLM requests hold slots of the ``vllm`` global concurrency limit (flows/limiter.py)."""
+    from ocrflow.core.settings import ConfigError
     from ocrflow.engines.factory import make_engine
 
-    return make_engine(settings)
+    limiter = None
+    if settings.resolved_engine() == "vllm":
+        from flows.limiter import prefect_limiter
+
+        limiter = prefect_limiter()
+    try:
+        return make_engine(settings, limiter=limiter)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def source_label(paths: Sequence[str], limit: int = 40) -> str:
