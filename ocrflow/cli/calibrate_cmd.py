@@ -27,6 +27,12 @@ def calibrate_cmd(
     ocr_cache: Annotated[Path | None, typer.Option(
         "--ocr-cache", metavar="FILE.duckdb", envvar="OCRFLOW_EVAL_OCR_CACHE",
         help="reuse engine answers kept by `ocrflow eval --ocr-cache`")] = None,
+    pool: Annotated[str, typer.Option(help="'all': one bound over every contract's gated values; 'contract': "
+                                           "one per contract")] = "all",
+    lift: Annotated[bool, typer.Option("--lift", help="write nothing; print each signal's lift: fit with and "
+                                                      "without it, figures on both parts (needs --from-json "
+                                                      "of an eval with --split all)")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="--lift as one JSON object")] = False,
 ) -> None:
     """Fit method priors, the confidence model and the gate's thresholds on the FIT part of a gold file.
 
@@ -35,7 +41,12 @@ def calibrate_cmd(
     if split != "fit":
         raise fail(f"calibrate fits on the fit part only (--split fit), not {split!r}: the check part is "
                    "what the calibration is measured on")
+    if pool not in ("all", "contract"):
+        raise fail(f"--pool must be 'all' or 'contract', not {pool!r}")
     report = _report(gold, from_json, contract, ocr_cache)
+    if lift:
+        _print_lift(report, json_out)
+        return
     from ocrflow.eval.calibrate import fit_calibration
     from ocrflow.eval.split import part_of
     from ocrflow.pipeline.evidence.calibration import CALIBRATION_FILE
@@ -43,7 +54,7 @@ def calibrate_cmd(
     fit_docs = [d for d in report.get("documents") or [] if part_of(str(d.get("path"))) == "fit"]
     if not fit_docs:
         raise fail("no document of the fit part to fit on")
-    calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"})
+    calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"}, pool=pool)
     target = out or CALIBRATION_FILE
     target.write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     err.print(f"calibration: {target}", highlight=False, markup=False)
@@ -93,11 +104,34 @@ def _write_contracts(directory: Path, calibration: dict[str, Any]) -> None:
 def _print_gate(calibration: dict[str, Any]) -> None:
     from rich.table import Table
 
-    t = Table(title="gate chosen on the fit part (one-sided 90% Clopper-Pearson bound, pooled per contract)")
-    for col in ("contract", "thresholds", "loaded", "wrong / labelled", "bound", "reviewed (too few examples)"):
+    rule = calibration.get("gate_rule") or {}
+    t = Table(title=f"gate chosen on the fit part (one-sided {rule.get('level', 0.9):.0%} Clopper-Pearson bound, "
+                    f"pooled {rule.get('pooled', '')})")
+    for col in ("contract", "thresholds", "pool: loaded docs", "wrong / labelled", "bound",
+                "reviewed (too few examples)"):
         t.add_column(col)
     for name, g in sorted((calibration.get("gate") or {}).items()):
         shown = ", ".join(f"{f} {v:.3f}" for f, v in sorted(g["thresholds"].items()) if v < 1.0) or "-"
-        t.add_row(name, shown, f"{g['loaded']}/{g['documents']}", f"{g['wrong']}/{g['labelled']}",
+        t.add_row(name, shown, f"{g['pool']}: {g['loaded']}/{g['documents']}", f"{g['wrong']}/{g['labelled']}",
                   f"{g['bound']:.4f}", ", ".join(g.get("reviewed") or []) or "-")
+    console.print(t)
+
+
+def _print_lift(report: dict[str, Any], json_out: bool) -> None:
+    from rich.table import Table
+
+    from ocrflow.eval.lift import lift
+
+    rows = lift(report)
+    if json_out:
+        typer.echo(json.dumps(rows))
+        return
+    t = Table(title="signal lift: calibration fitted on the fit part with and without each signal")
+    for col in ("calibration", "part", "accuracy", "wrong in clean", "loaded (non-copies)", "ECE"):
+        t.add_column(col)
+    for name, by_part in rows.items():
+        for part, f in by_part.items():
+            t.add_row(name, part, f"{f['field_accuracy']:.3f}",
+                      f"{f['wrong_in_clean']:.1%} ({f['wrong_in_clean_n']}/{f['labelled_in_clean']})",
+                      f"{f['loaded_without_review']:.1%} ({f['loaded']})", f"{f['ece']:.3f}")
     console.print(t)

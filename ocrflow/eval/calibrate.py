@@ -14,7 +14,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ocrflow.eval.fit import ValueRecord, confidence_of, fit_priors, fit_weights
-from ocrflow.eval.gate import LEVEL, MAX_WRONG, REVIEW, GateDoc, GateValue, choose, examples_needed
+from ocrflow.eval.gate import (
+    LEVEL,
+    MAX_WRONG,
+    MIN_FIELD_EXAMPLES,
+    REVIEW,
+    GateChoice,
+    GateDoc,
+    GateValue,
+    choose,
+    examples_needed,
+)
 from ocrflow.eval.trust import reliability
 
 CONFIDENCE_ONE = ("einvoice_xml", "human")
@@ -71,19 +81,20 @@ class Scorer:
         return confidence_of(record, self.priors, self.weights)
 
 
-def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> dict[str, list[GateDoc]]:
-    out: dict[str, list[GateDoc]] = {}
+def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> list[GateDoc]:
+    """The documents as the gate sees them; fields named ``contract.field``."""
+    out: list[GateDoc] = []
     for d in documents:
+        contract = str(d.get("doc_type"))
         values = []
         for name, ev in (d.get("evidence") or {}).items():
             conf = scorer.of(d, name)
             if conf is None:
                 continue
             f = (d.get("fields") or {}).get(name)
-            values.append(GateValue(name, conf, f is not None, bool(f is not None and not f.get("soft")),
-                                    _gated(ev)))
-        out.setdefault(str(d.get("doc_type")), []).append(
-            GateDoc(str(d.get("path")), str(d.get("doc_type")), tuple(values), held_otherwise(d)))
+            values.append(GateValue(f"{contract}.{name}", conf, f is not None,
+                                    bool(f is not None and not f.get("soft")), _gated(ev)))
+        out.append(GateDoc(str(d.get("path")), contract, tuple(values), held_otherwise(d)))
     return out
 
 
@@ -94,22 +105,39 @@ def contract_fields(documents: Iterable[Mapping[str, Any]]) -> dict[str, list[st
     return {k: sorted(v) for k, v in out.items()}
 
 
+def _per_contract(choices: Mapping[str, GateChoice]) -> dict[str, Any]:
+    """The thresholds by contract, each with the pool (all contracts, or its own) they were chosen in."""
+    out: dict[str, Any] = {}
+    for pool_name, choice in choices.items():
+        for qualified, value in sorted(choice.thresholds.items()):
+            contract, name = qualified.split(".", 1)
+            entry = out.setdefault(contract, {"thresholds": {}, "reviewed": [], "per_field": {}, "pool": pool_name,
+                                              "bound": round(choice.bound, 4), "wrong": choice.wrong,
+                                              "labelled": choice.labelled, "documents": choice.documents,
+                                              "loaded": choice.loaded, "pool_values": choice.pool})
+            entry["thresholds"][name] = value
+            entry["per_field"][name] = choice.per_field.get(qualified, {})
+            if qualified in choice.reviewed:
+                entry["reviewed"].append(name)
+    return out
+
+
 def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = (), max_wrong: float = MAX_WRONG,
-                    level: float = LEVEL) -> dict[str, Any]:
+                    level: float = LEVEL, pool: str = "all") -> dict[str, Any]:
     """The calibration fitted on the documents of ``report`` (run it on the fit part only)."""
     documents = list(report.get("documents") or [])
     values = value_records(documents)
     priors = fit_priors(values)
     model = fit_weights(values, priors, drop=drop)
     scorer = Scorer(priors, model["weights"])
-    fields = contract_fields(documents)
-    gate = {}
-    for contract, docs in sorted(gate_docs(documents, scorer).items()):
-        choice = choose(docs, fields.get(contract, []), max_wrong=max_wrong, level=level)
-        gate[contract] = {"thresholds": choice.thresholds, "bound": round(choice.bound, 4),
-                          "wrong": choice.wrong, "labelled": choice.labelled, "documents": choice.documents,
-                          "loaded": choice.loaded, "pool": choice.pool, "reviewed": choice.reviewed,
-                          "per_field": choice.per_field}
+    fields = [f"{c}.{n}" for c, names in sorted(contract_fields(documents).items()) for n in names]
+    docs = gate_docs(documents, scorer)
+    if pool == "contract":
+        choices = {c: choose([d for d in docs if d.contract == c], [f for f in fields if f.startswith(c + ".")],
+                             max_wrong=max_wrong, level=level) for c in sorted({d.contract for d in docs})}
+    else:
+        choices = {"all": choose(docs, fields, max_wrong=max_wrong, level=level)}
+    gate = _per_contract(choices)
     run = report.get("run") or {}
     return {
         "fitted_on": {"gold": run.get("gold", ""), "split": report.get("split", "all"),
@@ -118,7 +146,9 @@ def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = (), max_
                       "model": run.get("model", ""), "contract_mode": run.get("contract_mode", ""),
                       "dropped_signals": list(drop)},
         "gate_rule": {"max_wrong": max_wrong, "level": level, "bound": "one-sided Clopper-Pearson",
-                      "pooled": "per contract, over the values the gate decides on (not XML)",
+                      "pooled": ("over every contract" if pool != "contract" else "per contract")
+                      + ", over the values the gate decides on (not XML)",
+                      "min_field_examples": MIN_FIELD_EXAMPLES,
                       "examples_needed_with_no_error": examples_needed(max_wrong, level)},
         "priors": priors,
         "model": model,

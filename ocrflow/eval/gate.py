@@ -109,30 +109,41 @@ def _better(a: GateChoice, b: GateChoice | None) -> bool:
     return b is None or (a.loaded, -a.bound) > (b.loaded, -b.bound)
 
 
+MIN_FIELD_EXAMPLES = 5
+"""A field with fewer labelled gated values in the fit part is reviewed: with four values and no error its own
+share of wrong values could still be 44% (the 90% bound), too little to let it share the pool's bound."""
+
+
 def choose(docs: Sequence[GateDoc], fields: Sequence[str], *, max_wrong: float = MAX_WRONG,
-           level: float = LEVEL) -> GateChoice:
-    """Per-field thresholds of one contract, chosen jointly on ``docs`` (the fit part).
+           level: float = LEVEL, min_examples: int = MIN_FIELD_EXAMPLES) -> GateChoice:
+    """Per-field thresholds, chosen jointly on ``docs`` (the fit part).
 
     Start with every field reviewed; take the lowest common threshold whose pooled bound stays within
     ``max_wrong``; then repeatedly lower the one field threshold that loads the most documents while the
-    bound holds; stop when no lowering keeps it. A contract whose
-    labelled gated values could not reach the bound even with none wrong keeps every field reviewed."""
+    bound holds; stop when no lowering keeps it. A pool whose labelled gated values could not reach the bound
+    even with none wrong keeps every field reviewed; so does a field with fewer than ``min_examples`` of its
+    own.
+
+    ``docs`` may hold several contracts: the pool is then theirs together, with fields named
+    ``contract.field``."""
     thresholds = dict.fromkeys(fields, REVIEW)
     pool = [v for d in docs for v in d.values if v.labelled and v.gated]
     if upper_bound(0, len(pool), level) > max_wrong:
         choice = evaluate(docs, thresholds, level)
         choice.reviewed = sorted(fields)
         return _finish(choice, docs, len(pool))
-    options = {name: _candidates(docs, name) for name in fields}
+    few = sorted(n for n in fields if sum(v.field == n for v in pool) < min_examples)
+    open_fields = [n for n in fields if n not in few]
+    options = {name: _candidates(docs, name) for name in open_fields}
     current = evaluate(docs, thresholds, level)
     common = sorted({t for ts in options.values() for t in ts}, reverse=True)
     for t in common:  # one threshold for every field first: fields are only loaded together
-        trial = evaluate(docs, dict.fromkeys(fields, t), level)
+        trial = evaluate(docs, {**thresholds, **dict.fromkeys(open_fields, t)}, level)
         if trial.bound <= max_wrong and trial.loaded > current.loaded:
             thresholds, current = trial.thresholds, trial
     while True:  # then lower one field at a time while the bound holds
         best: GateChoice | None = None
-        for name in fields:
+        for name in open_fields:
             for t in options[name]:
                 if t >= thresholds[name]:
                     continue
@@ -142,6 +153,7 @@ def choose(docs: Sequence[GateDoc], fields: Sequence[str], *, max_wrong: float =
         if best is None:
             break
         thresholds, current = best.thresholds, best
+    current.reviewed = few
     return _finish(current, docs, len(pool))
 
 

@@ -44,7 +44,7 @@ def test_calibrate_fits_on_the_fit_part_only(tmp_path: Path) -> None:
     assert name_prior["n"] == 4 and name_prior["right"] == 3  # the check part's two documents are not counted
     assert cal["model"]["n"] == cal["fitted_on"]["labelled_values"] == 12
     gate = cal["gate"]["receipt"]
-    assert gate["pool"] == 12 and sorted(gate["reviewed"]) == sorted(gate["thresholds"])  # 12 < 114: reviewed
+    assert gate["pool_values"] == 12 and sorted(gate["reviewed"]) == sorted(gate["thresholds"])  # 12 < 114
     assert parse(cal).weights["prior"] != 0
     assert "gate chosen on the fit part" in res.output
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -52,6 +53,9 @@ def use_cache(backend: CacheBackend | None) -> None:
 
 def _tesseract(crop: Image.Image, lang: str) -> str:
     import pytesseract
+
+    # one small crop: Tesseract's OpenMP threads would only fight the engine and the other documents for cores
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
     return str(pytesseract.image_to_string(crop, lang=lang, config=f"--psm {PSM}"))
 

@@ -1,5 +1,6 @@
-"""The signals of a row's values that need the document's pages: arithmetic that must close (from the page
-text) and a second, independent reading of the value's region (from the page image).
+"""The signals of a row's values that need the document's pages: arithmetic that must close and the distance
+of a value from its label (from the page text), and a second, independent reading of the value's region (from
+the page image).
 
 ``add_page_signals`` runs where the evidence is built (every path that builds it: a run, reprocessing from
 stored pages); ``add_second_reading`` where the page image is at hand (the processor, while the document is
@@ -31,18 +32,21 @@ def _scored(row: RowOutcome) -> list[EvidenceRow]:
 
 def add_page_signals(row: RowOutcome, lines: Sequence[PageLine], contract: Contract) -> None:
     """``arithmetic`` on the total (and on an invoice's subtotal and tax): 1 when the sums close, 0 when the
-    page's sums contradict it."""
-    names = set(contract.field_names)
-    if "total_amount" not in names:
-        return
-    on_row = invoice_signal(row.values)
-    on_page = total_signal(row.values.get("total_amount"), lines) if on_row is None else None
+    page's sums contradict it; ``label_distance`` of a value read beside a label (in line heights)."""
+    has_total = "total_amount" in set(contract.field_names)
+    on_row = invoice_signal(row.values) if has_total else None
+    on_page = total_signal(row.values.get("total_amount"), lines) if has_total and on_row is None else None
     for ev in _scored(row):
+        if ev.signals is None:
+            continue
         signal = (on_row if on_row is not None else on_page) if ev.field == "total_amount" else (
             on_row if ev.field in PARTS else None)
-        if signal is not None and ev.signals is not None:
+        if signal is not None:
             ev.signals["arithmetic"] = signal
-            ev.confidence = score(ev.signals)
+        distance = label_distance(ev.method, ev.bbox, lines)
+        if distance is not None:
+            ev.signals["label_distance"] = distance
+        ev.confidence = score(ev.signals)
 
 
 def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image | None, contract: Contract, *,
@@ -58,3 +62,27 @@ def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image |
         if ev.field in found and ev.signals is not None:
             ev.signals["second_reading"] = found[ev.field]
             ev.confidence = score(ev.signals)
+
+
+MAX_LABEL_DISTANCE = 10.0
+
+
+def label_distance(method: str, bbox: tuple[float, float, float, float] | None,
+                   lines: Sequence[PageLine]) -> float | None:
+    """How far a value read beside a label is from it, in line heights (0 on the label's own line; capped at
+    10), None for a value not read beside a label or without a box."""
+    if not method.startswith("label:") or bbox is None:
+        return None
+    label = method.split(":")[1].casefold()
+    x0, y0, x1, y1 = bbox
+    height = max(1.0, y1 - y0)
+    best: float | None = None
+    for pl in lines:
+        if label not in pl.text.casefold():
+            continue
+        ln = pl.line
+        dx = max(0.0, x0 - ln.x1, ln.x0 - x1)
+        dy = max(0.0, y0 - ln.y1, ln.y0 - y1)
+        gap = (dx + dy) / height
+        best = gap if best is None else min(best, gap)
+    return None if best is None else round(min(best, MAX_LABEL_DISTANCE), 3)
