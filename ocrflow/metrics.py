@@ -161,7 +161,8 @@ def observe_run_end(status: str, counts: dict[str, int]) -> None:
     """How the run ended: its counts by state and the end time under its status (COMPLETED, FAILED, ...)."""
     m = metrics()
     for state, n in counts.items():
-        m.last_documents.labels(state=state).set(n)
+        if state not in ("documents", "pages"):  # totals, not states
+            m.last_documents.labels(state=state).set(n)
     m.last_end.labels(status=status).set(time.time())
 
 
