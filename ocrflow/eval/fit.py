@@ -7,6 +7,7 @@ evidence). Output: the ``priors`` and ``model`` parts of the shipped calibration
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +21,6 @@ SHRINK = 4.0
 """Pseudo-counts of the coarser prior in every shrunk estimate."""
 CAP = 0.95
 """No way of reading a page is more likely right than this before its value is looked at."""
-L2 = 1.0
-"""Ridge penalty pulling every weight toward 'the prior alone' (bias 0, prior 1, others 0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +69,37 @@ def with_prior(v: ValueRecord, priors: Mapping[str, Any]) -> dict[str, float]:
     return {**v.signals, "prior": prior_of(priors, v.contract, v.field, v.method)}
 
 
+L2_CHOICES = (0.03, 0.1, 0.3, 1.0, 3.0)
+FOLDS = 5
+
+
+def _solve(x: np.ndarray, y: np.ndarray, start: np.ndarray, l2: float) -> np.ndarray:
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        p = 1 / (1 + np.exp(-(x @ w)))
+        eps = 1e-9
+        nll = -np.sum(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+        d = w - start
+        return float(nll + l2 * d @ d), x.T @ (p - y) + 2 * l2 * d
+
+    found: np.ndarray = minimize(loss, start, jac=True, method="L-BFGS-B").x
+    return found
+
+
+def _cv_loss(x: np.ndarray, y: np.ndarray, start: np.ndarray, folds: np.ndarray, l2: float) -> float:
+    total = 0.0
+    for k in range(FOLDS):
+        test = folds == k
+        w = _solve(x[~test], y[~test], start, l2)
+        p = np.clip(1 / (1 + np.exp(-(x[test] @ w))), 1e-6, 1 - 1e-6)
+        total -= float(np.sum(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
+    return total
+
+
 def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, drop: Iterable[str] = (),
-                l2: float = L2) -> dict[str, Any]:
+                l2: float | None = None) -> dict[str, Any]:
     """Logistic weights over ``features`` of the labelled values (a feature in ``drop`` is left out), with a
-    ridge penalty toward the prior alone; the counts behind them."""
+    ridge penalty toward the prior alone, its strength chosen by 5-fold cross-validation over documents
+    (``l2=None``) among ``L2_CHOICES``; the counts behind them."""
     data = [v for v in values if v.labelled]
     rows = [features(with_prior(v, priors)) for v in data]
     skip = set(drop)
@@ -83,22 +109,14 @@ def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, dro
     x = np.array([[r.get(k, 0.0) for k in names] for r in rows])
     y = np.array([1.0 if v.right else 0.0 for v in data])
     start = np.array([1.0 if k == "prior" else 0.0 for k in names])
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ w
-        p = 1 / (1 + np.exp(-z))
-        eps = 1e-9
-        nll = -np.sum(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
-        grad = x.T @ (p - y)
-        d = w - start
-        return float(nll + l2 * d @ d), grad + 2 * l2 * d
-
-    found = minimize(loss, start, jac=True, method="L-BFGS-B")
-    weights = {k: round(float(w), 4) for k, w in zip(names, found.x, strict=True)}
+    folds = np.array([int(hashlib.sha256(v.path.encode()).hexdigest()[:6], 16) % FOLDS for v in data])
+    chosen = l2 if l2 is not None else min(L2_CHOICES, key=lambda c: _cv_loss(x, y, start, folds, c))
+    found = _solve(x, y, start, chosen)
+    weights = {k: round(float(w), 4) for k, w in zip(names, found, strict=True)}
     seen = {k: {"n": int(sum(1 for r in rows if r.get(k, 0.0))),
                 "right": int(sum(1 for r, v in zip(rows, data, strict=True) if r.get(k, 0.0) and v.right))}
             for k in names if k not in ("bias", "prior")}
-    return {"weights": weights, "n": len(data), "right": int(y.sum()), "features": seen, "l2": l2}
+    return {"weights": weights, "n": len(data), "right": int(y.sum()), "features": seen, "l2": chosen}
 
 
 def confidence_of(v: ValueRecord, priors: Mapping[str, Any], weights: Mapping[str, float]) -> float:

@@ -4,13 +4,14 @@
   (plus rounding), subtotal plus rounding; a card or exact-cash payment equals the total.
 - An invoice: subtotal plus tax equals the total (the row's own values).
 
-``total_signal`` says 1.0 when one of the relations the page allows closes on the total, 0.0 when the page
-has the sums for a relation but none closes, and None when the page gives nothing to check against.
+``total_signal`` says 1.0 when one of the relations the page allows closes on the total, 0.0 when the
+payment printed on the page (tendered, change) contradicts it, and None otherwise: a subtotal and a tax
+that do not add up to the total prove nothing (pages print partial sums by tax rate or by section).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from itertools import product
 from typing import Any
@@ -25,28 +26,37 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= TOLERANCE
 
 
-def _relations(total: float, roles: Mapping[str, list[float]]) -> Iterable[bool]:
-    """Each relation the page's sums allow, closed or not."""
+def _paid(total: float, roles: Mapping[str, list[float]]) -> bool | None:
+    """Tendered minus change is the total (None: the page prints no payment)."""
     tendered, change = roles["tendered"], roles["change"]
     if tendered and change:
-        yield any(_close(t - c, total) for t, c in product(tendered, change))
-    elif tendered:
-        yield any(_close(t, total) for t in tendered) or any(t > total for t in tendered)
+        return any(_close(t - c, total) for t, c in product(tendered, change))
+    if tendered:
+        return any(_close(t, total) for t in tendered) or any(t > total for t in tendered)
+    return None
+
+
+def _parts(total: float, roles: Mapping[str, list[float]]) -> bool | None:
+    """Subtotal plus tax (plus or minus rounding) is the total; None when that does not close either: a page
+    may print several partial sums (by tax rate, by section), so a sum that does not close proves nothing."""
     sub, tax, rnd = roles["subtotal"], roles["tax"], roles["rounding"]
-    if sub and (tax or rnd):
-        taxes = [t for t in tax if t > 0] or [0.0]  # a printed tax is part of the total
-        rounds = [0.0, *rnd, *(-r for r in rnd)]
-        yield any(_close(s + t + r, total) for s, t, r in product(sub, taxes, rounds))
+    if not (sub and (tax or rnd)):
+        return None
+    taxes = [t for t in tax if t > 0] or [0.0]  # a printed tax is part of the total
+    rounds = [0.0, *rnd, *(-r for r in rnd)]
+    return True if any(_close(s + t + r, total) for s, t, r in product(sub, taxes, rounds)) else None
 
 
 def total_signal(total: float | Decimal | None, lines: Sequence[PageLine]) -> float | None:
-    """1.0 when the page's sums confirm ``total``, 0.0 when they contradict it, None when they say nothing."""
+    """1.0 when the page's sums confirm ``total``, 0.0 when its payment contradicts it (tendered minus change
+    is another amount), None when they say nothing."""
     if total is None:
         return None
-    checks = list(_relations(float(total), role_amounts(lines)))
-    if not checks:
-        return None
-    return 1.0 if any(checks) else 0.0
+    roles = role_amounts(lines)
+    paid, parts = _paid(float(total), roles), _parts(float(total), roles)
+    if paid or parts:
+        return 1.0
+    return 0.0 if paid is False else None
 
 
 def invoice_signal(values: Mapping[str, Any]) -> float | None:

@@ -22,7 +22,9 @@ NOT_A_NAME = re.compile(
 ADDRESS_WORD = re.compile(
     r"(?i)\b(?:no\.?|lot|jalan|jln|taman|tmn|street|st\.|road|rd\.?|avenue|ave|lane|floor|blok|block|"
     r"batu|kg|kampung|bandar|bdr|seksyen|persiaran|lorong|straße|strasse|str\.|platz|weg|rue|"
-    r"station|suite|building|unit|selangor|kuala|johor|jaya)\b|\d|路|街|号|区|市")
+    r"station|suite|building|unit|selangor|kuala|johor|jaya|malaysia|singapore|deutschland|germany|"
+    r"france|darul|ehsan)\b|\d|路|街|号|区|市")
+POSTCODE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
 PRICED_ROW = re.compile(r"(?<![\d.,])\d{1,6}[.,]\d{2}\W*$")
 """A row that ends with an amount ("ITEM 1   3.50"): the item list, not the address."""
 PHONE_ROW = re.compile(r"^\W*(?:\+|\(0|0\d)[\d\s\-()/]{7,}\W*$")
@@ -142,10 +144,24 @@ def address_block(lines: list[PageLine], day_first: bool) -> str | None:
             if parts:
                 break
             continue
+        if parts and POSTCODE.search(" ".join(parts)) and not ADDRESS_WORD.search(text):
+            break  # after the postcode, a row with no number and no place word is a branch or outlet name
         if parts or ADDRESS_WORD.search(text):
             parts.append(text)
     address = " ".join(parts).strip(" ,")
-    return re.sub(r"(?<!\d)(\d{5})(?=[^\W\d_]{3})", r"\1 ", address) or None
+    return fix_confusions(re.sub(r"(?<!\d)(\d{5})(?=[^\W\d_]{3})", r"\1 ", address)) or None
+
+
+_DIGITS_AROUND = re.compile(r"(?<=\d)[lIO](?=\d|\b)|(?<=\b)[lIO](?=\d{2,})|(?<=\d)[lIO](?=[lIO]?\d)")
+_WORD_WITH_DIGITS = re.compile(r"\b([A-Z]?[a-z]+)([01]{2,})\b")
+
+
+def fix_confusions(text: str) -> str:
+    """OCR's O/0 and l/1 confusions where the neighbours say which it is: a letter l, I or O between or
+    after digits is a digit ("7/1l8B", "4380O", "G3O"), a run of 1s and 0s ending a lower-case word is
+    letters ("Ma11" -> "Mall"); upper-case codes ("SS10", "KL1") are left as printed."""
+    text = _DIGITS_AROUND.sub(lambda m: "0" if m.group(0) == "O" else "1", text)
+    return _WORD_WITH_DIGITS.sub(lambda m: m.group(1) + m.group(2).replace("1", "l").replace("0", "o"), text)
 
 
 def largest_amount(lines: list[PageLine], day_first: bool) -> str | None:
