@@ -86,6 +86,7 @@ def _scored(result: dict[str, Any]) -> list[Any]:
             for d in result["documents"]]
 
 
+@pytest.mark.slow
 def test_a_cached_eval_scores_like_an_uncached_one(demo_dir: Path, tmp_path: Path) -> None:
     """The demo's scanned receipts, run without the cache, then cold and warm with it."""
     records = [json.loads(x) for x in (demo_dir / "gold.jsonl").read_text().splitlines() if x.strip()]
