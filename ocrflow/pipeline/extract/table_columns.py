@@ -48,7 +48,11 @@ def _clusters(rows: Sequence[Sequence[Line]]) -> list[_Cluster]:
     spans.sort(key=lambda c: c.x0)
     out: list[_Cluster] = []
     for span in spans:
-        if out and span.x0 < out[-1].x1:  # overlaps the cluster so far (sorted by left edge)
+        last_ = out[-1] if out else None
+        # overlaps the cluster so far (sorted by left edge) by half its width or the cluster's: an OCR box a
+        # little wider than its text does not join two columns
+        if last_ is not None and min(span.x1, last_.x1) - span.x0 > 0.5 * min(span.x1 - span.x0,
+                                                                              last_.x1 - last_.x0):
             last = out[-1]
             last.x1, last.rows = max(last.x1, span.x1), last.rows | span.rows
             last.decimals += span.decimals
@@ -64,6 +68,25 @@ def _overlap(col: Column, c: _Cluster) -> float:
 def _gap(col: Column, c: _Cluster) -> float:
     """How far a cluster lies from a header cell (0 where they overlap), plus a little for their centres."""
     return max(col.x0 - c.x1, 0.0, c.x0 - col.x1) + 0.1 * abs(col.center - c.center)
+
+
+def _under_one_label(clusters: list[_Cluster], heads: list[Column]) -> list[_Cluster]:
+    """Neighbouring clusters that touch, under the same header cell, are one column (figures printed neither
+    right-aligned nor centred drift apart)."""
+    def label(cl: _Cluster) -> int | None:
+        best = max(range(len(heads)), key=lambda k: _overlap(heads[k], cl), default=None)
+        return best if best is not None and _overlap(heads[best], cl) > 0 else None
+
+    out: list[_Cluster] = []
+    for cl in clusters:
+        near = bool(out) and cl.x0 - out[-1].x1 < 0.5 * min(cl.x1 - cl.x0, out[-1].x1 - out[-1].x0)
+        if near and label(cl) is not None and label(cl) == label(out[-1]):
+            last = out[-1]
+            last.x0, last.x1 = min(last.x0, cl.x0), max(last.x1, cl.x1)
+            last.rows, last.decimals = last.rows | cl.rows, last.decimals + cl.decimals
+        else:
+            out.append(cl)
+    return out
 
 
 def _align(heads: list[Column], clusters: list[_Cluster], skip_head: float, skip_cluster: float) -> dict[int, int]:
@@ -107,6 +130,7 @@ def refine_columns(columns: Sequence[Column], body: Sequence[Sequence[Line]]) ->
     if not clusters:
         return cols
     heads = [c for c in cols if c.role not in TEXT_ROLES]
+    clusters = _under_one_label(clusters, heads)
     width = sorted(cl.x1 - cl.x0 for cl in clusters)[len(clusters) // 2]
     matched = _align(heads, clusters, skip_head=0.1 * width, skip_cluster=2.0 * width)
     for i, j in matched.items():

@@ -112,29 +112,47 @@ class Grid:
         return sorted(out)
 
     def cut(self, row: Sequence[Line]) -> GridRow:
+        """The row's lines in their columns: lines inside one column first (their place is exact), then the
+        lines that joined several cells, which bind their figures to the columns still free."""
         out = GridRow(list(row))
+        joined: list[tuple[Line, list[int]]] = []
         for ln in row:
             slack = 0.5 * max(ln.y1 - ln.y0, 1.0)
             spanned = self._spanned(ln, slack)
-            whole = piece(ln)
-            one_figure = whole.fig is not None and (not re.search(r"\d \d", whole.text)  # "100 200": two?
-                                                    or (self.spaced and spaced_figure(whole.fig.text)))
-            if self._code_and_text(ln, spanned, out, slack):
-                continue
-            parts = groups(ln)
-            figs = sum(p.fig is not None for p in parts)
-            if len(spanned) == 1 and not one_figure and figs >= 2 and spanned[0] in self.numeric:
-                # two figures in one numeric column ("12968.22 20 %"): the header's labels were joined, the
-                # figures after the first belong to the numeric columns to its right
-                right = [k for k in range(spanned[0] + 1, len(self.columns)) if k in self.numeric]
-                spanned = [spanned[0], *right[:figs - 1]]
-            if len(spanned) <= 1 or one_figure or figs == 0:
-                col = self._figure_column(whole) if whole.fig is not None else self._text_column(whole, slack)
-                if col is not None:
-                    out.add(col, whole)
-                continue
-            self._split(ln, [k for k in spanned if k not in out.figures], out)
+            if len(spanned) > 1 and not self._one_figure(ln):
+                joined.append((ln, spanned))
+            else:
+                self._place(ln, spanned, out)
+        for ln, spanned in joined:
+            self._place(ln, spanned, out)
         return out
+
+    def _one_figure(self, ln: Line) -> bool:
+        whole = piece(ln)
+        return whole.fig is not None and (not re.search(r"\d \d", whole.text)  # "100 200": two?
+                                          or (self.spaced and spaced_figure(whole.fig.text)))
+
+    def _place(self, ln: Line, spanned: list[int], out: GridRow) -> None:
+        slack = 0.5 * max(ln.y1 - ln.y0, 1.0)
+        if self._code_and_text(ln, spanned, out, slack):
+            return
+        whole = piece(ln)
+        one_figure = self._one_figure(ln)
+        parts = groups(ln)
+        figs = sum(p.fig is not None for p in parts)
+        if len(spanned) == 1 and not one_figure and figs >= 2 and spanned[0] in self.numeric:
+            # two figures in one numeric column ("12968.22 20 %", an OCR box over "10 %" and "337,95"): one
+            # belongs to a free numeric column beside it (by the places the binding finds)
+            here = spanned[0]
+            left = [k for k in range(here - 1, -1, -1) if k in self.numeric][:1]
+            right = [k for k in range(here + 1, len(self.columns)) if k in self.numeric][:figs - 1]
+            spanned = [k for k in (*left, here, *right) if k == here or k not in out.figures]
+        if len(spanned) <= 1 or one_figure or figs == 0:
+            col = self._figure_column(whole) if whole.fig is not None else self._text_column(whole, slack)
+            if col is not None:
+                out.add(col, whole)
+            return
+        self._split(ln, [k for k in spanned if k not in out.figures], out)
 
     def _code_and_text(self, ln: Line, spanned: list[int], out: GridRow, slack: float) -> bool:
         """An article number joined to the description after it ("T57396 Écran 27 pouces"): the code to its
@@ -161,7 +179,7 @@ class Grid:
         lead_text = parts[0].fig is None
         start = self._text_column(parts[0], slack) if lead_text else self.stretch(ln.x0 + 1)
         targets = [k for k in spanned if k in self.numeric and not (k == start and lead_text)]
-        parts = _join_thousands(parts, len(targets))
+        parts = _join_thousands(parts, 0 if self.spaced else len(targets))
         binding = self._bind(parts, targets, 2 * max(ln.y1 - ln.y0, 1.0), slack)
         col: int | None = None
         lead: list[str] = []

@@ -72,6 +72,8 @@ class BlockBuilder:
     numeric: set[int]
     height: float
     positions: set[int] = field(default_factory=set)
+    leads: bool = False
+    """Description rows may lead the figures below them (decided per table, in ``blocks``)."""
     headless: set[int] = field(default_factory=set)
     """Pages the table goes on over without a header: text above its first block there is page furniture
     ("Invoice 123 (continued)"), not the lead of a description."""
@@ -117,8 +119,12 @@ class BlockBuilder:
     def blocks(self) -> list[Block]:
         """The blocks, each with its description rows: every run of description rows between two blocks (on
         one page, nothing else between) wraps the block above as far as each row follows the one before
-        closely, and leads the block below where that is clearly closer."""
+        closely, and leads the block below where that is clearly closer: only in a table whose first item
+        has description rows above its figures (figures centred on their description), never elsewhere."""
         limit = WRAP_GAP * self.height
+        first = next((k for k, u in enumerate(self.units) if isinstance(u, Block)), None)
+        self.leads = bool(first) and isinstance(self.units[first - 1], _Text) and \
+            self.units[first].y0 - self.units[first - 1].row.y1 <= limit  # type: ignore[union-attr]
         k = 0
         while k < len(self.units):
             if not isinstance(self.units[k], _Text):
@@ -137,7 +143,7 @@ class BlockBuilder:
         page = run[0].page_no
         prev = above if isinstance(above, Block) and above.page_no == page and above.open_desc else None
         nxt = below if isinstance(below, Block) and below.page_no == page else None
-        if above is None and page in self.headless:
+        if (above is None and page in self.headless) or not self.leads:
             nxt = None
         gaps_above = [run[0].row.y0 - prev.y1 if prev else float("inf")]
         gaps_above += [run[i].row.y0 - run[i - 1].row.y1 for i in range(1, len(run))]
