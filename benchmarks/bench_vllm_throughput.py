@@ -10,7 +10,7 @@ extraction request with the same image. Client CPU is this process's CPU over th
 50 ms), per page, less what making the test pages cost (measured alone first).
 
     .venv/bin/python -m benchmarks.bench_vllm_throughput [--pages 256] [--at 16:1.0 --at 64:0.4]
-        [--documents N] [--write BENCHMARKS.md]
+        [--documents N]
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ sys.path.insert(0, str(ROOT))
 from ocrflow.engines.base import EngineError, EngineRequest, Task  # noqa: E402
 from ocrflow.engines.vllm import RetryPolicy, VllmEngine, VllmOptions  # noqa: E402
 
-MARK_BEGIN = "<!-- bench_vllm_throughput:begin -->"
-MARK_END = "<!-- bench_vllm_throughput:end -->"
 SCHEMA = {"type": "object", "title": "receipt",
           "properties": {"merchant_name": {"type": ["string", "null"]}, "total_amount": {"type": ["number", "null"]}}}
 FIELDS = ("merchant_name", "total_amount")
@@ -227,19 +225,6 @@ def table(spans: list[Span]) -> str:
         *rows])
 
 
-def write_section(path: Path, body: str) -> None:
-    section = (f"{MARK_BEGIN}\n## vLLM engine throughput (benchmarks/bench_vllm_throughput.py)\n\n{body}\n"
-               f"{MARK_END}\n")
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        head, _, rest = text.partition(MARK_BEGIN)
-        _, _, tail = rest.partition(MARK_END + "\n")
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 def parse_at(value: str) -> tuple[int, float]:
     capacity, _, latency = value.partition(":")
     return int(capacity), float(latency)
@@ -250,7 +235,6 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=256)
     parser.add_argument("--at", type=parse_at, action="append", help="C:L (repeatable; default 16:1.0 and 64:0.4)")
     parser.add_argument("--documents", type=int, default=0, help="threads; 0 = 1.25 x C + 2, as the settings derive")
-    parser.add_argument("--write", type=Path, default=None, help="update this markdown file's section")
     args = parser.parse_args()
     jpegs = receipt_jpegs(48)
     making = page_making_cpu(jpegs, args.pages)
@@ -266,8 +250,6 @@ def main() -> int:
         print(f"C={s.capacity}, L={s.latency}: {s.ratio:.3f} of C/L "
               f"({'meets' if s.ratio >= 0.95 else 'misses'} the 0.95 goal), "
               f"client CPU {s.client_ms_per_page:.1f} ms/page")
-    if args.write:
-        write_section(args.write, body)
     return 0 if all(s.errors == 0 for s in spans) else 1
 
 
