@@ -269,3 +269,23 @@ def test_flow_keeps_documents_in_flight_against_vllm(prefect_server: PrefectServ
         assert fake.counters.chat_requests == 8
         peak = fake.counters.peak_running
         assert peak == 1 if in_flight == 1 else 3 <= peak <= in_flight  # across the 2-document batches
+
+
+@pytest.mark.prefect_server
+@pytest.mark.slow
+def test_the_nightly_summary_names_its_failures(prefect_server: PrefectServer, demo_dir: Path,
+                                                tmp_path: Path) -> None:
+    """A child run's failed documents reach the nightly's summary by name, with the reason."""
+    inbox = tmp_path / "inbox"
+    make_pdf_inbox(inbox, demo_dir)
+    (inbox / "zz-broken.pdf").write_bytes(b"%PDF-1.4\ngarbage that pdfium cannot open")
+    state: Any = nightly_ingest(inbox=Inbox(root=str(inbox)),
+                                processing=RunParams(store=str(tmp_path / "n.duckdb"), engine="embedded",
+                                                     max_failed="10"),
+                                fan_out=FanOut(deployment="no-such-flow/no-such-deployment", docs_per_run=3),
+                                return_state=True)
+    assert state.is_completed(), state.message
+    failed = [c for c in state.result()["children"] if c["failed_documents"]]
+    assert len(failed) == 1 and failed[0]["failed_documents"].startswith("zz-broken.pdf: render:")
+    md = str(_artifacts(state.state_details.flow_run_id)[NIGHTLY_KEY].data)
+    assert "## Failed documents" in md and f"- {failed[0]['name']}: zz-broken.pdf: render:" in md
