@@ -11,6 +11,8 @@ extraction request with the same image. Client CPU is this process's CPU over th
 
     .venv/bin/python -m benchmarks.bench_vllm_throughput [--pages 256] [--at 16:1.0 --at 64:0.4]
         [--documents N]
+    .venv/bin/python -m benchmarks.bench_vllm_throughput --url http://gpu-host:8000 --at 64:0 --pages 512
+        (a real deployment: pages/s per deployment, the p of docs/scaling.md's capacity model)
 """
 
 from __future__ import annotations
@@ -214,6 +216,23 @@ def run_at(capacity: int, latency: float, pages: int, documents: int, jpegs: lis
         stop_fake(proc)
 
 
+def against_deployment(url: str, model: str, capacity: int, pages: int, documents: int, jpegs: list[bytes],
+                       making_s: float) -> str:
+    """``--url``: the same work against a real deployment (``capacity`` = OCRFLOW_VLLM_MAX_IN_FLIGHT); pages/s
+    over the run is the ``p`` of docs/scaling.md's capacity model."""
+    key = os.environ.get("OCRFLOW_VLLM_API_KEY")
+    options = VllmOptions.model_validate({"urls": url, "model": model, "max_in_flight": capacity, "api_key": key})
+    with VllmEngine(options) as engine:
+        engine.preflight()
+        engine_work(engine, jpegs, 2 * capacity, documents)()  # warm-up
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        errors = engine_work(engine, jpegs, pages, documents)()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return (f"{url} ({model}), {capacity} requests in flight, {documents} documents: {pages} pages in {wall:.1f} s = "
+            f"{pages / wall:.2f} pages/s, {2 * pages / wall:.2f} requests/s, client CPU "
+            f"{1000 * (cpu - making_s) / pages:.1f} ms/page, {errors} errors")
+
+
 def table(spans: list[Span]) -> str:
     rows = [f"| {s.capacity} | {s.latency} | {s.ideal:.0f} | {s.label} | {s.pages} | {s.requests} | {s.busy_s:.2f} "
             f"| {s.requests / s.busy_s:.1f} | **{s.ratio:.3f}** | {s.client_ms_per_page:.1f} "
@@ -235,9 +254,16 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=256)
     parser.add_argument("--at", type=parse_at, action="append", help="C:L (repeatable; default 16:1.0 and 64:0.4)")
     parser.add_argument("--documents", type=int, default=0, help="threads; 0 = 1.25 x C + 2, as the settings derive")
+    parser.add_argument("--url", default="", help="a real deployment instead of the fake (the first --at's C)")
+    parser.add_argument("--model", default="tencent/HunyuanOCR")
     args = parser.parse_args()
     jpegs = receipt_jpegs(48)
     making = page_making_cpu(jpegs, args.pages)
+    if args.url:
+        capacity = (args.at or [(64, 0.0)])[0][0]
+        print(against_deployment(args.url, args.model, capacity, args.pages,
+                                 args.documents or -(-capacity * 5 // 4) + 2, jpegs, making))
+        return 0
     spans = []
     for capacity, latency in args.at or [(16, 1.0), (64, 0.4)]:
         documents = args.documents or -(-capacity * 5 // 4) + 2
