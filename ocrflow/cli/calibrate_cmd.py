@@ -20,6 +20,10 @@ def calibrate_cmd(
                                                  "running (its fit-part documents only)")] = None,
     out: Annotated[Path | None, typer.Option(help="where to write the calibration (default: the file the "
                                                   "package ships)")] = None,
+    pages_json: Annotated[Path | None, typer.Option(
+        "--pages-json", metavar="NOXML.json", help="a saved `ocrflow eval --no-einvoice --json`: the page "
+                                                   "readings of the e-invoices join the fit (how invoice fields "
+                                                   "read from pages fare)")] = None,
     write_contracts: Annotated[Path | None, typer.Option(
         "--write-contracts", metavar="DIR", help="also set the chosen thresholds as ocrflowMinConfidence in "
                                                  "the contract files of DIR")] = None,
@@ -27,8 +31,9 @@ def calibrate_cmd(
     ocr_cache: Annotated[Path | None, typer.Option(
         "--ocr-cache", metavar="FILE.duckdb", envvar="OCRFLOW_EVAL_OCR_CACHE",
         help="reuse engine answers kept by `ocrflow eval --ocr-cache`")] = None,
-    pool: Annotated[str, typer.Option(help="'all': one bound over every contract's gated values; 'contract': "
-                                           "one per contract")] = "all",
+    pool: Annotated[str, typer.Option(help="all: one bound over every labelled value that would load (XML "
+                                           "included); gated: page-read values only; contract: one per contract")]
+    = "all",
     lift: Annotated[bool, typer.Option("--lift", help="write nothing; print each signal's lift: fit with and "
                                                       "without it, figures on both parts (needs --from-json "
                                                       "of an eval with --split all)")] = False,
@@ -41,19 +46,23 @@ def calibrate_cmd(
     if split != "fit":
         raise fail(f"calibrate fits on the fit part only (--split fit), not {split!r}: the check part is "
                    "what the calibration is measured on")
-    if pool not in ("all", "contract"):
-        raise fail(f"--pool must be 'all' or 'contract', not {pool!r}")
+    if pool not in ("all", "gated", "contract"):
+        raise fail(f"--pool must be all, gated or contract, not {pool!r}")
     report = _report(gold, from_json, contract, ocr_cache)
     if lift:
-        _print_lift(report, json_out)
+        _print_lift(report, json_out, pages_json)
         return
-    from ocrflow.eval.calibrate import fit_calibration
+    from ocrflow.eval.calibrate import fit_calibration, with_page_readings
     from ocrflow.eval.split import part_of
     from ocrflow.pipeline.evidence.calibration import CALIBRATION_FILE
 
     fit_docs = [d for d in report.get("documents") or [] if part_of(str(d.get("path"))) == "fit"]
     if not fit_docs:
         raise fail("no document of the fit part to fit on")
+    if pages_json is not None:
+        pages = _report(None, pages_json, contract, None)
+        fit_docs = with_page_readings(fit_docs, [d for d in pages.get("documents") or []
+                                                 if part_of(str(d.get("path"))) == "fit"])
     calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"}, pool=pool)
     target = out or CALIBRATION_FILE
     target.write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -117,12 +126,13 @@ def _print_gate(calibration: dict[str, Any]) -> None:
     console.print(t)
 
 
-def _print_lift(report: dict[str, Any], json_out: bool) -> None:
+def _print_lift(report: dict[str, Any], json_out: bool, pages_json: Path | None) -> None:
     from rich.table import Table
 
     from ocrflow.eval.lift import lift
 
-    rows = lift(report)
+    pages = _report(None, pages_json, "gold", None).get("documents") if pages_json is not None else None
+    rows = lift(report, pages=pages)
     if json_out:
         typer.echo(json.dumps(rows))
         return

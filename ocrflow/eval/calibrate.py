@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ocrflow.eval.fit import ValueRecord, confidence_of, fit_priors, fit_weights
+from ocrflow.eval.fit import SHRINK, ValueRecord, confidence_of, fit_priors, fit_weights
 from ocrflow.eval.gate import (
     LEVEL,
+    LEVELS,
     MAX_WRONG,
     MIN_FIELD_EXAMPLES,
     REVIEW,
@@ -27,6 +28,9 @@ from ocrflow.eval.gate import (
 )
 from ocrflow.eval.trust import reliability
 
+DROPPED: tuple[str, ...] = ("sums_close", "sums_break", "label_distance", "odd_shape")
+"""Model features left out of the shipped calibration because leaving them out lifted the check part
+(``ocrflow calibrate --lift``; docs/confidence.md has the table)."""
 CONFIDENCE_ONE = ("einvoice_xml", "human")
 """Sources whose values have confidence 1: the gate cannot hold them, the model does not score them."""
 
@@ -63,6 +67,27 @@ def is_copy(doc: Mapping[str, Any]) -> bool:
     return doc.get("state") != "loaded" and list(doc.get("checks") or []) == ["duplicate"]
 
 
+def _from_xml(doc: Mapping[str, Any]) -> bool:
+    return any((ev.get("signals") or {}).get("xml") for ev in (doc.get("evidence") or {}).values())
+
+
+def null_priors(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per ``null|contract.field``: empty fields of page-read rows (n), how many of them the gold also has no
+    value for (right), and the share, shrunk toward one half. The gold leaves a field out when the document
+    has none (docs/evaluation.md: an unlabelled field is not scored), so this assumes labels are complete."""
+    counts: dict[str, list[int]] = {}
+    for d in documents:
+        if _from_xml(d) or d.get("state") not in ("loaded", "quarantined"):
+            continue
+        for name, ev in (d.get("evidence") or {}).items():
+            if ev.get("value") is None:
+                c = counts.setdefault(f"null|{d.get('doc_type')}.{name}", [0, 0])
+                c[0] += 1
+                c[1] += int(name not in (d.get("fields") or {}))
+    return {k: {"n": n, "right": right, "p0": 0.5, "value": round((right + SHRINK * 0.5) / (n + SHRINK), 4)}
+            for k, (n, right) in sorted(counts.items())}
+
+
 class Scorer:
     """The confidence of each value of a report under one calibration (priors + weights)."""
 
@@ -71,7 +96,10 @@ class Scorer:
 
     def of(self, doc: Mapping[str, Any], name: str) -> float | None:
         ev = (doc.get("evidence") or {}).get(name) or {}
-        if ev.get("value") is None or ev.get("confidence") is None:
+        if ev.get("value") is None:
+            found = self.priors.get(f"null|{doc.get('doc_type')}.{name}")
+            return None if found is None or _from_xml(doc) else float(found["value"])
+        if ev.get("confidence") is None:
             return None
         if not _gated(ev) or not ev.get("signals"):
             return float(ev["confidence"])
@@ -93,7 +121,8 @@ def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> list[Ga
                 continue
             f = (d.get("fields") or {}).get(name)
             values.append(GateValue(f"{contract}.{name}", conf, f is not None,
-                                    bool(f is not None and not f.get("soft")), _gated(ev)))
+                                    bool(f is not None and not f.get("soft")),
+                                    ev.get("value") is None or _gated(ev)))
         out.append(GateDoc(str(d.get("path")), contract, tuple(values), held_otherwise(d)))
     return out
 
@@ -122,21 +151,32 @@ def _per_contract(choices: Mapping[str, GateChoice]) -> dict[str, Any]:
     return out
 
 
-def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = (), max_wrong: float = MAX_WRONG,
+POOLS = {
+    "all": "one pool over every contract: the labelled values of every document that would load (the wrong "
+           "values in clean tables), e-invoice XML included",
+    "gated": "one pool over every contract: the page-read labelled values of the documents that would load "
+             "(not XML)",
+    "contract": "one pool per contract: the labelled values of its documents that would load",
+}
+
+
+def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = DROPPED, max_wrong: float = MAX_WRONG,
                     level: float = LEVEL, pool: str = "all") -> dict[str, Any]:
     """The calibration fitted on the documents of ``report`` (run it on the fit part only)."""
     documents = list(report.get("documents") or [])
     values = value_records(documents)
-    priors = fit_priors(values)
+    priors = {**fit_priors(values), **null_priors(documents)}
     model = fit_weights(values, priors, drop=drop)
     scorer = Scorer(priors, model["weights"])
     fields = [f"{c}.{n}" for c, names in sorted(contract_fields(documents).items()) for n in names]
     docs = gate_docs(documents, scorer)
+    if pool not in POOLS:
+        raise ValueError(f"unknown pool {pool!r}; use one of {', '.join(POOLS)}")
     if pool == "contract":
         choices = {c: choose([d for d in docs if d.contract == c], [f for f in fields if f.startswith(c + ".")],
                              max_wrong=max_wrong, level=level) for c in sorted({d.contract for d in docs})}
     else:
-        choices = {"all": choose(docs, fields, max_wrong=max_wrong, level=level)}
+        choices = {pool: choose(docs, fields, max_wrong=max_wrong, level=level, pooled=pool)}
     gate = _per_contract(choices)
     run = report.get("run") or {}
     return {
@@ -146,14 +186,24 @@ def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = (), max_
                       "model": run.get("model", ""), "contract_mode": run.get("contract_mode", ""),
                       "dropped_signals": list(drop)},
         "gate_rule": {"max_wrong": max_wrong, "level": level, "bound": "one-sided Clopper-Pearson",
-                      "pooled": ("over every contract" if pool != "contract" else "per contract")
-                      + ", over the values the gate decides on (not XML)",
+                      "pooled": POOLS[pool], "levels": list(LEVELS),
                       "min_field_examples": MIN_FIELD_EXAMPLES,
                       "examples_needed_with_no_error": examples_needed(max_wrong, level)},
         "priors": priors,
         "model": model,
         "gate": gate,
     }
+
+
+def with_page_readings(documents: Sequence[Mapping[str, Any]],
+                       page_documents: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``documents`` plus, from an eval without e-invoice XML (``--no-einvoice``), the page readings of the
+    documents that ``documents`` read from XML: what the fields of an invoice without XML look like when read
+    from its pages (their paths get ``#pages``)."""
+    from_xml = {str(d.get("path")) for d in documents if _from_xml(d)}
+    extra = [{**d, "path": f"{d.get('path')}#pages"} for d in page_documents
+             if str(d.get("path")) in from_xml and not _from_xml(d)]
+    return [*documents, *extra]
 
 
 def thresholds_of(calibration: Mapping[str, Any]) -> dict[str, dict[str, float]]:

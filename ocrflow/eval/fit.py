@@ -70,10 +70,19 @@ def with_prior(v: ValueRecord, priors: Mapping[str, Any]) -> dict[str, float]:
 
 
 L2_CHOICES = (0.03, 0.1, 0.3, 1.0, 3.0)
+START: dict[str, float] = {"prior": 1.0, "absent": -1.2, "invalid": -1.2, "odd_shape": -0.7, "rule_broken": -0.7}
+"""Where the ridge pulls each weight: the prior alone, and for the signals of doubt the first version's
+factors (grounding absent 0.3, invalid 0.3, odd shape 0.5, a failed cross-field rule 0.5, as log-odds shifts):
+a signal the fit part barely has (a VLM's invented value) keeps the first version's weight."""
+DOUBT = frozenset({"unsure_ocr", "absent", "fuzzy", "invalid", "odd_shape", "rule_broken", "bad_field_shape",
+                   "sums_break", "second_differs", "label_distance"})
+SUPPORT = frozenset({"sums_close", "second_agrees"})
+"""Signs the weights must have: a signal of doubt never raises a confidence, a confirmation never lowers it."""
 FOLDS = 5
 
 
-def _solve(x: np.ndarray, y: np.ndarray, start: np.ndarray, l2: float) -> np.ndarray:
+def _solve(x: np.ndarray, y: np.ndarray, start: np.ndarray, l2: float,
+           bounds: list[tuple[float | None, float | None]] | None = None) -> np.ndarray:
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         p = 1 / (1 + np.exp(-(x @ w)))
         eps = 1e-9
@@ -81,15 +90,16 @@ def _solve(x: np.ndarray, y: np.ndarray, start: np.ndarray, l2: float) -> np.nda
         d = w - start
         return float(nll + l2 * d @ d), x.T @ (p - y) + 2 * l2 * d
 
-    found: np.ndarray = minimize(loss, start, jac=True, method="L-BFGS-B").x
+    found: np.ndarray = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds).x
     return found
 
 
-def _cv_loss(x: np.ndarray, y: np.ndarray, start: np.ndarray, folds: np.ndarray, l2: float) -> float:
+def _cv_loss(x: np.ndarray, y: np.ndarray, start: np.ndarray, folds: np.ndarray, l2: float,
+             bounds: list[tuple[float | None, float | None]]) -> float:
     total = 0.0
     for k in range(FOLDS):
         test = folds == k
-        w = _solve(x[~test], y[~test], start, l2)
+        w = _solve(x[~test], y[~test], start, l2, bounds)
         p = np.clip(1 / (1 + np.exp(-(x[test] @ w))), 1e-6, 1 - 1e-6)
         total -= float(np.sum(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
     return total
@@ -98,8 +108,8 @@ def _cv_loss(x: np.ndarray, y: np.ndarray, start: np.ndarray, folds: np.ndarray,
 def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, drop: Iterable[str] = (),
                 l2: float | None = None) -> dict[str, Any]:
     """Logistic weights over ``features`` of the labelled values (a feature in ``drop`` is left out), with a
-    ridge penalty toward the prior alone, its strength chosen by 5-fold cross-validation over documents
-    (``l2=None``) among ``L2_CHOICES``; the counts behind them."""
+    ridge penalty toward ``START``, its strength chosen by 5-fold cross-validation over documents (``l2=None``)
+    among ``L2_CHOICES``, and the signs of ``DOUBT`` and ``SUPPORT``; the counts behind them."""
     data = [v for v in values if v.labelled]
     rows = [features(with_prior(v, priors)) for v in data]
     skip = set(drop)
@@ -108,10 +118,12 @@ def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, dro
         return {"weights": {"bias": 0.0, "prior": 1.0}, "n": 0, "right": 0, "features": {}}
     x = np.array([[r.get(k, 0.0) for k in names] for r in rows])
     y = np.array([1.0 if v.right else 0.0 for v in data])
-    start = np.array([1.0 if k == "prior" else 0.0 for k in names])
+    start = np.array([START.get(k, 0.0) for k in names])
+    bounds: list[tuple[float | None, float | None]] = [
+        (None, 0.0) if k in DOUBT else (0.0, None) if k in SUPPORT else (None, None) for k in names]
     folds = np.array([int(hashlib.sha256(v.path.encode()).hexdigest()[:6], 16) % FOLDS for v in data])
-    chosen = l2 if l2 is not None else min(L2_CHOICES, key=lambda c: _cv_loss(x, y, start, folds, c))
-    found = _solve(x, y, start, chosen)
+    chosen = l2 if l2 is not None else min(L2_CHOICES, key=lambda c: _cv_loss(x, y, start, folds, c, bounds))
+    found = _solve(x, y, start, chosen, bounds)
     weights = {k: round(float(w), 4) for k, w in zip(names, found, strict=True)}
     seen = {k: {"n": int(sum(1 for r in rows if r.get(k, 0.0))),
                 "right": int(sum(1 for r, v in zip(rows, data, strict=True) if r.get(k, 0.0) and v.right))}

@@ -1,34 +1,47 @@
 """The confidence gate with a guarantee: per-field minimum confidences chosen so that an upper bound on the
-share of wrong values among the values that would load stays under the aim (docs/confidence.md).
+share of wrong values in the clean tables stays under the aim (docs/confidence.md).
 
 The bound is the one-sided Clopper-Pearson (exact binomial) upper limit at 90%: with ``k`` wrong values among
-``n`` loaded labelled values, the true share of wrong values is under ``bound(k, n)`` with 90% confidence.
-With no error at all, ``bound(0, n) <= 2%`` needs ``n >= 114``, more labelled values than any single field
-of the sample set has; so the thresholds of one contract are chosen *jointly*, and the bound is over the
-pooled values of that contract that the gate decides on (values read from e-invoice XML have confidence 1
-and load whatever the threshold: they are not part of the pool). A contract whose pool cannot reach the
-bound even with every value loaded and none wrong has too few examples: its fields are reviewed (minimum 1,
-so only XML or a person's approval loads them) until the samples hold enough of them.
+``n`` labelled values of the documents that would load, the true share of wrong values is under
+``bound(k, n)`` with 90% confidence. With no error at all, ``bound(0, n) <= 2%`` needs ``n >= 114``, more
+labelled values than any single field of the sample set has; so the thresholds are chosen *jointly*, and the
+bound is over the pooled labelled values of every document that would load (``pooled="all"``: the wrong
+values in clean tables, the figure the aim is about), or over the values the gate decides on only
+(``pooled="gated"``: page-read values, not e-invoice XML, whose confidence is 1 whatever the threshold).
+
+Search: thresholds come from a fixed ladder (``LEVELS``); for each contract every combination of its fields'
+levels is tried (a contract with more than ``MAX_FREE`` open fields shares one level among them), the
+combinations no other one beats on loaded documents, wrong values and labelled values are kept, and one
+combination per contract is picked so that the most documents load while the pooled bound holds. A field
+with fewer than ``MIN_FIELD_EXAMPLES`` labelled page-read values in the fit part is reviewed (minimum 1:
+only XML or a person's approval loads it) until the samples hold enough of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import product
 
+import numpy as np
 from scipy.stats import beta
 
 LEVEL = 0.90
 MAX_WRONG = 0.02
 REVIEW = 1.0
 """The minimum of a reviewed field: only confidence 1 (XML, a person's approval) passes it."""
+LEVELS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, REVIEW)
+"""The thresholds tried (a ladder, not every confidence seen: a threshold fitted to the hundredth would fit
+the sample)."""
+MAX_FREE = 5
+MIN_FIELD_EXAMPLES = 5
+"""A field with fewer labelled page-read values in the fit part is reviewed: with four values and no error its
+own share of wrong values could still be 44% (the 90% bound), too little to let it share the pool's bound."""
 
 
 def upper_bound(wrong: int, n: int, level: float = LEVEL) -> float:
     """One-sided Clopper-Pearson upper limit of a binomial share (1.0 when there is nothing to count)."""
-    if n <= 0:
-        return 1.0
-    if wrong >= n:
+    if n <= 0 or wrong >= n:
         return 1.0
     return float(beta.ppf(level, wrong + 1, n - wrong))
 
@@ -66,9 +79,8 @@ class GateDoc:
 
 @dataclass(slots=True)
 class GateChoice:
-    """The thresholds of one contract and the figures on the fit part they were chosen with."""
+    """The thresholds and the figures on the fit part they were chosen with."""
 
-    contract: str
     thresholds: dict[str, float]
     documents: int = 0
     loaded: int = 0
@@ -76,91 +88,107 @@ class GateChoice:
     labelled: int = 0
     bound: float = 1.0
     pool: int = 0
-    """Labelled gated values of the contract on the fit part (what the bound could at most count)."""
+    """Labelled page-read values in the fit part (what decides whether a bound is possible)."""
     reviewed: list[str] = field(default_factory=list)
-    """Fields held for review because the fit part has too few examples for a bound."""
+    """Fields held for review because the fit part has too few examples of them."""
     per_field: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Per field: labelled gated values in the pool, and how many of them load / are wrong and load."""
+    """Per field: labelled page-read values, how many of them load, how many load wrong."""
 
 
-def _loads(doc: GateDoc, thresholds: dict[str, float]) -> bool:
+def _counted(v: GateValue, pooled: str) -> bool:
+    return v.labelled and (v.gated or pooled == "all")
+
+
+def loads(doc: GateDoc, thresholds: dict[str, float]) -> bool:
     if doc.held_otherwise:
         return False
     return all(not v.gated or v.confidence >= thresholds.get(v.field, REVIEW) for v in doc.values)
 
 
-def evaluate(docs: Sequence[GateDoc], thresholds: dict[str, float], level: float = LEVEL) -> GateChoice:
-    """What ``thresholds`` do on ``docs``: documents loaded, wrong gated labelled values among them, the bound."""
-    loaded = [d for d in docs if _loads(d, thresholds)]
-    values = [v for d in loaded for v in d.values if v.labelled and v.gated]
+def evaluate(docs: Sequence[GateDoc], thresholds: dict[str, float], level: float = LEVEL,
+             pooled: str = "all") -> GateChoice:
+    """What ``thresholds`` do on ``docs``: documents loaded, wrong labelled values among them, the bound."""
+    loaded = [d for d in docs if loads(d, thresholds)]
+    values = [v for d in loaded for v in d.values if _counted(v, pooled)]
     wrong = sum(v.wrong for v in values)
-    contract = docs[0].contract if docs else ""
-    return GateChoice(contract, dict(thresholds), len(docs), len(loaded), wrong, len(values),
+    return GateChoice(dict(thresholds), len(docs), len(loaded), wrong, len(values),
                       upper_bound(wrong, len(values), level))
 
 
-def _candidates(docs: Iterable[GateDoc], name: str) -> list[float]:
-    """Thresholds worth trying for a field: just under each confidence it was seen with, highest first."""
-    seen = sorted({v.confidence for d in docs for v in d.values if v.field == name and v.gated}, reverse=True)
-    return [round(c - 1e-4, 4) for c in seen] + [0.0]
+@dataclass(frozen=True, slots=True)
+class _Option:
+    thresholds: dict[str, float]
+    loaded: int
+    wrong: int
+    labelled: int
 
 
-def _better(a: GateChoice, b: GateChoice | None) -> bool:
-    return b is None or (a.loaded, -a.bound) > (b.loaded, -b.bound)
+def _frontier(options: list[_Option]) -> list[_Option]:
+    """The options no other beats on all of: more loaded, fewer wrong, more labelled."""
+    keep: list[_Option] = []
+    for o in sorted(options, key=lambda o: (-o.loaded, o.wrong, -o.labelled)):
+        if not any(k.loaded >= o.loaded and k.wrong <= o.wrong and k.labelled >= o.labelled for k in keep):
+            keep.append(o)
+    return keep
 
 
-MIN_FIELD_EXAMPLES = 5
-"""A field with fewer labelled gated values in the fit part is reviewed: with four values and no error its own
-share of wrong values could still be 44% (the 90% bound), too little to let it share the pool's bound."""
+def _contract_options(docs: Sequence[GateDoc], fields: Sequence[str], reviewed: set[str],
+                      pooled: str) -> list[_Option]:
+    """Every combination of ladder levels for the contract's open fields, as (loaded, wrong, labelled)."""
+    open_fields = [f for f in fields if f not in reviewed]
+    fixed = dict.fromkeys(reviewed, REVIEW)
+    eligible = [d for d in docs if not d.held_otherwise]
+    conf = np.ones((len(open_fields), len(eligible)))  # a field without a gated value never holds a document
+    blocked = np.zeros(len(eligible), dtype=bool)  # a reviewed field's value holds it whatever the levels
+    for j, d in enumerate(eligible):
+        for v in d.values:
+            if not v.gated:
+                continue
+            if v.field in open_fields:
+                i = open_fields.index(v.field)
+                conf[i, j] = min(conf[i, j], v.confidence)
+            elif v.confidence < fixed.get(v.field, REVIEW):
+                blocked[j] = True
+    wrong = np.array([sum(v.wrong for v in d.values if _counted(v, pooled)) for d in eligible])
+    labelled = np.array([sum(1 for v in d.values if _counted(v, pooled)) for d in eligible])
+    levels = np.array(LEVELS)
+    shared = len(open_fields) > MAX_FREE
+    combos = ([(k,) * len(open_fields) for k in range(len(levels))] if shared
+              else list(product(range(len(levels)), repeat=len(open_fields))))
+    passes = conf[:, None, :] >= levels[None, :, None] - 1e-9  # field x level x document
+    options = []
+    for combo in combos:
+        ok = ~blocked
+        for i, k in enumerate(combo):
+            ok = ok & passes[i, k]
+        options.append(_Option({**fixed, **{f: float(levels[k]) for f, k in zip(open_fields, combo, strict=True)}},
+                               int(ok.sum()), int(wrong[ok].sum()), int(labelled[ok].sum())))
+    return _frontier(options)
 
 
-def choose(docs: Sequence[GateDoc], fields: Sequence[str], *, max_wrong: float = MAX_WRONG,
-           level: float = LEVEL, min_examples: int = MIN_FIELD_EXAMPLES) -> GateChoice:
-    """Per-field thresholds, chosen jointly on ``docs`` (the fit part).
-
-    Start with every field reviewed; take the lowest common threshold whose pooled bound stays within
-    ``max_wrong``; then repeatedly lower the one field threshold that loads the most documents while the
-    bound holds; stop when no lowering keeps it. A pool whose labelled gated values could not reach the bound
-    even with none wrong keeps every field reviewed; so does a field with fewer than ``min_examples`` of its
-    own.
-
-    ``docs`` may hold several contracts: the pool is then theirs together, with fields named
-    ``contract.field``."""
-    thresholds = dict.fromkeys(fields, REVIEW)
-    pool = [v for d in docs for v in d.values if v.labelled and v.gated]
-    if upper_bound(0, len(pool), level) > max_wrong:
-        choice = evaluate(docs, thresholds, level)
-        choice.reviewed = sorted(fields)
-        return _finish(choice, docs, len(pool))
-    few = sorted(n for n in fields if sum(v.field == n for v in pool) < min_examples)
-    open_fields = [n for n in fields if n not in few]
-    options = {name: _candidates(docs, name) for name in open_fields}
-    current = evaluate(docs, thresholds, level)
-    common = sorted({t for ts in options.values() for t in ts}, reverse=True)
-    for t in common:  # one threshold for every field first: fields are only loaded together
-        trial = evaluate(docs, {**thresholds, **dict.fromkeys(open_fields, t)}, level)
-        if trial.bound <= max_wrong and trial.loaded > current.loaded:
-            thresholds, current = trial.thresholds, trial
-    while True:  # then lower one field at a time while the bound holds
-        best: GateChoice | None = None
-        for name in open_fields:
-            for t in options[name]:
-                if t >= thresholds[name]:
-                    continue
-                trial = evaluate(docs, {**thresholds, name: t}, level)
-                if trial.bound <= max_wrong and trial.loaded > current.loaded and _better(trial, best):
-                    best = trial
-        if best is None:
-            break
-        thresholds, current = best.thresholds, best
-    current.reviewed = few
-    return _finish(current, docs, len(pool))
-
-
-def _finish(choice: GateChoice, docs: Sequence[GateDoc], pool: int) -> GateChoice:
-    choice.pool = pool
-    loaded = {d.path for d in docs if _loads(d, choice.thresholds)}
-    for name in choice.thresholds:
+def choose(docs: Sequence[GateDoc], fields: Sequence[str], *, max_wrong: float = MAX_WRONG, level: float = LEVEL,
+           min_examples: int = MIN_FIELD_EXAMPLES, pooled: str = "all") -> GateChoice:
+    """Per-field thresholds for ``docs`` (one or several contracts: field names are then ``contract.field``),
+    chosen jointly so that the most documents load while the pooled bound stays within ``max_wrong``."""
+    page_read = [v for d in docs for v in d.values if v.labelled and v.gated]
+    reviewed = {f for f in fields if sum(v.field == f for v in page_read) < min_examples}
+    by_contract: dict[str, list[GateDoc]] = {}
+    for d in docs:
+        by_contract.setdefault(d.contract, []).append(d)
+    combined = [_Option({}, 0, 0, 0)]
+    for contract, members in sorted(by_contract.items()):
+        own = [f for f in fields if f.startswith(f"{contract}.") or "." not in f]
+        options = _contract_options(members, own, reviewed & set(own), pooled)
+        combined = _frontier([_Option({**a.thresholds, **b.thresholds}, a.loaded + b.loaded, a.wrong + b.wrong,
+                                      a.labelled + b.labelled) for a in combined for b in options])
+    feasible = [o for o in combined if upper_bound(o.wrong, o.labelled, level) <= max_wrong]
+    best = max(feasible, key=lambda o: (o.loaded, -upper_bound(o.wrong, o.labelled, level)), default=None)
+    thresholds = {**dict.fromkeys(fields, REVIEW), **(best.thresholds if best else {})}
+    choice = evaluate(docs, thresholds, level, pooled)
+    choice.reviewed = sorted(reviewed)
+    choice.pool = len(page_read)
+    loaded = {d.path for d in docs if loads(d, thresholds)}
+    for name in fields:
         vals = [(d.path, v) for d in docs for v in d.values if v.field == name and v.labelled and v.gated]
         choice.per_field[name] = {"labelled": len(vals), "loaded": sum(p in loaded for p, _ in vals),
                                   "wrong_loaded": sum(p in loaded and v.wrong for p, v in vals)}

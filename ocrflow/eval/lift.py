@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ocrflow.eval.calibrate import figures, fit_calibration
+from ocrflow.eval.calibrate import DROPPED, figures, fit_calibration, with_page_readings
 from ocrflow.eval.split import part_of
 
 SIGNALS: dict[str, tuple[str, ...]] = {
@@ -39,12 +39,20 @@ def _brief(f: Mapping[str, Any]) -> dict[str, Any]:
     return {k: f[k] for k in KEYS}
 
 
-def lift(report: Mapping[str, Any], signals: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
-    """Figures of the full calibration and of one without each signal, on the fit and the check part."""
+def lift(report: Mapping[str, Any], signals: Mapping[str, Sequence[str]] | None = None,
+         dropped: Sequence[str] = DROPPED, pages: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Figures of the shipped choice of signals (``dropped`` left out) and, for each signal, of the choice
+    with it toggled (left out when kept, added when dropped), on the fit and the check part."""
     fit, check = parts(report)
-    full = fit_calibration({**report, "documents": fit, "split": "fit"})
-    out: dict[str, Any] = {"all signals": {"fit": _brief(figures(fit, full)), "check": _brief(figures(check, full))}}
+    learn = with_page_readings(fit, [d for d in pages or [] if part_of(str(d.get("path"))) == "fit"])
+    base = set(dropped)
+
+    def run(drop: set[str]) -> dict[str, Any]:
+        cal = fit_calibration({**report, "documents": learn, "split": "fit"}, drop=sorted(drop))
+        return {"fit": _brief(figures(fit, cal)), "check": _brief(figures(check, cal))}
+
+    out: dict[str, Any] = {"shipped signals": run(base)}
     for name, feats in (signals or SIGNALS).items():
-        cal = fit_calibration({**report, "documents": fit, "split": "fit"}, drop=feats)
-        out[f"without {name}"] = {"fit": _brief(figures(fit, cal)), "check": _brief(figures(check, cal))}
+        kept = not set(feats) <= base
+        out[f"{'without' if kept else 'with'} {name}"] = run(base | set(feats) if kept else base - set(feats))
     return out

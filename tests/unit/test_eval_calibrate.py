@@ -101,3 +101,31 @@ def test_figures_replay_a_calibration_on_scored_documents() -> None:
     strict = figures(docs, cal, {"receipt": {"merchant_name": 0.5}})
     assert strict["loaded"] == 40 and strict["wrong_in_clean_n"] == 0
     assert strict["reliability"]["n"] == 50
+
+
+def _doc(path: str, fields: dict, evidence: dict, *, state: str = "loaded") -> dict:
+    return {"path": path, "doc_type": "nda", "state": state, "checks": [], "fields": fields, "evidence": evidence}
+
+
+def test_an_empty_field_has_the_confidence_that_it_is_really_empty() -> None:
+    from ocrflow.eval.calibrate import Scorer, null_priors
+
+    docs = [_doc(f"n{i}", {"term": {"correct": False, "soft": False}} if i < 3 else {},
+                 {"term": {"value": None, "confidence": None, "source": "text_layer"}}) for i in range(10)]
+    priors = null_priors(docs)
+    assert priors["null|nda.term"]["n"] == 10 and priors["null|nda.term"]["right"] == 7
+    assert Scorer(priors, {}).of(docs[0], "term") == priors["null|nda.term"]["value"]
+    xml = {"path": "x", "doc_type": "nda", "state": "loaded", "fields": {},
+           "evidence": {"a": {"value": "1", "signals": {"xml": 1.0}, "confidence": 1.0},
+                        "term": {"value": None, "confidence": None}}}
+    assert "null|nda.a" not in null_priors([xml]) and Scorer(priors, {}).of(xml, "term") is None
+
+
+def test_page_readings_of_e_invoices_join_the_fit() -> None:
+    from ocrflow.eval.calibrate import with_page_readings
+
+    xml = {"path": "z.pdf", "evidence": {"total_amount": {"value": "1", "signals": {"xml": 1.0}}}}
+    pages = {"path": "z.pdf", "evidence": {"total_amount": {"value": "1", "signals": {"prior": 0.9}}}}
+    other = {"path": "r.jpg", "evidence": {"total_amount": {"value": "2", "signals": {"prior": 0.9}}}}
+    joined = with_page_readings([xml, other], [pages, other])
+    assert [d["path"] for d in joined] == ["z.pdf", "r.jpg", "z.pdf#pages"]

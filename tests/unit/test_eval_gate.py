@@ -48,11 +48,20 @@ def test_errors_the_gate_cannot_see_keep_everything_reviewed() -> None:
     assert choice.loaded == 0 and choice.thresholds["total"] == REVIEW
 
 
-def test_too_few_examples_are_reviewed() -> None:
+def test_a_pool_too_small_for_the_bound_loads_nothing() -> None:
     docs = _docs(40, wrong_low=0)  # 80 labelled values, none wrong: the bound cannot reach 2%
     choice = choose(docs, ["name", "total"])
-    assert choice.reviewed == ["name", "total"] and set(choice.thresholds.values()) == {REVIEW}
-    assert choice.loaded == 0 and choice.pool == 80
+    assert set(choice.thresholds.values()) == {REVIEW} and choice.loaded == 0 and choice.pool == 80
+
+
+def test_a_field_with_too_few_examples_is_reviewed() -> None:
+    docs = _docs(150, wrong_low=0)
+    rare = [GateDoc(f"r{i}", "receipt", (GateValue("name", 0.9, True, False), GateValue("total", 0.95, True, False),
+                                         GateValue("tip", 0.99, i < 2, False))) for i in range(10)]
+    choice = choose([*docs, *rare], ["name", "total", "tip"])
+    assert choice.reviewed == ["tip"] and choice.thresholds["tip"] == REVIEW
+    assert choice.loaded == 150  # the ten documents with a tip wait for review, the others load
+    assert choice.per_field["tip"] == {"labelled": 2, "loaded": 0, "wrong_loaded": 0}
 
 
 def test_values_the_gate_cannot_hold_do_not_enter_the_pool() -> None:

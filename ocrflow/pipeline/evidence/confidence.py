@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from ocrflow.contracts import Contract
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import Failure, RowOutcome
+from ocrflow.memory.calibration import memory_prior
 from ocrflow.pipeline.evidence.calibration import field_key, method_key, predict, shipped
 from ocrflow.pipeline.evidence.shapes import field_shape
 
@@ -62,6 +63,8 @@ def prior(method: str) -> float:
 
 
 def _first_prior(method: str) -> float:
+    if method.startswith("memory:"):  # issuer memory: how often it was right on the fit part (ocrflow.memory)
+        return memory_prior(method)
     if method.startswith("vlm"):
         return PRIORS["vlm"]
     if method.startswith("heuristic:"):
@@ -139,7 +142,10 @@ def apply_row_rules(row: RowOutcome, contract: Contract) -> None:
     cross-field rules that failed on the row; then its confidence again."""
     broken = rule_fields(row.failures, contract)
     kinds = {f.name: f.kind for f in contract.fields}
+    from_xml = any(ev.signals and ev.signals.get("xml") for ev in row.evidence)
     for ev in row.evidence:
+        if ev.value is None and not ev.line_no and not from_xml:
+            ev.confidence = null_prior(contract.name, ev.field)
         if ev.confidence is None or ev.signals is None or ev.signals.get("xml") or ev.line_no:
             continue
         ev.signals["prior"] = field_prior(contract.name, ev.field, ev.method)
@@ -154,6 +160,13 @@ def apply_row_rules(row: RowOutcome, contract: Contract) -> None:
         ev.confidence = score(ev.signals)
 
 
+def null_prior(contract: str, field: str) -> float | None:
+    """How sure an empty field read from pages is really empty on the document: the share of such empty
+    fields of the fit part whose gold had no value either (shipped calibration, ``null|contract.field``);
+    None where the calibration has not measured it."""
+    return shipped().priors.get(f"null|{contract}.{field}")
+
+
 def threshold(contract: Contract, field: str) -> float | None:
     """The minimum confidence the contract asks of ``field`` (the field's own, else the contract's)."""
     try:
@@ -164,23 +177,30 @@ def threshold(contract: Contract, field: str) -> float | None:
 
 
 def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list[EvidenceRow]:
-    """The evidence of non-null values whose confidence is under the contract's policy."""
+    """The evidence of values whose confidence is under the contract's policy (an empty field that has a
+    confidence, ``null_prior``, included)."""
     out = []
     for ev in evidence:
         if ev.line_no:  # line items have their own checks (ocrflow.validate.lines), not this policy
             continue
         limit = threshold(contract, ev.field)
-        if limit is not None and ev.value is not None and ev.confidence is not None and ev.confidence < limit:
+        if limit is not None and ev.confidence is not None and ev.confidence < limit:
             out.append(ev)
     return out
+
+
+def _policy_message(ev: EvidenceRow, limit: float) -> str:
+    if ev.value is None:
+        return (f"{ev.field} is empty: confidence {ev.confidence:.2f} that the document has none is under the "
+                f"minimum {limit:.2f}")
+    return (f"{ev.field} = {ev.value!r}: confidence {ev.confidence:.2f} is under the minimum {limit:.2f} "
+            f"({ev.source}, {ev.method}, {ev.grounding})")
 
 
 def policy_failures(row: RowOutcome, contract: Contract) -> list[Failure]:
     """One ``min_confidence`` failure per value under the contract's minimum confidence."""
     return [Failure(field=ev.field, check="min_confidence", value=ev.value,
-                    message=f"{ev.field} = {ev.value!r}: confidence {ev.confidence:.2f} is under the "
-                            f"minimum {threshold(contract, ev.field):.2f} ({ev.source}, {ev.method}, "
-                            f"{ev.grounding})")
+                    message=_policy_message(ev, threshold(contract, ev.field) or 0.0))
             for ev in below_threshold(row.evidence, contract)]
 
 
