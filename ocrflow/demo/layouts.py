@@ -61,7 +61,7 @@ LABELS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
                    "fr": (("Montant TVA", "TVA"), ("Taxe",))},
     "net": {"en": (("Amount", "Total", "Line total", "Net amount"), ("Ext. price", "Extension")),
             "de": (("Betrag", "Gesamtpreis", "Gesamt", "Nettobetrag"), ("Wert", "Endpreis")),
-            "fr": (("Montant HT", "Montant", "Total HT"), ("Valeur", "Prix total"))},
+            "fr": (("Montant HT", "Montant", "Total HT"), ("Valeur", "Coût"))},
     "gross": {"en": (("Gross", "Total incl. VAT"), ("Incl.",)), "de": (("Brutto", "Bruttobetrag"), ("inkl.",)),
               "fr": (("Montant TTC", "TTC"), ("Total TTC",))},
 }

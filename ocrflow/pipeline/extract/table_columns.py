@@ -119,7 +119,7 @@ def _align(heads: list[Column], clusters: list[_Cluster], skip_head: float, skip
 
 def refine_columns(columns: Sequence[Column], body: Sequence[Sequence[Line]]) -> list[Column]:
     """The header's columns with the numeric ones moved onto the figures printed under them."""
-    cols = [Column(c.x0, c.x1, c.label, list(c.roles)) for c in columns]
+    cols = [Column(c.x0, c.x1, c.label, list(c.roles), c.weak) for c in columns]
     found = _clusters(body)
     for col in cols:  # amounts under a "unit" or article-number label ("Unit cost" read as "Unit"): numeric
         if col.role in ("unit", "seller_item_id") and any(

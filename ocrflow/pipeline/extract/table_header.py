@@ -48,6 +48,9 @@ class Column:
     x1: float
     label: str
     roles: list[str] = field(default_factory=list)
+    weak: bool = False
+    """The label names its first role only as part of a longer word ("Stück" in "Stückkosten"): a weaker
+    hint than a label of its own."""
 
     @property
     def role(self) -> str:
@@ -132,6 +135,15 @@ def _roles(text: str, vocab: HeaderVocabulary) -> list[str]:
     return list(dict.fromkeys([*first, *vocab.roles(text)]))
 
 
+def _inside_word(text: str, vocab: HeaderVocabulary) -> bool:
+    """Whether the longest label of ``text`` sits inside a longer word."""
+    hits = sorted(vocab.hits(text), key=lambda h: -h.length)
+    if not hits:
+        return False
+    h = hits[0]
+    return (h.start > 0 and text[h.start - 1].isalpha()) or (h.end < len(text) and text[h.end].isalpha())
+
+
 def _columns(cells: list[_Cell], vocab: HeaderVocabulary) -> list[Column]:
     """Cells of the header rows clustered into columns: a cell overlapping a column of another row joins it."""
     groups_: list[list[_Cell]] = []
@@ -151,7 +163,8 @@ def _columns(cells: list[_Cell], vocab: HeaderVocabulary) -> list[Column]:
     out = []
     for g in groups_:
         text = " ".join(c.text for c in sorted(g, key=lambda c: c.row))
-        out.append(Column(min(c.x0 for c in g), max(c.x1 for c in g), text, _roles(text, vocab)))
+        out.append(Column(min(c.x0 for c in g), max(c.x1 for c in g), text, _roles(text, vocab),
+                          weak=_inside_word(text, vocab)))
     return sorted(out, key=lambda c: c.x0)
 
 

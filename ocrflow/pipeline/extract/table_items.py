@@ -122,9 +122,7 @@ class BlockBuilder:
         closely, and leads the block below where that is clearly closer: only in a table whose first item
         has description rows above its figures (figures centred on their description), never elsewhere."""
         limit = WRAP_GAP * self.height
-        first = next((k for k, u in enumerate(self.units) if isinstance(u, Block)), None)
-        self.leads = bool(first) and isinstance(self.units[first - 1], _Text) and \
-            self.units[first].y0 - self.units[first - 1].row.y1 <= limit  # type: ignore[union-attr]
+        self.leads = self._first_item_led(limit)
         k = 0
         while k < len(self.units):
             if not isinstance(self.units[k], _Text):
@@ -137,6 +135,12 @@ class BlockBuilder:
                          self.units[run_end] if run_end < len(self.units) else None, limit)
             k = run_end
         return [u for u in self.units if isinstance(u, Block)]
+
+    def _first_item_led(self, limit: float) -> bool:
+        """Whether a description row stands right above the table's first figures (figures centred)."""
+        first = next((k for k, u in enumerate(self.units) if isinstance(u, Block)), 0)
+        block, above = self.units[first], self.units[first - 1] if first else None
+        return isinstance(block, Block) and isinstance(above, _Text) and block.y0 - above.row.y1 <= limit
 
     def _attach(self, above: Block | _Text | None, run: list[_Text], below: Block | _Text | None,
                 limit: float) -> None:

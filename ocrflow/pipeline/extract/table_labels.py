@@ -18,6 +18,8 @@ from ocrflow.contracts import Contract, FieldSpec
 TOTAL_FIELDS = ("subtotal_amount", "tax_amount", "total_amount", "allowance_total_amount", "charge_total_amount")
 POSITION, DISCOUNT, TAX, GROSS, BASE = "_position", "_discount", "_tax", "_gross", "_base_quantity"
 UNNAMED = "_unnamed"
+CACHE_SIZE = 20_000
+"""Label hits are kept per text (a page's lines are asked about more than once), up to this many texts."""
 AUX_LABELS: dict[str, tuple[str, ...]] = {
     POSITION: ("pos", "pos.", "position", "no", "no.", "nr", "nr.", "n°", "lfd. nr", "line", "ligne", "zeile",
                "regel"),
@@ -83,6 +85,8 @@ class HeaderVocabulary:
     """Every label of every column a header cell can name, as patterns (built once per contract)."""
 
     def __init__(self, contract: Contract) -> None:
+        self._hits: dict[str, list[LabelHit]] = {}
+        self._roles: dict[str, list[str]] = {}
         self.patterns: list[tuple[str, int, re.Pattern[str]]] = []
         for spec in header_specs(contract):
             self._add(spec.name, [*spec.all_labels(), *EXTRA_LABELS.get(spec.name, ())])
@@ -97,8 +101,17 @@ class HeaderVocabulary:
 
     def roles(self, text: str) -> list[str]:
         """Every role a label in ``text`` names, the longest label first ("VAT": the rate and the tax)."""
+        if text not in self._roles:
+            if len(self._roles) > CACHE_SIZE:
+                self._roles.clear()
+            self._roles[text] = self._find_roles(text)
+        return self._roles[text]
+
+    def _find_roles(self, text: str) -> list[str]:
         low = text.lower()
         found = sorted(((n, role) for role, n, pat in self.patterns if pat.search(low)), key=lambda x: -x[0])
+        if text.strip() == "#":
+            found.append((1, POSITION))
         out: list[str] = []
         for _, role in found:
             if role not in out:
@@ -107,6 +120,13 @@ class HeaderVocabulary:
 
     def hits(self, text: str) -> list[LabelHit]:
         """Non-overlapping label hits in ``text``, the longest label first where two overlap."""
+        if text not in self._hits:
+            if len(self._hits) > CACHE_SIZE:
+                self._hits.clear()
+            self._hits[text] = self._find_hits(text) if any(ch.isalpha() for ch in text) or "#" in text else []
+        return self._hits[text]
+
+    def _find_hits(self, text: str) -> list[LabelHit]:
         low = text.lower()
         found = [LabelHit(role, m.start(), m.end(), n) for role, n, pat in self.patterns for m in pat.finditer(low)]
         if text.strip() == "#":
@@ -131,3 +151,17 @@ def total_labels(contract: Contract) -> list[str]:
 
 def amount_column(contract: Contract) -> str:
     return "line_net_amount" if "line_net_amount" in contract.line_names else "amount"
+
+
+_VOCABULARIES: dict[int, tuple[Contract, HeaderVocabulary]] = {}
+
+
+def vocabulary(contract: Contract) -> HeaderVocabulary:
+    """The header vocabulary of ``contract``, built once per contract object (its patterns and the label hits
+    found so far are kept with it)."""
+    found = _VOCABULARIES.get(id(contract))
+    if found is None or found[0] is not contract:
+        if len(_VOCABULARIES) > 16:
+            _VOCABULARIES.clear()
+        found = _VOCABULARIES[id(contract)] = (contract, HeaderVocabulary(contract))
+    return found[1]

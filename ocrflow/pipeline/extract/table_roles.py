@@ -98,12 +98,13 @@ def check(figs: Mapping[int, Figure], r: Reading) -> Check:
 def _label_bonus(col: Column | None, *roles: str) -> float:
     if col is None:
         return 0.0
+    weight = 0.4 if col.weak else 1.0  # a label inside a longer word is a weaker hint
     if col.roles and col.roles[0] in roles:
-        return 1.5
+        return 1.5 * weight
     if any(r in col.roles for r in roles):
-        return 1.0
+        return 1.0 * weight
     if col.role in CONTRACT_NUMERIC or col.role in (POSITION, DISCOUNT, BASE, TAX, "tax_rate"):
-        return -2.5
+        return -2.5 * weight
     return 0.0
 
 

@@ -10,6 +10,7 @@ mixing letters and digits (``TB100A4``, ``M6``) are not figures.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -132,6 +133,11 @@ def reread(fig: Figure, decimal_comma: bool | None) -> Figure:
 def figure(text: str, *, spaced: bool = True) -> Figure | None:
     """The figure a cell text prints (with a short unit word after it), or None when it is not one.
     ``spaced``: a space may group thousands (``1 234,56``); off where a space may part two cells."""
+    return _figure(text, spaced)
+
+
+@functools.lru_cache(maxsize=8192)
+def _figure(text: str, spaced: bool) -> Figure | None:
     text = _GLUED_UNIT.sub(r"\1 \2", " ".join(text.split()))
     pattern = _FIGURE if spaced else _FIGURE_UNSPACED
     if not text or is_date(text):

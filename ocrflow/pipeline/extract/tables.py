@@ -30,7 +30,7 @@ from ocrflow.contracts import Contract
 from ocrflow.core.models import DocumentText, Line
 from ocrflow.pipeline.extract.table_columns import refine_columns
 from ocrflow.pipeline.extract.table_grid import Grid, GridRow
-from ocrflow.pipeline.extract.table_header import TEXT_ROLES, Column, Header, HeaderVocabulary, header_like, same_table
+from ocrflow.pipeline.extract.table_header import TEXT_ROLES, Column, Header, header_like, same_table
 from ocrflow.pipeline.extract.table_header import find_header as _find_header
 from ocrflow.pipeline.extract.table_items import Block, BlockBuilder, join_split_items, running_sum_rows
 from ocrflow.pipeline.extract.table_labels import (
@@ -40,6 +40,7 @@ from ocrflow.pipeline.extract.table_labels import (
     header_specs,
     label_match,
     total_labels,
+    vocabulary,
 )
 from ocrflow.pipeline.extract.table_output import (
     NUMERIC_KINDS,
@@ -118,7 +119,7 @@ class _Reader:
         self.text = text
         self.contract = contract
         self.values = values or {}
-        self.vocab = HeaderVocabulary(contract)
+        self.vocab = vocabulary(contract)
         self.totals_labels = total_labels(contract)
         self.segments: list[_Segment] = []
         self.printed_totals: list[Decimal] = []
@@ -246,7 +247,7 @@ def table_lines(text: DocumentText, contract: Contract, values: Mapping[str, Any
 def find_header(rows: list[list[Line]], contract: Contract, amount: str = "") -> tuple[int, list[Column]] | None:
     """(index of the header's last row, its columns) of the line table in ``rows``; None without one."""
     del amount
-    found = _find_header(rows, HeaderVocabulary(contract))
+    found = _find_header(rows, vocabulary(contract))
     return (found.last, found.columns) if found else None
 
 
@@ -254,7 +255,7 @@ def header_lines(text: DocumentText, contract: Contract) -> set[int]:
     """``id()`` of every text line in a line-table header row (its labels name columns, not header values)."""
     if not contract.lines:
         return set()
-    vocab = HeaderVocabulary(contract)
+    vocab = vocabulary(contract)
     out: set[int] = set()
     for page in text.pages:
         rows = rows_of(page.lines)
