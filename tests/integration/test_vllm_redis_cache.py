@@ -147,6 +147,7 @@ def test_document_threads_use_redis_at_once(prefix: str) -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_two_workers_on_two_stores_share_the_answers(inbox: Path, tmp_path: Path, prefix: str,
                                                      clean_env: None) -> None:
     with FakeVllm(mode="sleep", capacity=8) as fake:
