@@ -42,7 +42,6 @@ def _receipts(folder: Path, n: int) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_a_run_fills_the_deployment_and_stays_within_it(tmp_path: Path, clean_env: None) -> None:
     inbox = _receipts(tmp_path / "inbox", 2 * CAPACITY)
     with FakeVllm(mode="sleep", capacity=4 * CAPACITY, latency_s=1.0, capture=False) as fake:
