@@ -52,18 +52,16 @@ def calibrate_cmd(
     if lift:
         _print_lift(report, json_out, pages_json)
         return
-    from ocrflow.eval.calibrate import fit_calibration, with_page_readings
+    from ocrflow.eval.calibrate import fit_calibration
     from ocrflow.eval.split import part_of
     from ocrflow.pipeline.evidence.calibration import CALIBRATION_FILE
 
     fit_docs = [d for d in report.get("documents") or [] if part_of(str(d.get("path"))) == "fit"]
     if not fit_docs:
         raise fail("no document of the fit part to fit on")
-    if pages_json is not None:
-        pages = _report(None, pages_json, contract, None)
-        fit_docs = with_page_readings(fit_docs, [d for d in pages.get("documents") or []
-                                                 if part_of(str(d.get("path"))) == "fit"])
-    calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"}, pool=pool)
+    pages = [d for d in (_report(None, pages_json, contract, None).get("documents") or [] if pages_json else [])
+             if part_of(str(d.get("path"))) == "fit"]
+    calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"}, pool=pool, pages=pages)
     target = out or CALIBRATION_FILE
     target.write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     err.print(f"calibration: {target}", highlight=False, markup=False)

@@ -25,6 +25,7 @@ from ocrflow.eval.gate import (
     GateValue,
     choose,
     examples_needed,
+    holds,
 )
 from ocrflow.eval.trust import reliability
 
@@ -120,9 +121,9 @@ def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> list[Ga
             if conf is None:
                 continue
             f = (d.get("fields") or {}).get(name)
+            empty = ev.get("value") is None
             values.append(GateValue(f"{contract}.{name}", conf, f is not None,
-                                    bool(f is not None and not f.get("soft")),
-                                    ev.get("value") is None or _gated(ev)))
+                                    bool(f is not None and not f.get("soft")), empty or _gated(ev), empty))
         out.append(GateDoc(str(d.get("path")), contract, tuple(values), held_otherwise(d)))
     return out
 
@@ -161,15 +162,20 @@ POOLS = {
 
 
 def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = DROPPED, max_wrong: float = MAX_WRONG,
-                    level: float = LEVEL, pool: str = "all") -> dict[str, Any]:
-    """The calibration fitted on the documents of ``report`` (run it on the fit part only)."""
+                    level: float = LEVEL, pool: str = "all",
+                    pages: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """The calibration fitted on the documents of ``report`` (run it on the fit part only). ``pages``: the
+    same part read without e-invoice XML; the page readings of the e-invoices give the invoice fields their
+    priors and take part in the gate (``with_page_readings``), but not in the method priors or the weights,
+    which are the deployed reading's."""
     documents = list(report.get("documents") or [])
+    learn = with_page_readings(documents, pages)
     values = value_records(documents)
-    priors = {**fit_priors(values), **null_priors(documents)}
+    priors = {**fit_priors(values, value_records(learn[len(documents):])), **null_priors(learn)}
     model = fit_weights(values, priors, drop=drop)
     scorer = Scorer(priors, model["weights"])
-    fields = [f"{c}.{n}" for c, names in sorted(contract_fields(documents).items()) for n in names]
-    docs = gate_docs(documents, scorer)
+    fields = [f"{c}.{n}" for c, names in sorted(contract_fields(learn).items()) for n in names]
+    docs = gate_docs(learn, scorer)
     if pool not in POOLS:
         raise ValueError(f"unknown pool {pool!r}; use one of {', '.join(POOLS)}")
     if pool == "contract":
@@ -181,7 +187,8 @@ def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = DROPPED,
     run = report.get("run") or {}
     return {
         "fitted_on": {"gold": run.get("gold", ""), "split": report.get("split", "all"),
-                      "documents": len(documents), "values": len(values),
+                      "documents": len(documents), "page_readings_of_e_invoices": len(learn) - len(documents),
+                      "values": len(values),
                       "labelled_values": sum(v.labelled for v in values), "engine": run.get("engine", ""),
                       "model": run.get("model", ""), "contract_mode": run.get("contract_mode", ""),
                       "dropped_signals": list(drop)},
@@ -222,9 +229,11 @@ def figures(documents: Sequence[Mapping[str, Any]], calibration: Mapping[str, An
         fields = d.get("fields") or {}
         confs = {name: scorer.of(d, name) for name in (d.get("evidence") or {})}
         doc_limits = limits.get(str(d.get("doc_type")), {})
-        ok = not held_otherwise(d) and all(
-            c is None or not _gated((d.get("evidence") or {}).get(n) or {}) or c >= doc_limits.get(n, REVIEW)
-            for n, c in confs.items())
+        evidence = d.get("evidence") or {}
+        ok = not held_otherwise(d) and not any(
+            c is not None and holds(GateValue(n, c, gated=_gated(evidence.get(n) or {}),
+                                              empty=(evidence.get(n) or {}).get("value") is None),
+                                    doc_limits.get(n, REVIEW)) for n, c in confs.items())
         copies += int(is_copy(d))
         loaded += int(ok)
         for name, f in fields.items():

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ocrflow.pipeline.evidence.calibration import DEFAULT_P0, P0, features, field_key, method_key, predict, prior_of
+from ocrflow.pipeline.evidence.confidence import guards
 
 SHRINK = 4.0
 """Pseudo-counts of the coarser prior in every shrunk estimate."""
@@ -42,13 +43,17 @@ def _shrunk(right: int, n: int, p0: float, cap: float = CAP) -> float:
     return round(min(cap, (right + SHRINK * p0) / (n + SHRINK)), 4)
 
 
-def fit_priors(values: Iterable[ValueRecord]) -> dict[str, dict[str, Any]]:
+def fit_priors(values: Iterable[ValueRecord], extra: Iterable[ValueRecord] = ()) -> dict[str, dict[str, Any]]:
     """Per method key and per ``contract.field|method key``: n, right, the prior it was shrunk toward, and the
-    prior. A field's prior is shrunk toward its method's."""
-    labelled = [v for v in values if v.labelled]
+    prior. A field's prior is shrunk toward its method's. ``extra`` values (e-invoices read from their pages)
+    count for their fields only, not for the methods' priors."""
     counts: dict[str, list[int]] = {}
-    for v in labelled:
-        for key in (method_key(v.method), field_key(v.contract, v.field, v.method)):
+    for v, fine_only in [*((v, False) for v in values), *((v, True) for v in extra)]:
+        if not v.labelled:
+            continue
+        keys = (field_key(v.contract, v.field, v.method),) if fine_only else (
+            method_key(v.method), field_key(v.contract, v.field, v.method))
+        for key in keys:
             c = counts.setdefault(key, [0, 0])
             c[0] += 1
             c[1] += int(v.right)
@@ -70,11 +75,12 @@ def with_prior(v: ValueRecord, priors: Mapping[str, Any]) -> dict[str, float]:
 
 
 L2_CHOICES = (0.03, 0.1, 0.3, 1.0, 3.0)
-START: dict[str, float] = {"prior": 1.0, "absent": -1.2, "invalid": -1.2, "odd_shape": -0.7, "rule_broken": -0.7}
+START: dict[str, float] = {"prior": 1.0, "odd_shape": -0.7, "rule_broken": -0.7}
 """Where the ridge pulls each weight: the prior alone, and for the signals of doubt the first version's
-factors (grounding absent 0.3, invalid 0.3, odd shape 0.5, a failed cross-field rule 0.5, as log-odds shifts):
-a signal the fit part barely has (a VLM's invented value) keeps the first version's weight."""
-DOUBT = frozenset({"unsure_ocr", "absent", "fuzzy", "invalid", "odd_shape", "rule_broken", "bad_field_shape",
+factors (odd shape 0.5, a failed cross-field rule 0.5, as log-odds shifts): a signal the fit part barely has
+keeps the first version's weight. (Grounding absent and an invalid value keep their factor outside the model:
+``ocrflow.pipeline.evidence.confidence.guards``.)"""
+DOUBT = frozenset({"unsure_ocr", "fuzzy", "odd_shape", "rule_broken", "bad_field_shape",
                    "sums_break", "second_differs", "label_distance"})
 SUPPORT = frozenset({"sums_close", "second_agrees"})
 """Signs the weights must have: a signal of doubt never raises a confidence, a confirmation never lowers it."""
@@ -133,4 +139,5 @@ def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, dro
 
 def confidence_of(v: ValueRecord, priors: Mapping[str, Any], weights: Mapping[str, float]) -> float:
     """The confidence the shipped formula gives ``v`` under these priors and weights."""
-    return round(predict(with_prior(v, priors), weights), 4)
+    signals = with_prior(v, priors)
+    return round(min(1.0, max(0.0, predict(signals, weights) * guards(signals))), 4)

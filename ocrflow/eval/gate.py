@@ -30,9 +30,9 @@ LEVEL = 0.90
 MAX_WRONG = 0.02
 REVIEW = 1.0
 """The minimum of a reviewed field: only confidence 1 (XML, a person's approval) passes it."""
-LEVELS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, REVIEW)
+LEVELS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, REVIEW)
 """The thresholds tried (a ladder, not every confidence seen: a threshold fitted to the hundredth would fit
-the sample)."""
+the sample). None under 0.3: a value found nowhere on the page or not of its field's type is always held."""
 MAX_FREE = 5
 MIN_FIELD_EXAMPLES = 5
 """A field with fewer labelled page-read values in the fit part is reviewed: with four values and no error its
@@ -64,6 +64,8 @@ class GateValue:
     wrong: bool = False
     gated: bool = True
     """False for a value the threshold cannot hold (confidence 1: XML, a person's approval)."""
+    empty: bool = False
+    """An empty field (its confidence: how sure it is really empty); a reviewed field's empties hold nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +101,16 @@ def _counted(v: GateValue, pooled: str) -> bool:
     return v.labelled and (v.gated or pooled == "all")
 
 
+def holds(v: GateValue, threshold: float) -> bool:
+    """Whether a minimum holds this value: a page-read value under it, or an empty field under a minimum
+    that is not 'reviewed' (a reviewed field's minimum concerns its values: an empty one has none to review)."""
+    return v.gated and v.confidence < threshold and not (v.empty and threshold >= REVIEW)
+
+
 def loads(doc: GateDoc, thresholds: dict[str, float]) -> bool:
     if doc.held_otherwise:
         return False
-    return all(not v.gated or v.confidence >= thresholds.get(v.field, REVIEW) for v in doc.values)
+    return not any(holds(v, thresholds.get(v.field, REVIEW)) for v in doc.values)
 
 
 def evaluate(docs: Sequence[GateDoc], thresholds: dict[str, float], level: float = LEVEL,
@@ -144,10 +152,10 @@ def _contract_options(docs: Sequence[GateDoc], fields: Sequence[str], reviewed: 
         for v in d.values:
             if not v.gated:
                 continue
-            if v.field in open_fields:
+            if v.field in open_fields:  # an open field's levels are all under 1: its empties count too
                 i = open_fields.index(v.field)
                 conf[i, j] = min(conf[i, j], v.confidence)
-            elif v.confidence < fixed.get(v.field, REVIEW):
+            elif holds(v, fixed.get(v.field, REVIEW)):
                 blocked[j] = True
     wrong = np.array([sum(v.wrong for v in d.values if _counted(v, pooled)) for d in eligible])
     labelled = np.array([sum(1 for v in d.values if _counted(v, pooled)) for d in eligible])

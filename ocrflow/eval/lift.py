@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ocrflow.eval.calibrate import DROPPED, figures, fit_calibration, with_page_readings
+from ocrflow.eval.calibrate import DROPPED, figures, fit_calibration
 from ocrflow.eval.split import part_of
 
 SIGNALS: dict[str, tuple[str, ...]] = {
@@ -44,11 +44,11 @@ def lift(report: Mapping[str, Any], signals: Mapping[str, Sequence[str]] | None 
     """Figures of the shipped choice of signals (``dropped`` left out) and, for each signal, of the choice
     with it toggled (left out when kept, added when dropped), on the fit and the check part."""
     fit, check = parts(report)
-    learn = with_page_readings(fit, [d for d in pages or [] if part_of(str(d.get("path"))) == "fit"])
+    fit_pages = [d for d in pages or [] if part_of(str(d.get("path"))) == "fit"]
     base = set(dropped)
 
     def run(drop: set[str]) -> dict[str, Any]:
-        cal = fit_calibration({**report, "documents": learn, "split": "fit"}, drop=sorted(drop))
+        cal = fit_calibration({**report, "documents": fit, "split": "fit"}, drop=sorted(drop), pages=fit_pages)
         return {"fit": _brief(figures(fit, cal)), "check": _brief(figures(check, cal))}
 
     out: dict[str, Any] = {"shipped signals": run(base)}

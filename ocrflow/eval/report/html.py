@@ -13,6 +13,7 @@ from typing import Any
 
 from ocrflow.eval.report.charts import accuracy_bars, reliability_diagram
 from ocrflow.eval.report.crops import PageCropper
+from ocrflow.eval.report.learning import learning_context
 from ocrflow.eval.report.parts import part_table
 from ocrflow.eval.trust import AIMS
 
@@ -63,7 +64,8 @@ def context(report: Mapping[str, Any], base: Path | None, cropper: PageCropper |
             "wrong_loaded": sum(1 for m in listed if m["state"] == "loaded" and not m["soft"]),
             "aims": AIMS, "problems": list(cropper.problems) if cropper is not None else [],
             "split": report.get("split", "all"), "part_names": list(parts), "part_rows": part_table(parts),
-            "part_reliability": {name: ((p.get("trust") or {}).get("reliability") or {}) for name, p in parts.items()}}
+            "part_reliability": {name: ((p.get("trust") or {}).get("reliability") or {}) for name, p in parts.items()},
+            "learning": learning_context(report)}  # eval --simulate-review (ocrflow.eval.report.learning)
 
 
 def render_html(report: Mapping[str, Any], base: Path | None = None, cropper: PageCropper | None = None) -> str:

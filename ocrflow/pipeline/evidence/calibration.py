@@ -107,9 +107,7 @@ def features(signals: Mapping[str, float]) -> dict[str, float]:
     out = {"bias": 1.0, "prior": logit(float(signals.get("prior", 0.5)))}
     out["unsure_ocr"] = 1.0 - float(signals.get("recognition", 1.0))
     g = float(signals.get("grounding", 1.0))
-    out["absent"] = 1.0 if g <= 0.3 + 1e-9 else 0.0
-    out["fuzzy"] = 1.0 if 0.3 + 1e-9 < g < 1.0 else 0.0
-    out["invalid"] = 1.0 if float(signals.get("validity", 1.0)) < 1.0 else 0.0
+    out["fuzzy"] = 1.0 if 0.3 + 1e-9 < g < 1.0 else 0.0  # absent and invalid: confidence.guards
     out["odd_shape"] = 1.0 if float(signals.get("shape", 1.0)) < 1.0 else 0.0
     out["rule_broken"] = 1.0 if float(signals.get("cross_field", 1.0)) < 1.0 else 0.0
     if "agreement" in signals:
