@@ -6,21 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import time
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocrflow.contracts import Contract
 from ocrflow.core.models import Failure
+from ocrflow.validate.checks import Check, unexpected
 from ocrflow.validate.frame import rows_frame
 from ocrflow.validate.report import ValidationReport, json_safe, json_value
 from ocrflow.validate.runtime import LOCK, runtime
 from ocrflow.validate.suite import META_COLUMNS, META_FIELD, META_MESSAGE, suite_name
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def validate_rows(contract: Contract, rows: list[dict[str, Any]], *, key: str = "doc_sha256",
                   today: dt.date | None = None) -> ValidationReport:
     """Validate coerced rows; failures are keyed by ``str(row[key])`` (keys must be unique)."""
     started = time.perf_counter()
-    _check_keys(rows, key)
+    check_keys(rows, key)
     if not rows:
         return ValidationReport(contract.name, suite_name(contract), True, 0, {}, {}, {})
     frame, failures = rows_frame(contract, rows, key)
@@ -43,7 +47,56 @@ def validate_rows(contract: Contract, rows: list[dict[str, Any]], *, key: str = 
         elapsed_s=time.perf_counter() - started)
 
 
-def _check_keys(rows: list[dict[str, Any]], key: str) -> None:
+def check_rows(contract: Contract, rows: list[dict[str, Any]], checks: list[Check], *,
+               key: str = "doc_sha256") -> ValidationReport:
+    """Validate coerced rows with a compiled suite (``ocrflow.validate.checks``): the failures, statistics and
+    success of :func:`validate_rows` on the same rows, without GX's per-call cost; ``raw`` stays empty."""
+    started = time.perf_counter()
+    check_keys(rows, key)
+    if not rows:
+        return ValidationReport(contract.name, suite_name(contract), True, 0, {}, {}, {})
+    frame, failures = rows_frame(contract, rows, key)
+    return check_frame(contract, rows, frame, failures, checks, key=key, started=started)
+
+
+def check_frame(contract: Contract, rows: list[dict[str, Any]], frame: pd.DataFrame,
+                failures: dict[str, list[Failure]], checks: list[Check], *, key: str = "doc_sha256",
+                started: float | None = None) -> ValidationReport:
+    """:func:`check_rows` on rows already framed (``rows_frame``: the frame and its typing failures)."""
+    started = time.perf_counter() if started is None else started
+    keys = frame[key].tolist()
+    successful = 0
+    for check in checks:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+            hits = unexpected(check, frame)
+        successful += not hits
+        for i in hits:
+            failures.setdefault(keys[i], []).append(_failure(check.type, check.meta, rows[i]))
+    evaluated = len(checks)
+    statistics = {"evaluated_expectations": evaluated, "successful_expectations": successful,
+                  "unsuccessful_expectations": evaluated - successful,
+                  "success_percent": 100.0 * successful / evaluated if evaluated else None}
+    return ValidationReport(contract=contract.name, suite_name=suite_name(contract), success=not failures,
+                            row_count=len(rows), failures=failures, statistics=statistics, raw={},
+                            elapsed_s=time.perf_counter() - started)
+
+
+def gx_summary(contract: Contract, frame: pd.DataFrame, today: dt.date) -> dict[str, Any]:
+    """GX's own validation of a framed set of rows, in its SUMMARY format (counts and partial lists, what a
+    Data Docs page shows), as JSON-safe data."""
+    with LOCK:
+        gx_runtime = runtime()
+        definition = gx_runtime.definition(contract, today)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+            result = definition.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "SUMMARY"})
+        gx_runtime.forget_results()
+    raw: dict[str, Any] = json_safe(result.to_json_dict())
+    return raw
+
+
+def check_keys(rows: list[dict[str, Any]], key: str) -> None:
     missing = [i for i, r in enumerate(rows) if r.get(key) is None]
     if missing:
         raise ValueError(f"rows {missing[:5]} have no key column {key!r}")
