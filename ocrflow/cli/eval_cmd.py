@@ -28,6 +28,9 @@ def eval_cmd(
         "--ocr-cache", metavar="FILE.duckdb", envvar="OCRFLOW_EVAL_OCR_CACHE",
         help="keep every OCR/engine answer in this DuckDB file and reuse it on the next eval (developers)")]
     = None,
+    simulate_review: Annotated[bool, typer.Option(
+        "--simulate-review", help="also replay review on the gold's issuer series, in gold order, teaching issuer "
+                                  "memory: the learning curve (docs/memory.md)")] = False,
     compare: Annotated[tuple[Path, Path] | None, typer.Option(
         "--compare", metavar="A.json B.json",
         help="show two saved `eval --json` outputs side by side (runs nothing)")] = None,
@@ -55,6 +58,9 @@ def eval_cmd(
                           progress=None if json_out else err, split=split, ocr_cache=ocr_cache)
     except OcrCacheError as exc:
         raise fail(str(exc)) from None
+    if simulate_review:
+        _simulate(result, gold, split=split, engine=engine, ocr_cache=ocr_cache, use_embedded_xml=not no_einvoice,
+                  quiet=json_out)
     if report is not None:
         _write_report(result, report, gold)
     if json_out:
@@ -63,6 +69,21 @@ def eval_cmd(
     from ocrflow.eval.report.text import print_eval
 
     print_eval(console, result)
+    if "review_simulation" in result:
+        from ocrflow.eval.report.learning import print_learning
+
+        print_learning(console, result["review_simulation"])
+
+
+def _simulate(result: dict[str, Any], gold: Path, *, split: str, engine: str | None, ocr_cache: Path | None,
+              use_embedded_xml: bool, quiet: bool) -> None:
+    """``result["review_simulation"]``: the learning curve (ocrflow.eval.simulate)."""
+    from ocrflow.eval.runner import read_gold
+    from ocrflow.eval.simulate import simulate_review
+
+    result["review_simulation"] = simulate_review(
+        gold, read_gold(gold), split=split, engine=engine, ocr_cache=ocr_cache, use_embedded_xml=use_embedded_xml,
+        progress=None if quiet else (lambda line: err.print(line, highlight=False, markup=False)))
 
 
 def _write_report(result: dict[str, Any], out_dir: Path, gold: Path) -> None:

@@ -99,6 +99,8 @@ def reprocess(
         "--code", help="with --failed: only documents failed with this error_code (e.g. encrypted)")] = None,
     unmatched: Annotated[bool, typer.Option(
         "--unmatched", help="process documents no contract matched again (after adding a contract)")] = False,
+    include_rejected: Annotated[bool, typer.Option(
+        "--include-rejected", help="with --failed: also documents a reviewer rejected (final otherwise)")] = False,
     contract: Annotated[str | None, typer.Option(
         help="--quarantined: only documents quarantined under this contract; --failed/--unmatched: the "
              "contract to apply (default auto)")] = None,
@@ -113,14 +115,15 @@ def reprocess(
     from ocrflow.contracts import ContractError
     from ocrflow.run.quarantine_work import reprocess_quarantined
 
-    if sum((quarantined, failed, unmatched)) != 1 or (code and not failed):
-        err.print("[red]error:[/red] say what to reprocess: one of --quarantined, --failed [--code X], --unmatched")
+    if sum((quarantined, failed, unmatched)) != 1 or ((code or include_rejected) and not failed):
+        err.print("[red]error:[/red] say what to reprocess: one of --quarantined, --failed [--code X] "
+                  "[--include-rejected], --unmatched")
         raise typer.Exit(2)
     if not quarantined:
         from ocrflow.cli.reprocess_ledger_cmd import reprocess_from_files
 
         reprocess_from_files("failed" if failed else "unmatched", code=code, contract=contract, engine=engine,
-                             db=db, config=config, json_out=json_out)
+                             db=db, config=config, json_out=json_out, include_rejected=include_rejected)
         return
     quiet_libraries()
     settings, store = open_store_or_exit(db, read_only=False, config=config)

@@ -41,6 +41,11 @@ class EvidenceRow:
     prompt_version: str = ""
     run_id: str = ""
     updated_at: datetime | None = None
+    reviewed_by: str = ""
+    """The reviewer who approved the row with this value as the machine read it (issue 20), else empty."""
+    reviewed_at: datetime | None = None
+    memory: str = ""
+    """JSON naming the issuer memory a value came from (method ``memory:*``): issuer, kind, corrections."""
     signals: dict[str, float] | None = None
     """The inputs of the confidence (not stored; kept for the eval report and tests)."""
 

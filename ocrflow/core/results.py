@@ -27,6 +27,8 @@ class DocResult:
     """Pages actually read (None: all of them, or not known); 0 for a document refused before any page."""
     einvoice_syntax: str | None = None
     einvoice_profile: str | None = None
+    issuer_id: str | None = None
+    """The issuer memory recognized the document as (``ocrflow.memory``), else None."""
 
 
 def pending_result(doc: DocumentRef, exc: Exception) -> DocResult:

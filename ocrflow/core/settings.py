@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     vllm_cache: bool = Field(True, description="reuse stored answers for the same page, model, prompt, schema")
     cache_url: SecretStr | None = Field(None, description="redis:// URL of a result cache shared by workers "
                                                           "(docs/engines.md); unset: the store's page_cache")
+    data_docs_keep_runs: int = Field(30, ge=1, description="Data Docs: the validation pages of this many latest "
+                                                           "runs are kept in the store's site (docs/scaling.md)")
+    data_docs_keep_days: int = Field(0, ge=0, description="Data Docs: pages of runs older than this many days are "
+                                                          "removed too (0: no age limit)")
 
     def __repr_args__(self) -> Any:
         """repr/str show the store URL without its password (the secrets are SecretStr already)."""

@@ -8,6 +8,7 @@ contract, extraction, row). The processor runs them and turns what goes wrong in
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from ocrflow.contracts import Contract, load_contracts
 from ocrflow.core.errors import AuthEngineError
@@ -17,7 +18,7 @@ from ocrflow.core.settings import Settings
 from ocrflow.engines.base import Engine, TransientEngineError
 from ocrflow.pipeline.failures import auth_pending, check_unchanged, failure_result
 from ocrflow.pipeline.pages import PageReader
-from ocrflow.pipeline.stages import STAGES, Stage, StageContext, run_stages
+from ocrflow.pipeline.stages import STAGES, MemorySource, Stage, StageContext, run_stages
 
 
 class Processor:
@@ -33,6 +34,10 @@ class Processor:
         self.context = StageContext(settings, engine, self.contracts, PageReader.from_settings(settings, engine),
                                     flow_run_id)
         self.auth_error: AuthEngineError | None = None
+
+    def remember(self, memory: MemorySource | None) -> None:
+        """Read issuer memory from ``memory`` in the ``recall_issuer`` stage (the run gives its store's)."""
+        self.context = replace(self.context, memory=memory)
 
     def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
         """Process one document; errors become a state. ``raise_transient`` lets a caller retry."""

@@ -16,6 +16,9 @@ stage                 does                                             module
                       for an e-invoice, else the best match (none:
                       ``unmatched``, ends the trip)
 ``extract_fields``    XML > VLM > rules filling the gaps               ``ocrflow.pipeline.extraction``
+``recall_issuer``     the issuer recognized from what the page prints; ``ocrflow.memory.use``
+                      its memory fills what review taught (nothing
+                      when no issuer is recognized)
 ``assemble``          coerce, allowance signs, lines, lineage,         ``ocrflow.pipeline.row``
                       evidence: the row (ends the trip)
 ====================  ===============================================  ========================================
@@ -35,6 +38,7 @@ from ocrflow.core.models import DocState, DocumentRef, DocumentText, PagePath, P
 from ocrflow.core.results import DocResult
 from ocrflow.core.settings import Settings
 from ocrflow.engines.base import Engine, EngineError
+from ocrflow.memory.use import MemorySource, MemoryUse, use_memory
 from ocrflow.pipeline.einvoice.model import EmbeddedInvoice
 from ocrflow.pipeline.evidence.signals import add_second_reading
 from ocrflow.pipeline.extraction import Extraction, extract, prompt_versions
@@ -60,6 +64,8 @@ class StageContext:
     contracts: dict[str, Contract]
     pages: PageReader
     flow_run_id: str = ""
+    memory: MemorySource | None = None
+    """Issuer memory (the run's store: ``ocrflow.memory.use.StoreMemory``); None reads without it."""
 
 
 @dataclass(slots=True)
@@ -73,6 +79,7 @@ class Trip:
     text: DocumentText | None = None
     contract: Contract | None = None
     extraction: Extraction | None = None
+    memory: MemoryUse | None = None
 
 
 Stage = Callable[[StageContext, Trip], DocResult | None]
@@ -124,6 +131,11 @@ def extract_fields(ctx: StageContext, trip: Trip) -> None:
                               day_first=ctx.settings.day_first)
 
 
+def recall_issuer(ctx: StageContext, trip: Trip) -> None:
+    trip.memory = use_memory(ctx.memory, _needs(trip.text, "the text"), _needs(trip.contract, "the contract"),
+                             _needs(trip.extraction, "the extraction"), day_first=ctx.settings.day_first)
+
+
 def assemble(ctx: StageContext, trip: Trip) -> DocResult:
     text, contract = _needs(trip.text, "the text"), _needs(trip.contract, "the contract")
     ex = _needs(trip.extraction, "the extraction")
@@ -132,14 +144,17 @@ def assemble(ctx: StageContext, trip: Trip) -> DocResult:
     row = assemble_row(text.doc, contract, ex.raw, lines=ex.lines, lineage=lineage,
                        day_first=ctx.settings.day_first, evidence=ex.evidence(text))
     add_second_reading(row, text, trip.first_image, contract, day_first=ctx.settings.day_first)  # Tesseract
+    if trip.memory is not None:
+        trip.memory.annotate(row)  # which facts and corrections memory's values came from
     xml = trip.embedded if trip.embedded is not None and contract.name == EINVOICE_CONTRACT else None
     return DocResult(trip.doc, DocState.PENDING, pages=note_extraction(trip.pages, ex.flags), row=row,
                      contract=contract.name, einvoice_syntax=xml.syntax if xml else None,
-                     einvoice_profile=(xml.profile or None) if xml else None)
+                     einvoice_profile=(xml.profile or None) if xml else None,
+                     issuer_id=trip.memory.issuer_id if trip.memory is not None else None)
 
 
 STAGES: tuple[Stage, ...] = (standalone_xml, embedded_einvoice, read_pages, choose_contract, extract_fields,
-                             assemble)
+                             recall_issuer, assemble)
 
 
 def run_stages(stages: tuple[Stage, ...], ctx: StageContext, doc: DocumentRef) -> DocResult:

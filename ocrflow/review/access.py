@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ocrflow.contracts import Contract
 from ocrflow.store import Store, StoreError, open_store
@@ -51,6 +52,17 @@ class StoreAccess:
                 yield store
             finally:
                 store.close()
+
+    def prepare(self) -> None:
+        """Bring the schema of a store an older release made up to date once (the review's columns and tables),
+        when it can be opened writable now; a file a run holds gets them from the run's own ``init_schema``."""
+        if "://" not in self.url and not Path(self.url).exists():
+            return  # no store yet: the pages say so
+        try:
+            with self.write():
+                pass
+        except StoreError:
+            return
 
     def _open(self, *, read_only: bool) -> Store:
         try:

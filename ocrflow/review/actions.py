@@ -2,13 +2,16 @@
 
 Approve goes through the pipeline's own path: the one row assembly (``ocrflow.pipeline.row``), the
 contract's expectation suite (``validate_and_build_batch``) and ``Store.write_batch``, so a passing row
-moves to the clean table and leaves the quarantine in one transaction, exactly as ``reprocess`` does; a
-failing one stays quarantined with the new reasons. Then every edited field is appended to ``corrections``
-and its evidence becomes ``human`` with confidence 1 (all fields of a row that loaded: the reviewer
-confirmed them). Reject is final: the document becomes ``failed`` with the error text
-``rejected in review by <reviewer>: <reason>`` (failed is a final state, so no run redoes it; ``--force``
-would), its row leaves the quarantine and the clean table, and the values it had are kept in the
-``reject`` correction. Both need the store writable: on a DuckDB file held by a run the open raises
+moves to the clean table and leaves the quarantine in one transaction, exactly as ``reprocess`` does. An
+approval whose values do not pass (a total of "abc", a date 2024-13-45, a rule still broken) is refused and
+changes nothing: no evidence, no correction, the quarantine row as the machine left it. A passing one keeps
+the evidence of every field the reviewer left alone, marked reviewed, and makes only the changed fields
+``human`` (``ocrflow.review.reviewed``); each change is an ``edit`` correction that keeps the machine's value
+and reading; then the approval teaches the document's issuer (``ocrflow.memory``). Reject is final: the
+document becomes ``failed`` with error code ``rejected`` and the error text ``rejected in review by
+<reviewer>: <reason>`` (failed is a final state, so no run redoes it, nor ``reprocess --failed`` unless
+``--include-rejected``), its row leaves the quarantine and the clean table, and the values it had are kept
+in the ``reject`` correction. Both need the store writable: on a DuckDB file held by a run the open raises
 ``StoreBusy`` before anything is written.
 """
 
@@ -21,13 +24,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ocrflow.contracts import Contract
+from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocState, DocumentRef
 from ocrflow.core.results import DocResult
+from ocrflow.memory.learn import Approval
+from ocrflow.memory.teach import plan_lesson
 from ocrflow.pipeline.row import assemble_row
-from ocrflow.review.record import Record, as_text, load_record
+from ocrflow.review.record import Record, load_record
+from ocrflow.review.reviewed import edit_corrections, reviewed_evidence
 from ocrflow.run.batch_write import validate_and_build_batch
 from ocrflow.store.base import Store
 from ocrflow.store.corrections import Correction, write_corrections
+from ocrflow.store.memory_records import Lesson
 
 REVIEW_ENGINE = "review"
 
@@ -36,12 +44,19 @@ class ReviewError(ValueError):
     """A decision that cannot be made (no contract, empty reason); the message says why."""
 
 
+REFUSED = "refused"
+"""The state of an approval whose values do not pass: nothing was written."""
+
+
 @dataclass(slots=True)
 class Decision:
     sha256: str
     state: str
     changed: dict[str, tuple[str, str]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    issuer_id: str | None = None
+    """The issuer the approval taught (``ocrflow.memory``), if any."""
+    facts: int = 0
 
 
 def _now() -> datetime:
@@ -58,8 +73,13 @@ def _lineage(store: Store, record: Record, contract: Contract, run_id: str) -> d
 
 
 def approve(store: Store, contracts: dict[str, Contract], sha256: str, edits: dict[str, str], reviewer: str, *,
-            day_first: bool = True) -> Decision:
-    """Coerce and validate the edited values; load the row when it passes, else keep it quarantined."""
+            day_first: bool = True, learn: bool = True) -> Decision:
+    """Coerce and validate the edited values; load the row when it passes, else change nothing (``refused``).
+
+    A passing approval writes the row through ``Store.write_batch`` with the reviewed evidence (only what the
+    reviewer changed becomes ``human``; ``ocrflow.review.reviewed``), then its corrections, then what it
+    teaches the document's issuer (``ocrflow.memory``; ``learn=False`` teaches nothing)."""
+    store.ensure_review_schema()
     record = load_record(store, sha256, contracts)
     contract = contracts.get(record.contract)
     if contract is None:
@@ -71,21 +91,38 @@ def approve(store: Store, contracts: dict[str, Contract], sha256: str, edits: di
     doc = DocumentRef(path=record.path, sha256=sha256, mime=record.mime, size_bytes=0)
     row = assemble_row(doc, contract, raw, lines=record.raw_lines, lineage=_lineage(store, record, contract, run_id),
                        day_first=day_first)  # the pipeline's one row assembly: signs, lines with their header
-    values = row.values
     result = DocResult(doc, DocState.PENDING, pages=list(record.pages), row=row, contract=contract.name)
     batch = validate_and_build_batch([result], contracts, run_id, keep_pages=False)
+    reasons = [f.message for f in row.failures]
+    if result.state != DocState.LOADED:  # refused: nothing is written, the machine's reading stays as it was
+        return Decision(sha256, REFUSED, changed, reasons)
+    now = _now()
+    stored = store.field_evidence(sha256)
+    batch.evidence = reviewed_evidence(record, stored, row.values, changed, contract.name, contract.field_names,
+                                       reviewer, now)
     batch.documents[0].size_bytes = _size(store, sha256)
     store.write_batch(batch, contracts)
-    state = str(result.state)
-    notes = [Correction(sha256, contract.name, "edit", reviewer, field=n, old_value=a, new_value=b)
-             for n, (a, b) in changed.items()]
-    notes.append(Correction(sha256, contract.name, "approve", reviewer, new_value=state,
-                            reason="; ".join(f.message for f in row.failures) or None))
+    notes = edit_corrections(record, stored, changed, contract.name, reviewer, now)
+    notes.append(Correction(sha256, contract.name, "approve", reviewer, new_value=str(result.state), at=now))
+    lesson = _lesson(store, record, contract, row.values, stored, notes, day_first) if learn else None
+    for note in notes:
+        note.issuer_id = lesson.issuer_id if lesson is not None else None
     write_corrections(store, notes)
-    confirmed = ({n: raw[n] for n in contract.field_names} if result.state == DocState.LOADED
-                 else {n: b for n, (_, b) in changed.items()})
-    store.mark_human(sha256, contract.name, {n: as_text(values.get(n)) or None for n in confirmed}, reviewer)
-    return Decision(sha256, state, changed, [f.message for f in row.failures])
+    if lesson is not None:
+        store.learn(lesson)
+    return Decision(sha256, str(result.state), changed, reasons, lesson.issuer_id if lesson else None,
+                    len(lesson.facts) if lesson else 0)
+
+
+def _lesson(store: Store, record: Record, contract: Contract, values: dict[str, Any], stored: list[EvidenceRow],
+            notes: list[Correction], day_first: bool) -> Lesson | None:
+    """What the approval teaches the document's issuer (``ocrflow.memory.teach``)."""
+    edits = {n.field: n.id for n in notes if n.action == "edit" and n.field}
+    methods = {ev.field: ev.method for ev in stored if ev.line_no == 0}
+    approval = Approval(record.sha256, contract, values, {f.name: f.value for f in record.fields}, methods, edits,
+                        notes[-1].id, day_first)
+    doc = DocumentRef(path=record.path, sha256=record.sha256, mime=record.mime, size_bytes=0)
+    return plan_lesson(store, approval, doc, record.pages)
 
 
 def _size(store: Store, sha256: str) -> int:
@@ -99,6 +136,7 @@ def reject(store: Store, contracts: dict[str, Contract], sha256: str, reason: st
     reason = reason.strip()
     if not reason:
         raise ReviewError("a rejection needs a reason")
+    store.ensure_review_schema()
     record = load_record(store, sha256, contracts)
     contract = contracts.get(record.contract)
     old = json.dumps({f.name: f.value for f in record.fields}, ensure_ascii=False)

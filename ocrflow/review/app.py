@@ -34,6 +34,7 @@ from ocrflow.store import StoreError
 
 HERE = Path(__file__).parent
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+ISSUER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FIELD_PREFIX = "f:"
 
 
@@ -85,12 +86,14 @@ def create_app(config: ReviewConfig) -> FastAPI:
     app.add_middleware(TokenMiddleware, token=config.token)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     access = StoreAccess(config.store_url, config.contracts)
+    access.prepare()  # an older store gets the review's columns before its first read
     views = Views(config, access, templates())
     app.get("/", response_class=HTMLResponse)(views.queue)
     app.get("/doc/{sha256}", response_class=HTMLResponse)(views.record)
     app.get("/doc/{sha256}/page/{page_no}.png")(views.page_image)
     app.post("/doc/{sha256}/approve", response_class=HTMLResponse)(views.approve)
     app.post("/doc/{sha256}/reject", response_class=HTMLResponse)(views.reject)
+    app.post("/memory/{issuer_id}/forget", response_class=HTMLResponse)(views.forget)
     return app
 
 
@@ -188,8 +191,9 @@ class Views:
             return self._error(request, str(exc), 400)
         if decision.state == "loaded":
             return self._after(request, sha256, f"approved: {sha256[:12]} loaded")
-        return self._record_page(request, sha256, 422, banner="Still failing its checks; the row stays in the "
-                                 "quarantine: " + "; ".join(decision.reasons))
+        return self._record_page(request, sha256, 422, edits=edits,  # refused: nothing was written
+                                 banner="Not saved, nothing changed: the values do not pass their checks: "
+                                 + "; ".join(decision.reasons))
 
     async def reject(self, request: Request, sha256: str) -> Response:
         data = await self._form(request)
@@ -203,6 +207,23 @@ class Views:
         except (ReviewError, RecordNotFound) as exc:
             return self._record_page(request, sha256, 400, banner=str(exc))
         return self._after(request, sha256, f"rejected: {sha256[:12]}")
+
+    async def forget(self, request: Request, issuer_id: str) -> Response:
+        """Forget what memory knows of an issuer (``Store.forget_issuer``); back to the record it was shown on."""
+        data = await self._form(request)
+        if data is None:
+            return self._error(request, "the form's CSRF token is missing or wrong; reload the page", 403)
+        if not ISSUER_RE.match(issuer_id):
+            return self._error(request, "not an issuer id", 404)
+        try:
+            with self.access.write() as store:
+                facts = store.forget_issuer(issuer_id)
+        except StoreBusy as exc:
+            return self._error(request, f"Not forgotten: {exc}", 409)
+        back = data.get("back", "")
+        target = f"/doc/{back}" if SHA_RE.match(back) else "/"
+        notice = f"memory of issuer {issuer_id} forgotten ({facts} fact(s))"
+        return RedirectResponse(f"{target}?{urlencode({'notice': notice})}", status_code=303)
 
     def _after(self, request: Request, sha256: str, notice: str) -> Response:
         """After a decision: the next record of the queue, else the queue."""

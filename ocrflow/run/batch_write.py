@@ -10,13 +10,17 @@ from ocrflow.run.discover import raw_path
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.validate import ValidationReport, validate_rows
 from ocrflow.validate.lines import line_failures
+from ocrflow.validate.session import RunValidation
 
 
 def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                             reports: list[ValidationReport] | None = None, *, keep_pages: bool = True) -> Batch:
+                             validation: RunValidation | list[ValidationReport] | None = None, *,
+                             keep_pages: bool = True) -> Batch:
     """Validate the rows of a batch with the contracts' expectation suites; decide each document's state.
 
-    ``reports`` collects the validation reports (for the run's Data Docs). ``keep_pages=False`` leaves
+    ``validation``: the run's :class:`~ocrflow.validate.session.RunValidation` (suites compiled once per run,
+    GX over large frames for the Data Docs); a list instead collects a GX report per batch and contract
+    (validated by GX on the spot); None validates by GX and keeps nothing. ``keep_pages=False`` leaves
     the stored pages as they are (reprocessing reads them; it must not rewrite them).
     """
     by_contract: dict[str, list[RowOutcome]] = {}
@@ -24,9 +28,13 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
         if r.row is not None:
             by_contract.setdefault(r.row.contract, []).append(r.row)
     for name, rows in by_contract.items():
-        report = validate_rows(contracts[name], [{**o.values, "doc_sha256": o.doc.sha256} for o in rows])
-        if reports is not None:
-            reports.append(report)
+        values = [{**o.values, "doc_sha256": o.doc.sha256} for o in rows]
+        if isinstance(validation, RunValidation):
+            report = validation.validate(contracts[name], values)
+        else:
+            report = validate_rows(contracts[name], values)
+            if validation is not None:
+                validation.append(report)
         for o in rows:
             o.failures.extend(report.failures.get(o.doc.sha256, []))
             o.failures.extend(line_failures(contracts[name], o))
@@ -47,5 +55,5 @@ def validate_and_build_batch(results: list[DocResult], contracts: dict[str, Cont
                                               pages_read=len(r.pages) if r.pages_read is None else r.pages_read,
                                               path_raw=raw_path(r.doc.fs_path),
                                               einvoice_syntax=r.einvoice_syntax,
-                                              einvoice_profile=r.einvoice_profile))
+                                              einvoice_profile=r.einvoice_profile, issuer_id=r.issuer_id))
     return batch

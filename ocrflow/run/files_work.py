@@ -14,7 +14,7 @@ from ocrflow.run.lifecycle import DocumentRun, RunHooks, RunOptions
 from ocrflow.run.planning import Plan, input_limits, plan, register_plan
 from ocrflow.run.summary import RunSummary
 from ocrflow.store.base import Batch, Store
-from ocrflow.validate import ValidationReport
+from ocrflow.validate.session import RunValidation
 
 
 @dataclass(slots=True)
@@ -38,8 +38,8 @@ class FilesWork:
         register_plan(store, plan_, run_id, force=self.settings.force)
 
     def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                    reports: list[ValidationReport]) -> Batch:
-        return validate_and_build_batch(done, contracts, run_id, reports)
+                    validation: RunValidation) -> Batch:
+        return validate_and_build_batch(done, contracts, run_id, validation)
 
     def processor(self, engine: Engine | None, contracts: dict[str, Contract], flow_run_id: str) -> Processor:
         if engine is None:

@@ -5,6 +5,10 @@ lifecycle as any run.
 Each document is found again by its stored path (``path_raw`` when its name is not UTF-8), hashed and
 typed again, registered ``pending`` (so a run that stops halfway leaves it for the next ordinary run)
 and processed from the file like any input. A file no longer there stays as it was.
+
+A document a reviewer rejected (error code ``rejected``; a store from before that code: its error text
+``rejected in review by ...``) is final: ``--failed`` leaves it as it is, reason and all, unless
+``include_rejected`` (``--include-rejected``) takes it back.
 """
 
 from __future__ import annotations
@@ -25,8 +29,16 @@ from ocrflow.run.discover import Rejected, describe
 from ocrflow.run.lifecycle import DocumentRun
 from ocrflow.run.planning import Plan, input_limits, register_plan
 from ocrflow.run.summary import RunSummary
-from ocrflow.store.base import Batch, Store
-from ocrflow.validate import ValidationReport
+from ocrflow.store.base import REJECTED, Batch, Store
+from ocrflow.store.records import StoredDocument
+from ocrflow.validate.session import RunValidation
+
+REJECTED_PREFIX = "rejected in review by "
+
+
+def is_rejected(stored: StoredDocument) -> bool:
+    """A document a reviewer rejected (by its code; in an older store, by the text ``reject`` wrote)."""
+    return stored.error_code == REJECTED or stored.error.startswith(REJECTED_PREFIX)
 
 
 def os_path(path: str, path_raw: str | None) -> str:
@@ -47,6 +59,9 @@ class LedgerWork:
     claims: bool = True
     missing: list[str] = field(default_factory=list)
     """Stored paths that no longer exist (those documents are left as they were)."""
+    include_rejected: bool = False
+    rejected: list[str] = field(default_factory=list)
+    """Paths of documents left alone because a reviewer rejected them."""
 
     def __post_init__(self) -> None:
         self.label = f"reprocess:{self.state.value}" + (f":{self.code}" if self.code else "")
@@ -56,6 +71,9 @@ class LedgerWork:
         rejected: list[Rejected] = []
         limits = input_limits(self.settings)
         for stored in store.documents_in_state(self.state, self.code):
+            if is_rejected(stored) and not (self.include_rejected or self.code == REJECTED):
+                self.rejected.append(stored.path)
+                continue
             local = Path(os_path(stored.path, stored.path_raw))
             if not (local.exists() or local.is_symlink()):
                 self.missing.append(stored.path)
@@ -69,8 +87,8 @@ class LedgerWork:
         register_plan(store, plan_, run_id, force=True)  # final -> pending: claimable, and safe if we stop
 
     def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                    reports: list[ValidationReport]) -> Batch:
-        return validate_and_build_batch(done, contracts, run_id, reports)
+                    validation: RunValidation) -> Batch:
+        return validate_and_build_batch(done, contracts, run_id, validation)
 
     def processor(self, engine: Engine | None, contracts: dict[str, Contract], flow_run_id: str) -> Processor:
         if engine is None:
@@ -79,8 +97,12 @@ class LedgerWork:
 
 
 def reprocess_ledger(store: Store, settings: Settings, engine: Engine, *, state: DocState,
-                     code: str | None = None) -> tuple[RunSummary, list[str]]:
-    """Run the failed (or unmatched) documents again; returns the run's summary and the paths not found."""
-    work = LedgerWork(settings, state, code)
+                     code: str | None = None, include_rejected: bool = False,
+                     rejected: list[str] | None = None) -> tuple[RunSummary, list[str]]:
+    """Run the failed (or unmatched) documents again; returns the run's summary and the paths not found.
+    ``rejected`` (when given) receives the paths of rejected documents left alone."""
+    work = LedgerWork(settings, state, code, include_rejected=include_rejected)
     summary = DocumentRun(settings, store, engine, work).execute()
+    if rejected is not None:
+        rejected.extend(work.rejected)
     return summary, work.missing

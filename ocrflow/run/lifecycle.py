@@ -41,7 +41,9 @@ from ocrflow.core.results import DocResult
 from ocrflow.core.settings import ConfigError, Settings, redact_url
 from ocrflow.engines.base import Engine, TransientEngineError
 from ocrflow.engines.cache import cache_backend, with_cache
+from ocrflow.memory.use import StoreMemory
 from ocrflow.metrics import observe_plan, observe_processed, observe_run_end, publish
+from ocrflow.pipeline.processor import Processor
 from ocrflow.run.batches import BatchReport, LoopResult, StartFn, run_batches
 from ocrflow.run.claims import worker_id
 from ocrflow.run.planning import Plan
@@ -49,7 +51,7 @@ from ocrflow.run.stopping import STOPPED_CODE, HardStop, StopRequest, stopped_re
 from ocrflow.run.summary import RunSummary, effective_plan, new_run_id, summarize
 from ocrflow.store.base import Batch, RunRecord, Store
 from ocrflow.store.business_keys import apply_decisions
-from ocrflow.validate import ValidationReport
+from ocrflow.validate.session import RunValidation
 
 log = logging.getLogger("ocrflow")
 T = TypeVar("T")
@@ -76,7 +78,7 @@ class Work(Protocol):
     def plan(self, store: Store) -> Plan: ...
 
     def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                    reports: list[ValidationReport]) -> Batch:
+                    validation: RunValidation) -> Batch:
         """Validate one batch and build its write (ocrflow.run.batch_write.validate_and_build_batch)."""
         ...
 
@@ -156,7 +158,8 @@ class DocumentRun:
         self.hooks = hooks or RunHooks()
         self.options = options or RunOptions()
         self.contracts: dict[str, Contract] = {}
-        self.reports: list[ValidationReport] = []
+        self.validation = RunValidation({})
+        """The run's validation: suites compiled once, GX over large frames for the Data Docs (H5)."""
         self.record: RunRecord | None = None
 
     def execute(self) -> RunSummary:
@@ -173,11 +176,14 @@ class DocumentRun:
             loop = self.run_batches(plan, record)
             summary = self.summarize(record, plan, loop, already, started)
             with stop.writing() if stop is not None else nullcontext():
+                summary.seconds = time.perf_counter() - started  # Data Docs included
                 finish(self.store, record, summary)
         except BaseException as exc:
             if record.status == "RUNNING":  # not closed yet: say why it stopped
                 abandon(self.store, record, stop_message(exc), status=_stop_status(exc))
             raise
+        finally:
+            self.validation.close()
         observe_run_end(summary.status, summary.counts)
         publish(final=True)
         return summary
@@ -196,7 +202,7 @@ class DocumentRun:
         if stop is not None and stop.is_set():
             cancelled(summary, stop)
         elif self.options.data_docs:
-            summary.data_docs = build_run_data_docs(self.reports, self.settings.store, summary.run_id)
+            summary.data_docs = build_run_data_docs(self.validation, self.settings, summary.run_id)
         return summary
 
     def open(self) -> RunRecord:
@@ -209,6 +215,7 @@ class DocumentRun:
         except ContractError as exc:  # a broken contract file is the configuration's fault: exit 2, one line
             raise ConfigError(f"data contracts in {self.settings.contracts_dir}: {exc}") from exc
         self.store.init_schema(list(self.contracts.values()))
+        self.validation = RunValidation(self.contracts, gx_frames=self.options.data_docs)
         run_id = new_run_id()
         self.record = RunRecord(run_id=run_id, flow_run_id=self.options.flow_run_id or run_id,
                                 started_at=datetime.now(UTC),
@@ -226,8 +233,10 @@ class DocumentRun:
 
     def run_batches(self, plan: Plan, record: RunRecord) -> LoopResult:
         stop = self.options.stop
-        processor = RunProcessor(self.work.processor(self.engine, self.contracts, record.flow_run_id), stop,
-                                 self.options.retry_delays)
+        inner = self.work.processor(self.engine, self.contracts, record.flow_run_id)
+        if isinstance(inner, Processor):
+            inner.remember(StoreMemory(self.store))  # issuer memory, read from the run's store (ocrflow.memory)
+        processor = RunProcessor(inner, stop, self.options.retry_delays)
 
         def load(done: list[DocResult]) -> list[DocResult]:
             with stop.writing() if stop is not None else nullcontext():  # a second signal waits for the write
@@ -247,7 +256,7 @@ class DocumentRun:
 
     def write(self, done: list[DocResult], run_id: str) -> list[DocResult]:
         """Validate one batch and write it in one transaction."""
-        batch = self.work.build_batch(done, self.contracts, run_id, self.reports)
+        batch = self.work.build_batch(done, self.contracts, run_id, self.validation)
         self.store.write_batch(batch, self.contracts)
         apply_decisions(done)  # rows the store quarantined as duplicates of a stored business key
         return done
@@ -326,12 +335,14 @@ def prepare_engine(engine: Engine, store: Store, settings: Settings) -> Engine:
     return with_cache(engine, cache_backend(settings, store))  # the store, or Redis (OCRFLOW_CACHE_URL)
 
 
-def build_run_data_docs(reports: list[ValidationReport], store_url: str, run_id: str) -> str:
-    """Great Expectations Data Docs for a run's validations; never fails the run."""
-    from ocrflow.run.datadocs import data_docs_for_run
+def build_run_data_docs(validation: RunValidation, settings: Settings, run_id: str) -> str:
+    """The run's Great Expectations Data Docs, added to the store's site (ocrflow.run.datadocs); never fails
+    the run."""
+    from ocrflow.run.datadocs import Retention, data_docs_for_run
 
     try:
-        index = data_docs_for_run(reports, store_url, run_id)
+        index = data_docs_for_run(validation.finish(), settings.store, run_id,
+                                  Retention(settings.data_docs_keep_runs, settings.data_docs_keep_days))
     except (OSError, ValueError, RuntimeError) as exc:
         log.warning("data docs for run %s not built: %s", run_id, exc)
         return ""

@@ -27,7 +27,7 @@ from ocrflow.run.lifecycle import DocumentRun
 from ocrflow.run.planning import Plan
 from ocrflow.store.base import Batch, Store
 from ocrflow.store.quarantine import QuarantineEntry, document_text
-from ocrflow.validate import ValidationReport
+from ocrflow.validate.session import RunValidation
 
 RULE_ONLY_ENGINES = frozenset({"embedded", "pdfium", ""})
 """Engines whose raw values came from the rule extractor alone: reprocessing recomputes them all.
@@ -147,11 +147,11 @@ class QuarantineWork:
         """Nothing to register: every document is in ``documents`` already."""
 
     def build_batch(self, done: list[DocResult], contracts: dict[str, Contract], run_id: str,
-                    reports: list[ValidationReport]) -> Batch:
+                    validation: RunValidation) -> Batch:
         """Only rebuilt rows are written, without their pages (the stored pages are the input, left as they
         are); a document that could not be rebuilt stays quarantined untouched."""
         rebuilt = [r for r in done if r.row is not None]
-        return validate_and_build_batch(rebuilt, contracts, run_id, reports, keep_pages=False)
+        return validate_and_build_batch(rebuilt, contracts, run_id, validation, keep_pages=False)
 
     def processor(self, engine: Engine | None, contracts: dict[str, Contract], flow_run_id: str) -> Rebuilder:
         if self._store is None:

@@ -8,7 +8,7 @@ lives in :mod:`ocrflow.store.schema`, the row shapes in :mod:`ocrflow.store.rows
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,12 +18,15 @@ from typing import Any, Protocol
 from ocrflow.contracts import Contract
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocState, PageText, RowOutcome
-from ocrflow.store import records
+from ocrflow.store import memory_records, records
 from ocrflow.store.dialect import Dialect, SqlDialect
 
 FINAL_STATES = (DocState.LOADED, DocState.QUARANTINED, DocState.FAILED, DocState.UNMATCHED)
 """Document states a run does not redo (unless asked to reprocess: ``ocrflow reprocess --failed``,
 ``--unmatched``, ``--quarantined``)."""
+REJECTED = "rejected"
+"""The ``error_code`` of a document a reviewer rejected: final, ``reprocess --failed`` leaves it alone unless
+``--include-rejected`` (issue 20)."""
 
 
 class StoreError(RuntimeError):
@@ -49,6 +52,8 @@ class DocumentUpdate:
     path_raw: str | None = None
     einvoice_syntax: str | None = None
     einvoice_profile: str | None = None
+    issuer_id: str | None = None
+    """The issuer memory recognized the document as (``ocrflow.memory``); None keeps the stored one."""
 
 
 @dataclass(slots=True)
@@ -202,7 +207,8 @@ class Store(Protocol):
         ...
 
     def loaded_field_confidences(self) -> list[records.FieldConfidence]:
-        """Header fields of loaded documents that have a value and a confidence, by document and field."""
+        """Header fields of loaded documents that have a value and a confidence and that no reviewer approved,
+        by document and field."""
         ...
 
     def reviewed_documents(self) -> list[records.ReviewedDocument]:
@@ -230,6 +236,39 @@ class Store(Protocol):
     def reject(self, sha256: str, contract: Contract | None, error: str, correction: records.Correction) -> None:
         """In one transaction: the document leaves the quarantine, its contract's clean and line tables,
         becomes ``failed`` with ``error``, and ``correction`` is appended."""
+        ...
+
+    # -- review schema and issuer memory (ocrflow.store.memory) ---------------------------
+    def ensure_review_schema(self) -> None:
+        """The memory tables and the review columns, for a store an older release created (idempotent)."""
+        ...
+
+    def issuer_matches(self, contract: str, keys: Sequence[str]) -> list[memory_records.KeyMatch]:
+        """The stored keys of ``contract``'s issuers among ``keys``, each with how many issuers hold it."""
+        ...
+
+    def issuer_facts(self, issuer_id: str, contract: str | None = None) -> list[memory_records.Fact]:
+        """What review taught about one issuer (of one contract when given)."""
+        ...
+
+    def issuer_keys(self, issuer_id: str) -> list[memory_records.IssuerKey]:
+        """The keys an issuer is recognized by."""
+        ...
+
+    def learn(self, lesson: memory_records.Lesson) -> None:
+        """One approval's lesson, in one transaction (issuer, keys, facts, the document's ``issuer_id``)."""
+        ...
+
+    def issuers(self, contract: str | None = None) -> list[memory_records.Issuer]:
+        """The issuers memory knows, most recently taught first."""
+        ...
+
+    def issuer_documents(self, issuer_id: str) -> list[str]:
+        """The documents recognized as (or taught by) the issuer."""
+        ...
+
+    def forget_issuer(self, issuer_id: str) -> int:
+        """Delete what memory knows about the issuer (one transaction); returns the facts forgotten."""
         ...
 
     def export_parquet(self, contract: Contract, target: Path) -> bool:

@@ -19,7 +19,8 @@ DOCUMENT_UPSERT_SET = (
     "attempts = documents.attempts + CASE WHEN excluded.state = 'pending' THEN 0 ELSE 1 END, "
     "error_code = excluded.error_code, pages_read = coalesce(excluded.pages_read, documents.pages_read), "
     "path_raw = excluded.path_raw, einvoice_syntax = coalesce(excluded.einvoice_syntax, documents.einvoice_syntax), "
-    "einvoice_profile = coalesce(excluded.einvoice_profile, documents.einvoice_profile)")
+    "einvoice_profile = coalesce(excluded.einvoice_profile, documents.einvoice_profile), "
+    "issuer_id = coalesce(excluded.issuer_id, documents.issuer_id)")
 """The ON CONFLICT (sha256) DO UPDATE of ``documents``; valid SQL in both dialects."""
 
 CLEAR_FINAL_CLAIMS_SET = (

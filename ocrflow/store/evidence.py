@@ -14,6 +14,7 @@ from ocrflow.core.evidence import EvidenceRow
 from ocrflow.store.base import Batch
 from ocrflow.store.dialect import Dialect, sql_dialect
 from ocrflow.store.primitives import WriteTarget
+from ocrflow.store.review_schema import EVIDENCE_REVIEW_COLUMNS
 
 EVIDENCE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # name, duckdb type, postgres type
@@ -26,6 +27,7 @@ EVIDENCE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("confidence", "DOUBLE", "double precision"), ("grounding", "VARCHAR", "text"),
     ("engine", "VARCHAR", "text"), ("model", "VARCHAR", "text"), ("prompt_version", "VARCHAR", "text"),
     ("run_id", "VARCHAR", "text"), ("updated_at", "TIMESTAMP", "timestamptz"),
+    *EVIDENCE_REVIEW_COLUMNS,  # reviewed_by, reviewed_at, memory: ADDed by init_schema (ocrflow.store.review_schema)
 )
 EVIDENCE_TABLE = "field_evidence"
 
@@ -45,7 +47,8 @@ def evidence_params(ev: EvidenceRow, run_id: str, now: datetime) -> tuple[Any, .
     box = ev.bbox or (None, None, None, None)
     return (ev.doc_sha256, ev.contract, ev.field, ev.line_no, ev.value, ev.raw, ev.page_no, *box,
             ev.page_width, ev.page_height, ev.source, ev.method, ev.confidence, ev.grounding, ev.engine,
-            ev.model, ev.prompt_version, ev.run_id or run_id, ev.updated_at or now)
+            ev.model, ev.prompt_version, ev.run_id or run_id, ev.updated_at or now, ev.reviewed_by or None,
+            ev.reviewed_at, ev.memory or None)
 
 
 def evidence_columns(batch: Batch, now: datetime) -> list[list[Any]]:

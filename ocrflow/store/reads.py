@@ -22,6 +22,7 @@ from ocrflow.store.records import (
     CORRECTION_COLUMNS,
     Correction,
     FieldConfidence,
+    OldReading,
     QuarantineEntry,
     ReviewedDocument,
     StoredDocument,
@@ -36,7 +37,7 @@ _PAGE_COLUMNS = ("page_no, path_taken, engine, model, prompt_version, width, hei
                  "prompt_tokens, completion_tokens, is_fallback, note")
 _EVIDENCE_COLUMNS = ("doc_sha256, contract, field, line_no, value, raw, page_no, x0, y0, x1, y1, page_width, "
                      "page_height, source, method, confidence, grounding, engine, model, prompt_version, run_id, "
-                     "updated_at")
+                     "updated_at, reviewed_by, reviewed_at, memory")
 _LINEAGE = ("engine", "model", "prompt_version", "flow_run_id", "extracted_at", "raw_values")
 
 
@@ -89,7 +90,19 @@ def _evidence(row: dict[str, Any]) -> EvidenceRow:
         page_width=None if row["page_width"] is None else int(row["page_width"]),
         page_height=None if row["page_height"] is None else int(row["page_height"]),
         engine=_text(row["engine"]), model=_text(row["model"]), prompt_version=_text(row["prompt_version"]),
-        run_id=_text(row["run_id"]), updated_at=row["updated_at"])
+        run_id=_text(row["run_id"]), updated_at=row["updated_at"], reviewed_by=_text(row["reviewed_by"]),
+        reviewed_at=row["reviewed_at"], memory=_text(row["memory"]))
+
+
+def _old_reading(row: dict[str, Any]) -> OldReading | None:
+    """The machine's reading an edit replaced (``corrections.old_*``), None where none was recorded."""
+    box = (row["old_x0"], row["old_y0"], row["old_x1"], row["old_y1"])
+    if row["old_source"] is None and row["old_raw"] is None and row["old_page_no"] is None:
+        return None
+    return OldReading(raw=row["old_raw"], page_no=None if row["old_page_no"] is None else int(row["old_page_no"]),
+                      bbox=(float(box[0]), float(box[1]), float(box[2]), float(box[3])) if None not in box else None,
+                      source=_text(row["old_source"]), method=_text(row["old_method"]),
+                      confidence=None if row["old_confidence"] is None else float(row["old_confidence"]))
 
 
 class StoreReads(ABC):
@@ -203,7 +216,8 @@ class StoreReads(ABC):
         _, rows = self.query(
             f"SELECT e.doc_sha256, e.contract, d.path, e.field, e.confidence FROM {EVIDENCE_TABLE} AS e "
             "JOIN documents AS d ON d.sha256 = e.doc_sha256 WHERE d.state = 'loaded' AND e.line_no = 0 "
-            "AND e.value IS NOT NULL AND e.confidence IS NOT NULL ORDER BY e.doc_sha256, e.field")
+            "AND e.value IS NOT NULL AND e.confidence IS NOT NULL AND e.reviewed_at IS NULL "  # approved: done
+            "ORDER BY e.doc_sha256, e.field")
         return [FieldConfidence(str(sha), _text(contract), _text(path), str(name), float(conf))
                 for sha, contract, path, name, conf in rows]
 
@@ -222,4 +236,4 @@ class StoreReads(ABC):
         return [Correction(doc_sha256=str(r["doc_sha256"]), contract=_text(r["contract"]), action=str(r["action"]),
                            reviewer=_text(r["reviewer"]), field=r["field"], old_value=r["old_value"],
                            new_value=r["new_value"], reason=r["reason"], line_no=int(r["line_no"] or 0), at=r["at"],
-                           id=str(r["id"])) for r in rows]
+                           id=str(r["id"]), old=_old_reading(r), issuer_id=r["issuer_id"]) for r in rows]

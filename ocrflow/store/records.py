@@ -124,12 +124,33 @@ class Correction:
     line_no: int = 0
     at: datetime = dataclasses.field(default_factory=_now)
     id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    old: OldReading | None = None
+    """An ``edit``'s machine reading: how and where the value it replaced was read (issue 20)."""
+    issuer_id: str | None = None
+    """The issuer the correction taught (``ocrflow.memory``), when memory learned from it."""
 
     def params(self) -> list[object]:
         """The row in ``CORRECTION_COLUMNS`` order."""
+        old = self.old or OldReading()
+        box = old.bbox or (None, None, None, None)
         return [self.id, self.doc_sha256, self.contract, self.field, self.line_no, self.old_value,
-                self.new_value, self.action, self.reviewer, self.reason, self.at]
+                self.new_value, self.action, self.reviewer, self.reason, self.at, old.raw, old.page_no, *box,
+                old.source or None, old.method or None, old.confidence, self.issuer_id]
+
+
+@dataclass(frozen=True, slots=True)
+class OldReading:
+    """The machine's evidence of a value a reviewer replaced (``corrections.old_*``)."""
+
+    raw: str | None = None
+    page_no: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    source: str = ""
+    method: str = ""
+    confidence: float | None = None
 
 
 CORRECTION_COLUMNS = ("id", "doc_sha256", "contract", "field", "line_no", "old_value", "new_value", "action",
-                      "reviewer", "reason", "at")
+                      "reviewer", "reason", "at", "old_raw", "old_page_no", "old_x0", "old_y0", "old_x1", "old_y1",
+                      "old_source", "old_method", "old_confidence", "issuer_id")
+"""The first eleven since the first release; the rest ADDed by ``init_schema`` (``ocrflow.store.review_schema``)."""

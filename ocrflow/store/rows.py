@@ -15,7 +15,7 @@ from ocrflow.store.base import Batch, DocumentUpdate, StoreError
 
 DOCUMENT_COLUMNS = ("sha256", "path", "mime", "size_bytes", "pages", "state", "contract", "error", "attempts",
                     "first_seen", "updated_at", "run_id", "error_code", "pages_read", "path_raw", "einvoice_syntax",
-                    "einvoice_profile")
+                    "einvoice_profile", "issuer_id")
 PAGE_COLUMNS = ("doc_sha256", "page_no", "path_taken", "engine", "model", "prompt_version", "width", "height",
                 "text", "lines", "render_s", "ocr_s", "prompt_tokens", "completion_tokens", "is_fallback", "note",
                 "run_id", "created_at")
@@ -62,7 +62,7 @@ def row_params(outcome: RowOutcome, contract: Contract) -> list[Any]:
 
 def document_params(d: DocumentUpdate, run_id: str, now: datetime) -> list[Any]:
     return [d.sha256, d.path, d.mime, d.size_bytes, d.pages, d.state.value, d.contract, d.error, 0, now, now,
-            run_id, d.error_code, d.pages_read, d.path_raw, d.einvoice_syntax, d.einvoice_profile]
+            run_id, d.error_code, d.pages_read, d.path_raw, d.einvoice_syntax, d.einvoice_profile, d.issuer_id]
 
 
 def page_params(sha: str, p: PageText, run_id: str, now: datetime) -> list[Any]:
@@ -111,7 +111,7 @@ def document_columns(docs: list[DocumentUpdate], run_id: str, now: datetime) -> 
             [str(d.state) for d in docs],  # a StrEnum's str() is its value, several times faster than .value
             [d.contract for d in docs], [d.error for d in docs], [0] * n, [now] * n, [now] * n, [run_id] * n,
             [d.error_code for d in docs], [d.pages_read for d in docs], [d.path_raw for d in docs],
-            [d.einvoice_syntax for d in docs], [d.einvoice_profile for d in docs]]
+            [d.einvoice_syntax for d in docs], [d.einvoice_profile for d in docs], [d.issuer_id for d in docs]]
 
 
 def is_constant(values: Sequence[Any]) -> bool:

@@ -15,7 +15,9 @@ from ocrflow.store.base import SchemaChangeError, StoreError
 from ocrflow.store.corrections import corrections_ddl
 from ocrflow.store.dialect import Dialect, quote_ident, sql_dialect
 from ocrflow.store.evidence import evidence_ddl
+from ocrflow.store.memory import memory_ddl
 from ocrflow.store.paths import added_columns_ddl, document_paths_ddl
+from ocrflow.store.review_schema import review_columns_ddl
 
 LINEAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # name, duckdb type, postgres type
@@ -149,6 +151,8 @@ def base_ddl(dialect: Dialect) -> list[str]:
   cache_key {txt} PRIMARY KEY, result {js}, created_at {ts})""",
         *corrections_ddl(dialect),
         evidence_ddl(dialect),
+        *memory_ddl(dialect),  # issuer memory and documents.issuer_id (ocrflow.store.memory)
+        *review_columns_ddl(dialect),  # review's evidence and correction columns (issue 20)
     ]
 
 

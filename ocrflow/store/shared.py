@@ -15,18 +15,19 @@ from contextlib import AbstractContextManager
 from ocrflow.contracts import Contract
 from ocrflow.core.models import DocState
 from ocrflow.store import writer
-from ocrflow.store.base import Batch, DocumentUpdate
+from ocrflow.store.base import REJECTED, Batch, DocumentUpdate
 from ocrflow.store.dialect import Dialect, quote_ident
 from ocrflow.store.evidence import EVIDENCE_TABLE
 from ocrflow.store.lines import lines_ddl, lines_table_name
 from ocrflow.store.locking import serialized
+from ocrflow.store.memory import MemoryStore
 from ocrflow.store.primitives import WriteTarget
 from ocrflow.store.reads import StoreReads
 from ocrflow.store.records import CORRECTION_COLUMNS, Correction
 from ocrflow.store.schema import ColumnTypes, schema_ddl, table_name
 
 
-class SharedStore(StoreReads):
+class SharedStore(StoreReads, MemoryStore):
     """The ``Store`` methods written once for both stores (the module docstring lists what each store gives)."""
 
     dialect: Dialect
@@ -110,6 +111,6 @@ class SharedStore(StoreReads):
                 if contract.lines and self.table_exists(lines_table_name(contract)):
                     self.query(f"DELETE FROM {quote_ident(lines_table_name(contract))} WHERE doc_sha256 = {m}",
                                [sha256])
-            self.query(f"UPDATE documents SET state = {m}, error = {m}, updated_at = {m} WHERE sha256 = {m}",
-                       [DocState.FAILED.value, error, self.sql.now(), sha256])
+            self.query(f"UPDATE documents SET state = {m}, error = {m}, error_code = {m}, updated_at = {m} "
+                       f"WHERE sha256 = {m}", [DocState.FAILED.value, error, REJECTED, self.sql.now(), sha256])
             self._insert_corrections([correction])

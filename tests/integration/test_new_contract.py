@@ -132,9 +132,10 @@ def test_data_docs_for_a_run_sit_next_to_the_store(contracts_dir: Path, tmp_path
     empty = validate_rows(contract, [])
     db = tmp_path / "data" / "ocrflow.duckdb"
     index = data_docs_for_run([report, empty], str(db), "20240514T000000Z-abcd1234")
-    assert index == (tmp_path / "data" / "data_docs" / "20240514T000000Z-abcd1234" / "index.html").resolve()
+    site = tmp_path / "data" / "data_docs"  # one site per store, beside the file
+    assert index == (site / "runs" / "20240514T000000Z-abcd1234.html").resolve()
     page = index.read_text(encoding="utf-8")
     assert "shipping_label-1.0.0" in page and "<td>2</td><td>1</td><td>failed</td>" in page
-    assert (index.parent / "01-shipping_label" / "index.html").is_file()
-    assert list(index.parent.glob("01-shipping_label/validations/**/*.html"))
+    assert "20240514T000000Z-abcd1234" in (site / "index.html").read_text(encoding="utf-8")
+    assert list(site.glob("validations/**/20240514T000000Z-abcd1234/**/*.html"))
     assert data_docs_for_run([empty], str(db), "nothing-validated") is None

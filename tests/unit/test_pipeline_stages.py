@@ -23,7 +23,7 @@ def _doc(path: Path) -> DocumentRef:
 
 def test_the_stage_order_is_the_documented_trip() -> None:
     assert [s.__name__ for s in STAGES] == ["standalone_xml", "embedded_einvoice", "read_pages", "choose_contract",
-                                            "extract_fields", "assemble"]
+                                            "extract_fields", "recall_issuer", "assemble"]
 
 
 def test_a_text_layer_invoice_goes_through_every_stage(tmp_path: Path) -> None:

@@ -112,8 +112,17 @@ def score(signals: Mapping[str, float]) -> float:
     if signals.get("xml"):
         return 1.0
     weights = shipped().weights
-    c = predict(signals, weights) if weights else product_score(signals)
+    c = predict(signals, weights) * guards(signals) if weights else product_score(signals)
     return round(min(1.0, max(0.0, c)), 4)
+
+
+def guards(signals: Mapping[str, float]) -> float:
+    """A value found nowhere on the page (grounding absent) or not of its field's type keeps the first
+    version's factor, 0.3 each, on top of the fitted model: the samples read on CPU hold (almost) no such
+    value - a VLM's invented value - so no weight for them can be fitted, and they must wait for review
+    under any minimum of 0.3 or more (the lowest the gate chooses)."""
+    absent = signals.get("grounding", 1.0) <= GROUNDING["absent"] + 1e-9
+    return (GROUNDING["absent"] if absent else 1.0) * signals.get("validity", 1.0)
 
 
 def product_score(signals: Mapping[str, float]) -> float:
@@ -178,13 +187,15 @@ def threshold(contract: Contract, field: str) -> float | None:
 
 def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list[EvidenceRow]:
     """The evidence of values whose confidence is under the contract's policy (an empty field that has a
-    confidence, ``null_prior``, included)."""
+    confidence, ``null_prior``, included, except under a minimum of 1: that field's values are reviewed)."""
     out = []
     for ev in evidence:
         if ev.line_no:  # line items have their own checks (ocrflow.validate.lines), not this policy
             continue
         limit = threshold(contract, ev.field)
-        if limit is not None and ev.confidence is not None and ev.confidence < limit:
+        if limit is None or ev.confidence is None or ev.confidence >= limit:
+            continue
+        if ev.value is not None or limit < 1.0:  # a reviewed field (minimum 1) has no empty value to review
             out.append(ev)
     return out
 
