@@ -3,7 +3,7 @@
 N generated one-page digital invoices (ocrflow.demo's generator, distinct numbers and parties), the
 embedded engine, a fresh DuckDB file per run. Both paths run as the CLI in a new process (process start,
 imports, discovery, Data Docs: everything), interleaved plain / flow, against one real Prefect server on
-loopback (``prefect server start``, SQLite, as tests/integration/prefect_server.py). Per flow run it reads
+loopback (``prefect server start``, SQLite, as tests/support/prefect_server.py). Per flow run it reads
 from the server the task runs and events the run created (deltas of the server's totals: the server serves
 nothing else) and the server's CPU seconds (/proc, the server's process group).
 
@@ -127,7 +127,7 @@ def main() -> int:
                                                                "twice: an interleaved A/B")
     args = ap.parse_args()
     trees = [t.resolve() for t in (args.tree or [REPO])]
-    from tests.integration.prefect_server import start_server
+    from tests.support.prefect_server import start_server
 
     before = os.getloadavg()[0]
     rows: list[dict[str, Any]] = []

@@ -93,7 +93,7 @@ def main() -> int:
     ap.add_argument("--at", type=parse_at, action="append", help="C:L (repeatable; default 16:1.0 and 64:0.4)")
     args = ap.parse_args()
     import flows.process_documents as fp
-    from tests.integration.prefect_server import start_server
+    from tests.support.prefect_server import start_server
 
     before = os.getloadavg()[0]
     rows: list[tuple[str, Row]] = []

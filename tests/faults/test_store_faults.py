@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 import ocrflow.store.writer as writer
 from ocrflow.cli import app
-from tests.faults.store_checks import (
+from tests.support.duck import run_into
+from tests.support.store import require_pg
+from tests.support.store_checks import (
     assert_all_loaded_once,
     assert_whole_batches,
     duckdb_query,
@@ -24,8 +26,6 @@ from tests.faults.store_checks import (
     run_store,
     tables_exist,
 )
-from tests.support.duck import run_into
-from tests.support.store import require_pg
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLD = """import sys, duckdb
@@ -75,7 +75,7 @@ def test_a_full_disk_mid_load_keeps_whole_batches_and_a_rerun_loads_the_rest_onc
     inbox, db = tmp_path / "inbox", tmp_path / "full.duckdb"
     make_inbox(inbox, n)
     env = {**os.environ, "OCRFLOW_DOCUMENTS_IN_FLIGHT": "1"}
-    proc = subprocess.run([sys.executable, "-m", "tests.faults.store_driver", "fsize", "2", "--", "run", str(inbox),
+    proc = subprocess.run([sys.executable, "-m", "tests.support.store_driver", "fsize", "2", "--", "run", str(inbox),
                            "--db", str(db), "--engine", "embedded", "--batch-size", str(batch)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr

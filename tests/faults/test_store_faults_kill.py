@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.store_checks import (
+from tests.support.store import STORE_KINDS, drop_schema, require_pg
+from tests.support.store_checks import (
     Query,
     assert_all_loaded_once,
     assert_whole_batches,
@@ -23,8 +24,7 @@ from tests.faults.store_checks import (
     postgres_query,
     run_store,
 )
-from tests.faults.store_driver import BATCH_SIZE
-from tests.support.store import STORE_KINDS, drop_schema, require_pg
+from tests.support.store_driver import BATCH_SIZE
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
 
 
 def _run_until_blocked(url: str, inbox: Path, ready: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.faults.store_driver", "block", str(BLOCKED_BATCH),
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.store_driver", "block", str(BLOCKED_BATCH),
                              str(ready), url, str(inbox)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180

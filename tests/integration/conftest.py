@@ -13,7 +13,7 @@ import pytest
 from ocrflow.contracts import Contract
 from ocrflow.store.duckdb_store import DuckDBStore
 from ocrflow.store.postgres_store import PostgresStore
-from tests.integration.prefect_server import PrefectServer, start_server
+from tests.support.prefect_server import PrefectServer, start_server
 from tests.support.store import STORE_KINDS
 
 

@@ -25,7 +25,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.fake_vllm import FakeVllm
-from tests.integration.prefect_server import BIN, REPO, base_env, free_port
+from tests.support.prefect_server import BIN, REPO, base_env, free_port
 
 pytestmark = pytest.mark.slow
 DASHBOARD = REPO / "deploy" / "grafana" / "ocrflow-dashboard.json"

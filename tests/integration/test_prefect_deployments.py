@@ -14,7 +14,7 @@ import pytest
 from flows.nightly_ingest import nightly_ingest
 from flows.params import FanOut, Inbox, RunParams
 from flows.reporting import PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
-from tests.integration.prefect_server import BIN, PrefectServer, clean_rows, make_pdf_inbox, stop
+from tests.support.prefect_server import BIN, PrefectServer, clean_rows, make_pdf_inbox, stop
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 

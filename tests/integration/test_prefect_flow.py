@@ -19,7 +19,7 @@ from flows.outcome import FlowRunFailed, flow_output
 from flows.params import FanOut, Inbox, RunParams
 from flows.process_documents import process_documents
 from flows.reporting import COUNTS_KEY, PROBLEMS_KEY, PROGRESS_KEY, SUMMARY_KEY
-from tests.integration.prefect_server import PrefectServer, make_pdf_inbox
+from tests.support.prefect_server import PrefectServer, make_pdf_inbox
 
 
 def _artifacts(flow_run_id: Any) -> dict[str, Any]:

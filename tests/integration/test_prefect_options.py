@@ -19,8 +19,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
-from tests.integration.prefect_server import PrefectServer
 from tests.support.duck import rows
+from tests.support.prefect_server import PrefectServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.prefect_server]
 

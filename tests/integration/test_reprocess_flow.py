@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ocrflow.cli import app
-from tests.integration.prefect_server import PrefectServer
 from tests.support.duck import rows as _rows
+from tests.support.prefect_server import PrefectServer
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.integration.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
+from tests.support.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
 
 pytestmark = [pytest.mark.prefect_server, pytest.mark.slow]
 

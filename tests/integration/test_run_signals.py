@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.integration.prefect_server import BIN, PrefectServer, base_env
+from tests.support.prefect_server import BIN, PrefectServer, base_env
 
 pytestmark = pytest.mark.slow
 DOCS = 40

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.integration.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
+from tests.support.prefect_server import PrefectServer, clean_rows, make_pdf_inbox
 
 pytestmark = [pytest.mark.postgres, pytest.mark.prefect_server, pytest.mark.slow]
 

@@ -1,13 +1,13 @@
 """A run in a child process with one store fault injected, for tests/faults/test_store_faults*.py.
 
-``python -m tests.faults.store_driver fsize BATCHES -- ARGS``: ``ocrflow ARGS`` (the real command line)
+``python -m tests.support.store_driver fsize BATCHES -- ARGS``: ``ocrflow ARGS`` (the real command line)
 whose files stop growing once ``BATCHES`` batches are written: then ``RLIMIT_FSIZE`` is set to the
 WAL's size plus one and a half batches' growth (SIGXFSZ ignored, so a write past the cap fails
 with EFBIG, as on a full disk, instead of killing the process). The next batch still fits; the one
 after it fails inside its COMMIT, in the middle of the run. (Measured rather than a fixed byte count,
 so the cap stays mid-run when the schema grows.)
 
-``python -m tests.faults.store_driver block BATCH READY STORE INBOX``: a run of ``INBOX`` into ``STORE``
+``python -m tests.support.store_driver block BATCH READY STORE INBOX``: a run of ``INBOX`` into ``STORE``
 (two documents per batch, claims expiring after 2 s) whose ``BATCH``-th batch write stops inside its
 transaction, after its rows, lines and document states and before the evidence and COMMIT: it
 creates the file ``READY`` and waits there for ever (the test SIGKILLs it).
