@@ -72,7 +72,7 @@ def test_tables_columns_and_types_match_duckdb(tmp_path: Path, pg_schema: tuple[
     assert duck_cols == pg_cols
     tables = {t for t, _, _ in pg_cols}
     base = {"documents", "pages", "quarantine", "runs", "page_cache", "document_paths", "field_evidence",
-            "corrections", "invoice_line", "receipt_line"}
+            "corrections", "invoice_line", "receipt_line", "issuers", "issuer_keys", "issuer_facts"}
     assert base | {table_name(c) for c in contracts.values()} == tables
     key_sql = ("SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
                "JOIN information_schema.key_column_usage kcu ON tc.constraint_name = kcu.constraint_name "
