@@ -42,7 +42,7 @@ LINE_LINEAGE_NAMES = ("doc_sha256", "source_path", "page_no", "engine", "model",
                       "contract_name", "contract_version", "flow_run_id", "extracted_at", "raw_values")
 """Columns every line table carries beside the line fields (``ocrflow.store.lines.LINE_LINEAGE``)."""
 LEDGER_TABLES = ("documents", "document_paths", "pages", "quarantine", "runs", "page_cache", "corrections",
-                 "field_evidence")
+                 "field_evidence", "issuers", "issuer_keys", "issuer_facts")
 """The store's own tables; a contract table of one of these names would be mixed into the ledger."""
 SUFFIX_ROOM = len("_v999_line")
 """A table name leaves room for the suffixes the store adds (``invoice_v2``, ``invoice_v2_line``)."""
