@@ -15,7 +15,7 @@ from prefect.client.schemas.objects import State
 from prefect.utilities.annotations import quote
 
 from flows.reporting import Progress
-from ocrflow.core.results import DocResult, state_counts
+from ocrflow.core.results import state_counts
 from ocrflow.run.batches import BatchReport
 from ocrflow.run.lifecycle import RunHooks
 from ocrflow.run.planning import Plan
@@ -29,7 +29,9 @@ class FlowHooks(RunHooks):
     def __init__(self, logger: Any, label: str = "process-documents") -> None:
         self.logger, self.label = logger, label
         self.progress: Progress | None = None
-        self.written: list[DocResult] = []
+        self.counts: dict[str, int] = {}
+        """Written documents by state (the documents themselves are in the store, not kept here)."""
+        self.written = 0
         self.already_final: dict[str, int] = {}
         self.batches = 0
         self.started = time.perf_counter()
@@ -59,9 +61,11 @@ class FlowHooks(RunHooks):
         self.started = time.perf_counter()
 
     def on_batch(self, b: BatchReport) -> None:
-        self.written.extend(b.written)
-        counts = state_counts(self.written)
-        done = self.progress.done + b.documents if self.progress is not None else len(self.written)
+        self.written += len(b.written)
+        for state, n in state_counts(b.written).items():
+            self.counts[state] = self.counts.get(state, 0) + n
+        counts = dict(self.counts)
+        done = self.progress.done + b.documents if self.progress is not None else self.written
         total = self.progress.total if self.progress is not None else done
         if self.progress is not None:
             self.progress.advance(b.documents, counts)

@@ -57,9 +57,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def latency_rows(latencies: dict[str, list[float]]) -> list[dict[str, Any]]:
-    return [{"engine": name, "pages": len(vals), "p50_s": round(percentile(vals, 50), 3),
-             "p95_s": round(percentile(vals, 95), 3)}
+def latency_rows(latencies: dict[str, list[float]], pages: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """p50 / p95 per engine from the run's latencies (all of them, or a uniform sample of a long run's:
+    ``pages`` says how many pages each sample stands for)."""
+    return [{"engine": name, "pages": max(len(vals), (pages or {}).get(name, 0)),
+             "p50_s": round(percentile(vals, 50), 3), "p95_s": round(percentile(vals, 95), 3)}
             for name, vals in sorted(latencies.items()) if vals]
 
 
@@ -82,7 +84,7 @@ def summary_markdown(summary: RunSummary, *, title: str, store_url: str) -> str:
     if c.get("skipped"):
         lines += [f"Skipped: {already_final_text(c['skipped'], summary.already_final)}.", ""]
     lines += review_markdown(summary.review_waiting)
-    rows = latency_rows(summary.latencies)
+    rows = latency_rows(summary.latencies, summary.latency_pages)
     if rows:
         lines += ["## Page latency (render + text/OCR, seconds)", "", "| engine | pages | p50 | p95 |",
                   "|---|---:|---:|---:|"]
@@ -90,7 +92,7 @@ def summary_markdown(summary: RunSummary, *, title: str, store_url: str) -> str:
         lines.append("")
     if summary.data_docs:
         lines += [f"Validation report (Great Expectations Data Docs): `{summary.data_docs}`", ""]
-    problems = len(summary.quarantined) + len(summary.failed) + len(summary.pending)
+    problems = sum(c.get(k, 0) for k in ("quarantined", "failed", "pending"))
     if problems:
         lines += [f"{problems} document(s) need attention: see the `{PROBLEMS_KEY}` table artifact.", ""]
     return "\n".join(lines)
@@ -100,7 +102,8 @@ def failed_names(summary: RunSummary) -> str:
     """The failed and unmatched documents by name with their reasons, for the nightly summary."""
     from ocrflow.run.summary import name_problems
 
-    return name_problems([*summary.failed, *summary.unmatched], summary.run_id)
+    total = summary.counts.get("failed", 0) + summary.counts.get("unmatched", 0)
+    return name_problems([*summary.failed, *summary.unmatched], summary.run_id, total=total)
 
 
 def problem_rows(summary: RunSummary, limit: int = 500) -> list[dict[str, str]]:

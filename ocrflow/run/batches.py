@@ -26,6 +26,7 @@ from ocrflow.core.results import DocResult
 from ocrflow.metrics import observe_error, observe_final
 from ocrflow.run.claims import claim_docs, release_docs
 from ocrflow.run.stopping import STOPPED_CODE
+from ocrflow.run.tally import Tally
 from ocrflow.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,19 @@ class BatchReport:
 
 @dataclass(slots=True)
 class LoopResult:
-    results: list[DocResult] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+    """The written documents: counts, bounded lists, and their results only if ``tally.keep_results``."""
     mine: list[DocumentRef] = field(default_factory=list)
     """Documents this worker claimed (all of them on a single-writer store)."""
     elsewhere: list[DocumentRef] = field(default_factory=list)
     """Documents another worker held: theirs to finish, counted as skipped here."""
     not_started: list[DocumentRef] = field(default_factory=list)
     """Documents of the batches a stopped run never began (neither claimed nor processed: still pending)."""
+
+    @property
+    def results(self) -> list[DocResult]:
+        """The written documents' results (empty unless the tally keeps them)."""
+        return self.tally.results
 
 
 def not_written(results: list[DocResult], exc: Exception) -> list[DocResult]:
@@ -85,12 +92,13 @@ def _nothing() -> list[DocResult]:
 def run_batches(store: Store, todo: list[DocumentRef], *, start: StartFn, load: LoadFn, worker: str,
                 ttl_s: float, batch_size: int, store_name: str,
                 on_batch: Callable[[BatchReport], None] | None = None, claims: bool = True,
-                stop: Callable[[], bool] | None = None) -> LoopResult:
+                stop: Callable[[], bool] | None = None, tally: Tally | None = None) -> LoopResult:
     """Claim, process, write and release ``todo`` in batches of ``batch_size`` documents.
 
     ``claims=False``: process every document without claiming it (reprocessing final documents).
-    ``stop``: when it turns true, no further batch is begun (see the module docstring)."""
-    out = LoopResult()
+    ``stop``: when it turns true, no further batch is begun (see the module docstring).
+    ``tally``: what is kept of the written documents (default: everything, their results included)."""
+    out = LoopResult(tally or Tally())
     chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     stopped = stop or _never
 
@@ -126,7 +134,7 @@ def run_batches(store: Store, todo: list[DocumentRef], *, start: StartFn, load: 
             raise
         finally:
             release_docs(store, current.owned, worker)
-        out.results += written
+        out.tally.add(written)
         for r in written:
             if r.error_code != STOPPED_CODE:
                 observe_final(r)

@@ -49,6 +49,7 @@ from ocrflow.run.claims import worker_id
 from ocrflow.run.planning import Plan
 from ocrflow.run.stopping import STOPPED_CODE, HardStop, StopRequest, stopped_result
 from ocrflow.run.summary import RunSummary, effective_plan, new_run_id, summarize
+from ocrflow.run.tally import Tally
 from ocrflow.store.base import Batch, RunRecord, Store
 from ocrflow.store.business_keys import apply_decisions
 from ocrflow.validate.session import RunValidation
@@ -146,6 +147,9 @@ class RunOptions:
     retry_delays: tuple[float, ...] = ()
     """Seconds to wait before re-trying a document whose engine failed transiently (one entry per retry,
     +-50% jitter); after the last it stays pending. The flow retries (2, 10); ``ocrflow run`` does not."""
+    keep_results: bool = True
+    """Keep every document's result to the end (``RunSummary.results``: eval, reprocessing). False (``ocrflow
+    run``, the flows): only counts and bounded lists (ocrflow.run.tally), memory flat across the run."""
 
 
 class DocumentRun:
@@ -192,8 +196,8 @@ class DocumentRun:
                   started: float) -> RunSummary:
         """Counts and status; a stopped run is CANCELLED (no Data Docs), any other run gets its Data Docs."""
         stop = self.options.stop
-        results = loop.results + [stopped_result(d, stop.reason if stop else "") for d in loop.not_started]
-        summary = summarize(record.run_id, record.flow_run_id, results,
+        loop.tally.add(stopped_result(d, stop.reason if stop else "") for d in loop.not_started)
+        summary = summarize(record.run_id, record.flow_run_id, loop.tally,
                             effective_plan(plan, loop.mine + loop.not_started, loop.elsewhere), started,
                             self.settings.max_failed)
         summary.already_final = already
@@ -252,7 +256,8 @@ class DocumentRun:
                 self.store, plan.todo, start=start, load=load, claims=self.work.claims,
                 worker=self.options.worker or worker_id(record.flow_run_id), ttl_s=self.options.claim_ttl_s,
                 batch_size=self.settings.resolved_batch_size(self.options.batch_size),
-                store_name=redact_url(self.settings.store), on_batch=on_batch, stop=stop)
+                store_name=redact_url(self.settings.store), on_batch=on_batch, stop=stop,
+                tally=Tally(keep_results=self.options.keep_results))
 
     def write(self, done: list[DocResult], run_id: str) -> list[DocResult]:
         """Validate one batch and write it in one transaction."""

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocrflow.core.models import DocState, DocumentRef, PagePath
+from ocrflow.core.models import DocState, DocumentRef
 from ocrflow.core.results import DocResult
 from ocrflow.run.planning import Plan
+from ocrflow.run.tally import LISTED_MAX, Tally
 
 
 @dataclass(slots=True)
@@ -29,9 +30,13 @@ class RunSummary:
     seconds: float
     status: str
     failed: list[tuple[str, str]]
+    """``(path, reason)`` of the failed documents, the first LISTED_MAX of them (``counts`` has them all);
+    likewise ``quarantined``, ``pending`` and ``unmatched``."""
     quarantined: list[tuple[str, str]]
     pending: list[tuple[str, str]]
     latencies: dict[str, list[float]]
+    """Page latencies (render + text or OCR) per path or engine: all of them, or a uniform sample of
+    LATENCY_SAMPLES past that many (``latency_pages`` says how many pages they stand for)."""
     data_docs: str = ""
     message: str = ""
     unmatched: list[tuple[str, str]] = field(default_factory=list)
@@ -39,7 +44,10 @@ class RunSummary:
     budget: int = 0
     """Failed + unmatched documents this run may have and still be COMPLETED (``max_failed``)."""
     results: list[DocResult] = field(default_factory=list, repr=False)
-    """Every processed document's result (pages, row, final state), for callers that score or show them."""
+    """Every processed document's result (pages, row, final state), for callers that score or show them;
+    empty when the run kept none (``RunOptions.keep_results`` False: ``ocrflow run``, the flows)."""
+    latency_pages: dict[str, int] = field(default_factory=dict)
+    """Pages behind each entry of ``latencies``."""
     already_final: dict[str, int] = field(default_factory=dict)
     """The skipped documents (final in an earlier run) by their state: loaded, quarantined, failed, ..."""
     review_waiting: int | None = None
@@ -82,39 +90,34 @@ def failure_budget(max_failed: str, documents: int) -> int:
     return int(text)
 
 
-def summarize(run_id: str, flow_run_id: str, results: list[DocResult], plan_: Plan, started: float,
+def summarize(run_id: str, flow_run_id: str, tally: Tally, plan_: Plan, started: float,
               max_failed: str = "0") -> RunSummary:
+    """The run's summary from what it kept of its documents (ocrflow.run.tally): counts, bounded lists."""
     counts = {
         "documents": len(plan_.todo) + len(plan_.skipped) + len(plan_.rejected),
-        "pages": sum(len(r.pages) for r in results),
-        "loaded": sum(r.state == DocState.LOADED for r in results),
-        "quarantined": sum(r.state == DocState.QUARANTINED for r in results),
-        "failed": sum(r.state == DocState.FAILED for r in results) + len(plan_.rejected),
-        "pending": sum(r.state == DocState.PENDING for r in results),
+        "pages": tally.pages,
+        "loaded": tally.count(DocState.LOADED),
+        "quarantined": tally.count(DocState.QUARANTINED),
+        "failed": tally.count(DocState.FAILED) + len(plan_.rejected),
+        "pending": tally.count(DocState.PENDING),
         "skipped": len(plan_.skipped),
-        "unmatched": sum(r.state == DocState.UNMATCHED for r in results),
+        "unmatched": tally.count(DocState.UNMATCHED),
         "duplicates": plan_.duplicates,
     }
-    latencies: dict[str, list[float]] = {}
-    for r in results:
-        for p in r.pages:
-            latencies.setdefault(p.engine if p.path == PagePath.OCR else p.path.value, []).append(
-                p.latency_s + p.render_s)
-    failed = [(r.doc.path, r.error or "") for r in results if r.state == DocState.FAILED]
-    failed += [(r.path, r.reason) for r in plan_.rejected]
-    unmatched = [(r.doc.path, r.error or "") for r in results if r.state == DocState.UNMATCHED]
+    failed = tally.named(DocState.FAILED)
+    failed += [(r.path, r.reason) for r in plan_.rejected[:max(LISTED_MAX - len(failed), 0)]]
+    unmatched = tally.named(DocState.UNMATCHED)
     budget = failure_budget(max_failed, counts["documents"])
     bad = counts["failed"] + counts["unmatched"]
     status = "COMPLETED" if bad <= budget and not counts["pending"] else "FAILED"
     message = "" if not bad and not counts["pending"] else (
         f"{counts['failed']} failed, {counts['unmatched']} unmatched, {counts['pending']} pending "
-        f"(error budget {budget})" + (": " + name_problems([*failed, *unmatched], run_id) if bad else ""))
+        f"(error budget {budget})" + (": " + name_problems([*failed, *unmatched], run_id, total=bad) if bad else ""))
     return RunSummary(
         run_id=run_id, flow_run_id=flow_run_id, counts=counts, seconds=time.perf_counter() - started,
-        status=status, failed=failed,
-        quarantined=[(r.doc.path, r.error or "") for r in results if r.state == DocState.QUARANTINED],
-        pending=[(r.doc.path, r.error or "") for r in results if r.state == DocState.PENDING],
-        latencies=latencies, message=message, results=results, unmatched=unmatched, budget=budget,
+        status=status, failed=failed, quarantined=tally.named(DocState.QUARANTINED),
+        pending=tally.named(DocState.PENDING), latencies=tally.latencies, latency_pages=dict(tally.latency_pages),
+        message=message, results=tally.results, unmatched=unmatched, budget=budget,
         code=0 if status == "COMPLETED" else 1)
 
 
@@ -123,19 +126,26 @@ MESSAGE_CHARS = 1500
 one line: the runs row, the flow run's state message, the last line of a cron mail)."""
 
 
-def name_problems(items: list[tuple[str, str]], run_id: str, limit: int = MESSAGE_CHARS) -> str:
+def name_problems(items: list[tuple[str, str]], run_id: str, limit: int = MESSAGE_CHARS,
+                  total: int | None = None) -> str:
     """``a.pdf: reason; b.pdf: reason``, every one while the text stays under ``limit`` characters, then
-    how many more and where to see them all."""
+    how many more and where to see them all. ``total``: how many there are when ``items`` lists only the
+    first of them (a run names at most LISTED_MAX per state)."""
     parts: list[str] = []
     used = 0
+    total = max(total or 0, len(items))
     for n, (path, why) in enumerate(items):
         part = f"{Path(path).name}: {' '.join((why or '').split())[:160]}"
         if used + len(part) > limit and parts:
-            return "; ".join(parts) + (f"; and {len(items) - n} more (all of them: ocrflow query \"SELECT path, state,"
+            return "; ".join(parts) + (f"; and {total - n} more (all of them: ocrflow query \"SELECT path, state,"
                                        f" error FROM documents WHERE run_id = '{run_id}' AND state IN ('failed', "
                                        "'unmatched')\")")
         parts.append(part)
         used += len(part) + 2
+    if total > len(items) and parts:
+        return "; ".join(parts) + (f"; and {total - len(items)} more (all of them: ocrflow query \"SELECT path, "
+                                   f"state, error FROM documents WHERE run_id = '{run_id}' AND state IN ('failed', "
+                                   "'unmatched')\")")
     return "; ".join(parts)
 
 
