@@ -1,12 +1,24 @@
-"""Embedded CPU OCR: RapidOCR (PP-OCR ONNX models shipped inside the wheel)."""
+"""Embedded CPU OCR: RapidOCR (PP-OCR ONNX models shipped inside the wheel).
+
+Several pages are read at once: the engine holds a small pool of RapidOCR instances (``sessions``, by default
+one per document in flight, at most the cores), each with its own onnxruntime sessions whose intra-op thread
+pools share the cores between them (``threads`` per session, by default cores // sessions), so the total of
+onnxruntime threads stays at the core count. One locked instance used to read the documents in flight one at
+a time while its pre- and post-processing (Python, OpenCV) left the second core idle (issue 21;
+BENCHMARKS.md, "Embedded OCR on both cores"). An onnxruntime session is safe to call from several threads,
+but RapidOCR's Python objects around it are not documented to be, hence one instance per concurrent page.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocrflow.core.models import Line, reading_order
+from ocrflow.core.settings import DOCUMENTS_IN_FLIGHT
 from ocrflow.engines.base import (
     EngineError,
     EngineRequest,
@@ -26,6 +39,7 @@ if TYPE_CHECKING:
     from ocrflow.core.settings import Settings
 
 ENGINE_NAME = "embedded"
+THREADS_PARAM = "EngineConfig.onnxruntime.intra_op_num_threads"
 
 
 class EmbeddedOptions(BaseModel):
@@ -34,12 +48,35 @@ class EmbeddedOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     params: dict[str, Any] = Field(default_factory=dict)
+    sessions: int = Field(default=0, ge=0, le=256)
+    """RapidOCR instances reading pages at once; 0: one per document in flight by default (2), at most the
+    cores. 1 with ``threads=-1`` is the engine as it was: one instance, one page at a time."""
+    threads: int = Field(default=0, ge=-1, le=256)
+    """onnxruntime intra-op threads per instance; 0: cores // sessions (at least 1); -1: onnxruntime's own
+    default (one per physical core, for each instance)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedOptions:
-        """No setting configures RapidOCR yet: the shipped models, RapidOCR's defaults."""
-        del settings
-        return cls()
+        """The shipped models; one instance per document in flight (``OCRFLOW_DOCUMENTS_IN_FLIGHT``), at most
+        the cores."""
+        return cls(sessions=min(usable_cores(), max(1, settings.resolved_documents_in_flight())))
+
+    def pool_size(self) -> int:
+        return self.sessions or min(usable_cores(), DOCUMENTS_IN_FLIGHT["embedded"])
+
+    def session_threads(self) -> int | None:
+        """intra-op threads for each instance (None: leave onnxruntime's default)."""
+        if self.threads == -1:
+            return None
+        return self.threads or max(1, usable_cores() // self.pool_size())
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's cpuset), else the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _models_dir() -> Path:
@@ -79,7 +116,8 @@ def _quiet_rapidocr() -> None:
 
 
 class EmbeddedEngine:
-    """RapidOCR over one page image; thread-safe (one inference at a time per instance)."""
+    """RapidOCR over one page image; thread-safe: up to ``options.pool_size()`` pages at once, one RapidOCR
+    instance each (made on first need, reused; module docstring)."""
 
     name = ENGINE_NAME
     supports_extraction = False
@@ -87,19 +125,43 @@ class EmbeddedEngine:
     def __init__(self, options: EmbeddedOptions | None = None) -> None:
         self.options = options or EmbeddedOptions()
         self._params = dict(self.options.params)
-        self._ocr: Any = None
-        self._lock = threading.Lock()
+        threads = self.options.session_threads()
+        if threads is not None:
+            self._params.setdefault(THREADS_PARAM, threads)
+        self._slots = threading.BoundedSemaphore(self.options.pool_size())
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._made = 0
+        self._making = threading.Lock()
         self.model = "rapidocr-ppocr"
 
-    def _engine(self) -> Any:
-        if self._ocr is None:
-            check_models_present(self._params)
+    @property
+    def sessions_made(self) -> int:
+        """RapidOCR instances made so far (at most ``options.pool_size()``)."""
+        return self._made
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """One RapidOCR instance for this call alone: an idle one, or a new one while the pool has room."""
+        with self._slots:
+            try:
+                ocr = self._idle.get_nowait()
+            except queue.Empty:
+                ocr = self._new()
+            try:
+                yield ocr
+            finally:
+                self._idle.put(ocr)
+
+    def _new(self) -> Any:
+        with self._making:  # one construction at a time (model files, RapidOCR's logger set-up)
+            check_models_present(self.options.params)
             from rapidocr import RapidOCR
 
             _quiet_rapidocr()
-            self._ocr = RapidOCR(params=self._params or None)
+            ocr = RapidOCR(params=self._params or None)
             self.model = self._model_name()
-        return self._ocr
+            self._made += 1
+            return ocr
 
     def _model_name(self) -> str:
         names = sorted(p.stem for p in _models_dir().glob("*.onnx"))
@@ -109,13 +171,13 @@ class EmbeddedEngine:
 
     def preflight(self) -> None:
         """The configured model files are on disk (a glob, no model is loaded); TerminalEngineError if not."""
-        check_models_present(self._params)
+        check_models_present(self.options.params)
 
     def run(self, request: EngineRequest) -> EngineResult:
         arr = np.asarray(request.image.convert("RGB"))
         t0 = time.perf_counter()
-        with self._lock:
-            out = self._engine()(arr)
+        with self._session() as ocr:
+            out = ocr(arr)
         latency = time.perf_counter() - t0
         lines: list[Line] = []
         boxes = out.boxes if out.boxes is not None else []
@@ -133,4 +195,9 @@ class EmbeddedEngine:
         return run_sequential(self, requests)
 
     def close(self) -> None:
-        self._ocr = None
+        """Drop the idle instances (a page being read keeps its own until it is done)."""
+        while True:
+            try:
+                self._idle.get_nowait()
+            except queue.Empty:
+                return
