@@ -40,6 +40,18 @@ if TYPE_CHECKING:
 
 ENGINE_NAME = "embedded"
 THREADS_PARAM = "EngineConfig.onnxruntime.intra_op_num_threads"
+_MAKING = threading.Lock()
+"""One RapidOCR construction at a time in the process, models loaded: RapidOCR loads its models on first use
+and reads a class-wide OmegaConf table that is not thread-safe (two instances loading at once in two threads
+failed with omegaconf ConfigKeyError '_invalidate_flags_cache')."""
+
+
+def _load_models(ocr: Any) -> None:
+    """Load the instance's models now, under ``_MAKING``, not on its first page in a pool thread."""
+    for name in ("_load_det_model", "_load_cls_model", "_load_rec_model"):
+        load = getattr(ocr, name, None)
+        if callable(load):
+            load()
 
 
 class EmbeddedOptions(BaseModel):
@@ -131,7 +143,7 @@ class EmbeddedEngine:
         self._slots = threading.BoundedSemaphore(self.options.pool_size())
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self._made = 0
-        self._making = threading.Lock()
+        self._making = _MAKING
         self.model = "rapidocr-ppocr"
 
     @property
@@ -159,6 +171,7 @@ class EmbeddedEngine:
 
             _quiet_rapidocr()
             ocr = RapidOCR(params=self._params or None)
+            _load_models(ocr)
             self.model = self._model_name()
             self._made += 1
             return ocr
