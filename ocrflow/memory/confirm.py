@@ -4,8 +4,10 @@ A constant from memory is used only where the page confirms it: some run of up t
 rows, letters and digits only, holds the whole value exactly, or with at most ``allowed(len)`` characters read
 differently, missing or extra (one per full ``CHARS_PER_EDIT`` characters, so a short name must be printed
 exactly: "ACME SDN BHD" is not "ACME (M) SDN BHD"; OCR noise in a long one, never a different
-branch's address that shares most of its text). A run shorter than the value never confirms it by holding a
-part of it.
+branch's address that shares most of its text). A digit OCR reads for a letter of the same shape (``5`` for
+``S``, ``0`` for ``O``, ``1`` for ``I``, ``8`` for ``B``) costs nothing but keeps the confirmation short of exact, so
+a short name read "5/B" still confirms "S/B". A run shorter than the value never confirms it by holding a part
+of it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from ocrflow.pipeline.extract.layout import PageLine
 MAX_ROWS = 6
 CHARS_PER_EDIT = 15
 MIN_VALUE = 3
+_SHAPES = str.maketrans("0158", "OISB")
+"""Digits OCR reads for the letters of their shape, folded to the letter."""
+FOLDED = 0.999
+"""The score of a value held once the shape-alike digits are folded: not exact, above any edit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,8 @@ def _score(needle: str, text: str) -> float:
     """1 for the value held exactly; 1 - edits / length within ``allowed`` edits; else 0."""
     if needle in text:
         return 1.0
+    if needle.translate(_SHAPES) in text.translate(_SHAPES):
+        return FOLDED
     budget = allowed(len(needle))
     if budget == 0:
         return 0.0

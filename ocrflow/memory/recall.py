@@ -1,7 +1,9 @@
 """An issuer's facts -> values for a document of that issuer, each with the lines that hold it.
 
 - A CONSTANT is recalled only where the page confirms it (``confirm``): the best-confirmed constant of the
-  field among those that were right more often than wrong.
+  field among those that were right more often than wrong; where that one is confirmed only with characters
+  read differently and the page prints another value review approved for the field exactly, that one (a
+  branch's own spelling, or a spelling the reviewers disagree on, is not replaced by a near one).
 - A POSITION is recalled where the document prints a value of the field's kind with the remembered label, place
   and index (``spots.read_spot``), from the fact that was right most often (at least once, more often than
   wrong).
@@ -50,6 +52,13 @@ def recall_constant(facts: Sequence[Fact], lines: Sequence[PageLine]) -> Recalle
         hit = confirm(fact.value, lines)
         if hit is not None and (best is None or hit.score > best.score):
             best = Recalled(fact.field, CONSTANT, fact.value, hit.lines, fact, hit.score)
+    if best is None or best.score >= 1.0:
+        return best
+    printed = [f for f in facts if f.kind == CONSTANT and f.hits >= 1]
+    for fact in sorted(printed, key=lambda f: (-(f.hits - f.misses), -f.hits, f.fact_key)):
+        hit = confirm(fact.value, lines)
+        if hit is not None and hit.exact:
+            return Recalled(fact.field, CONSTANT, fact.value, hit.lines, fact, 1.0)
     return best
 
 

@@ -32,7 +32,7 @@ from ocrflow.memory.segments import repair
 from ocrflow.memory.spots import DATE_KINDS, MONEY_KINDS, page_heights, same_value
 from ocrflow.memory.text import key_of
 from ocrflow.pipeline.coerce import CoercionError, parse_date, parse_money
-from ocrflow.pipeline.extract.layout import document_lines
+from ocrflow.pipeline.extract.layout import PageLine, document_lines
 from ocrflow.pipeline.extract.rules import Found
 from ocrflow.pipeline.extraction import Extraction
 from ocrflow.store.base import Store
@@ -153,7 +153,7 @@ def use_memory(source: MemorySource | None, text: DocumentText, contract: Contra
     facts = source.facts(issuer, contract.name)
     recalled = recall(facts, contract, lines, heights, day_first=day_first)
     for spec in contract.fields:
-        r = recalled.get(spec.name) or respelled(spec, ex, facts)
+        r = recalled.get(spec.name) or respelled(spec, ex, facts, lines)
         if r is None:
             continue
         raw = ex.raw.get(spec.name)
@@ -164,13 +164,15 @@ def use_memory(source: MemorySource | None, text: DocumentText, contract: Contra
     return use
 
 
-def respelled(spec: FieldSpec, ex: Extraction, facts: Sequence[Fact]) -> Recalled | None:
+def respelled(spec: FieldSpec, ex: Extraction, facts: Sequence[Fact],
+              lines: Sequence[PageLine]) -> Recalled | None:
     """The machine's reading of a constant-kind field with its known rows spelled as memory spells them
-    (``segments.repair``), where memory has no whole value for it."""
+    (``segments.repair``), where memory has no whole value for it. A reading without lines of its own (a
+    heuristic's address block) is repaired by the page's rows that it holds."""
     found, raw = ex.found.get(spec.name), ex.raw.get(spec.name)
-    if spec.kind not in CONSTANT_KINDS or found is None or not found.lines or not isinstance(raw, str):
+    if spec.kind not in CONSTANT_KINDS or found is None or not isinstance(raw, str):
         return None
-    fixed = repair(raw, found.lines, [f for f in facts if f.field == spec.name])
+    fixed = repair(raw, found.lines or lines, [f for f in facts if f.field == spec.name])
     if fixed is None:
         return None
     corrections = tuple(dict.fromkeys(s for f in fixed.facts for s in f.sources))

@@ -100,10 +100,10 @@ def _approval(contract: Contract, values: dict[str, Any], edits: dict[str, str],
 
 def test_an_approval_teaches_constants_positions_wrong_readings_and_the_machines_record(receipt: Contract) -> None:
     lines = _lines(RECEIPT)
-    values = {"merchant_name": "SRI MAJU MINI MARKET",
-              "merchant_address": "NO 8, JALAN MEGAH 3, 43000 KAJANG, SELANGOR", "receipt_date": date(2018, 11, 15),
-              "total_amount": Decimal("16.50")}
-    machine = {"merchant_name": "MINI MARKET", "merchant_address": values["merchant_address"],
+    values: dict[str, Any] = {
+        "merchant_name": "SRI MAJU MINI MARKET", "merchant_address": "NO 8, JALAN MEGAH 3, 43000 KAJANG, SELANGOR",
+        "receipt_date": date(2018, 11, 15), "total_amount": Decimal("16.50")}
+    machine = {"merchant_name": "MINI MARKET", "merchant_address": str(values["merchant_address"]),
                "receipt_date": "2018-11-15", "total_amount": "16.50"}
     out = lesson(_approval(receipt, values, {"merchant_name": "c1"}, machine), Page(lines, page_heights(lines, {})),
                  "iss-1", [], fingerprint(lines), new_issuer=True)
@@ -189,3 +189,43 @@ def test_annotate_writes_the_note_into_the_header_evidence_only() -> None:
                      lineage={}, failures=[], evidence=evs)
     MemoryUse("iss-1", {"merchant_name": {"issuer": "iss-1", "applied": True}}).annotate(row)
     assert '"iss-1"' in evs[0].memory and evs[1].memory == ""
+
+
+def test_a_digit_read_for_a_letter_of_its_shape_still_confirms_a_short_name() -> None:
+    hit = confirm("99 SPEED MART S/B", _lines(["99 SPEED MART 5/B", "LOT 1, JALAN 2"]))
+    assert hit is not None and not hit.exact  # "5/B" for "S/B": confirmed, not exactly
+    assert confirm("99 SPEED MART S/B", _lines(["99 SPEED MART 5/8"])) is not None
+    assert confirm("99 SPEED MART S/B", _lines(["98 SPEED MART S/B"])) is None  # a digit for another digit: no
+
+
+def test_a_value_review_approved_printed_exactly_beats_a_near_one() -> None:
+    from ocrflow.memory.recall import recall_constant
+
+    page = _lines(["AEON CO. (M) BHD", "3RD FLR, AEON TAMAN MALURI SC", "JLN JEJAKA, TAMAN MALURI CHERAS,",
+                   "55100 KUALA LUMPUR"])
+    near = Fact("i", "receipt", "merchant_address", CONSTANT, "A", hits=1,
+                value="3 FLOOR, AEON TAMAN MALURI SC JLN JEJAKA, TAMAN MALURI CHERAS, 55100 KUALA LUMPUR")
+    printed = Fact("i", "receipt", "merchant_address", CONSTANT, "B", hits=1, misses=1,
+                   value="3RD FLR, AEON TAMAN MALURI SC JLN JEJAKA, TAMAN MALURI CHERAS, 55100 KUALA LUMPUR")
+    assert confirm(near.value, page) is not None  # the near one alone would be confirmed, not exactly
+    got = recall_constant([near], page)
+    assert got is not None and got.fact is near and got.score < 1
+    got = recall_constant([near, printed], page)
+    assert got is not None and got.fact is printed and got.score == 1.0
+
+
+def test_a_heuristic_reading_without_lines_gets_its_known_rows_respelled(receipt: Contract) -> None:
+    from ocrflow.memory.use import respelled
+    from ocrflow.pipeline.extract.rules import Found
+    from ocrflow.store.memory_records import SEGMENT
+
+    rows = ["LOT P.T. 2811, JALAN ANGSA,", "TANAN BERKELEY", "41150 KLANG, SELANGOR", "1032-SUBANG PERDANA"]
+    reading = "LOT P.T. 2811, JALAN ANGSA, TANAN BERKELEY 41150 KLANG, SELANGOR 1032-SUBANG PERDANA"
+    ex = Extraction({"merchant_address": reading}, {"merchant_address": Found(reading, (), "heuristic:address_block")},
+                    None, [], "embedded", "m")
+    seg = Fact("i", "receipt", "merchant_address", SEGMENT, "TAMANBERKELEY", value="TAMAN BERKELEY", hits=3,
+               sources=("e:c1",))
+    spec = next(f for f in receipt.fields if f.name == "merchant_address")
+    got = respelled(spec, ex, [seg], _lines(rows))
+    assert got is not None and got.text == reading.replace("TANAN", "TAMAN") and got.kind == SEGMENT
+    assert respelled(spec, ex, [seg], _lines(["KEDAI ABC", "JALAN 2"])) is None  # the page's rows are not in it
