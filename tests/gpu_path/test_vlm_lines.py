@@ -29,11 +29,17 @@ RECEIPT_ITEMS = [{"description": "VLM TEA LARGE", "quantity": 2, "amount": 7.4},
 def _receipt(model: TruthModel, demo_dir: Path, header: dict[str, str] | None = None, *noise: str,
              printed_header: bool = True) -> None:
     """The demo receipt with items the fake answers; ``printed_header`` draws an item-table header row on the
-    page (the sign of a line table that makes an empty JSON array worth a parse request)."""
+    page (the sign of a line table that makes an empty JSON array worth a parse request). Without it, the
+    receipt's own header row ("ITEM  QTY  RM", spotted as one joined line that the table reader splits into
+    its columns) is taken off the spotted lines too: the page then shows no line table at all."""
     image = Image.open(demo_dir / "docs" / "receipt_scan_01.jpg")
     truth = model.match(image)
     assert truth is not None
-    if printed_header:
+    if not printed_header:
+        kept = tuple(ln for ln in truth.lines if ln.text.split()[:1] != ["ITEM"])
+        assert len(kept) == len(truth.lines) - 1  # the demo receipt prints exactly one item header row
+        truth = replace(truth, lines=kept)
+    else:
         y = max(ln.box[3] for ln in truth.lines) + 4
         cells = [("Item", 0.05), ("Qty", 0.55), ("Amount", 0.8)]
         drawn = tuple(DrawnLine(t, (truth.width * x, y, truth.width * x + 12 * len(t), y + 14)) for t, x in cells)
