@@ -247,6 +247,27 @@ def test_nda_placeholder_party_signature_date_and_terminate_term(contracts: dict
     assert values["parties"] == ["Gamma Power Corporation"]
 
 
+@pytest.mark.parametrize(("sentences", "expected"), [
+    (["For a period of one (1) year from the date hereof, neither party will solicit employees.",
+      "This letter agreement will terminate two (2) years from the date hereof."], "2 years"),
+    (["This Agreement shall terminate in its entirety one year after the date of this Agreement.",
+      "Obligations survive any termination for a period of three (3) years from that date."], "1 year"),
+    (["A standstill applies for a period of two (2) years from the date hereof.",
+      "Except as otherwise provided, the obligations hereunder shall terminate five years from the date hereof."],
+     "5 years"),
+    (["Unless terminated earlier, the term of this Agreement shall be for three (3) years."], "3 years"),
+    (["This Agreement shall continue in full force and effect for a period of eighteen months."], "18 months"),
+    (["Confidentiality lasts for a period of twelve (12) months after disclosure."], "1 year"),
+])
+def test_nda_term_is_the_agreements_own_not_another_period(contracts: dict[str, Contract], sentences: list[str],
+                                                           expected: str) -> None:
+    """An agreement states several periods (standstill, non-solicitation, survival); the term is the one
+    whose subject is the agreement itself, wherever it comes; without one, the first stated period."""
+    doc = _doc([[("NONDISCLOSURE AGREEMENT", 200)], *[[(s, 20)] for s in sentences]])
+    values, _ = coerce_row(contracts["nda"], extract_fields(doc, contracts["nda"], day_first=True), day_first=True)
+    assert values["term"] == expected
+
+
 def test_label_beside_a_section_label_still_counts(contracts: dict[str, Contract]) -> None:
     doc = _doc([
         [("Bill To:", 40), ("Invoice Date: 2020-01-15", 600)],

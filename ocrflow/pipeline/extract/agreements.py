@@ -25,8 +25,19 @@ _LAW_SHORT = re.compile(
     r"(?:State|Commonwealth)\s+of\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "twelve": 12, "eighteen": 18, "twenty-four": 24, "thirty-six": 36}
-_TERM = re.compile(
-    r"(?i)(?:period|term)\s+of\s+(?:([a-z\-]+)\s*)?(?:\(\s*(\d+)\s*\)\s*)?(?:(\d+)\s+)?(years?|months?)")
+_DURATION = r"(?:([a-z\-]+)\s*)?(?:\(\s*(\d+)\s*\)\s*)?(?:(\d+)\s+)?(years?|months?)"
+_TERM = re.compile(rf"(?i)(?:period|term)\s+of\s+{_DURATION}")
+_THIS_AGREEMENT = (r"(?:this\s+(?:letter\s+)?agreement|this\s+letter|the\s+obligations\s+"
+                   r"(?:hereunder|under\s+this\s+(?:letter\s+)?agreement))")
+_TERM_OWN = re.compile(
+    rf"(?i)(?:\bterm\s+of\s+{_THIS_AGREEMENT}\s+(?:shall|will)\s+be\s+(?:for\s+)?(?:a\s+period\s+of\s+)?"
+    rf"|\b{_THIS_AGREEMENT}\s+(?:shall|will)\s+(?:automatically\s+)?(?:terminate|expire)(?:\s+in\s+its\s+entirety)?\s+"
+    rf"|\b{_THIS_AGREEMENT}\s+(?:shall|will)\s+(?:continue|remain)\s+in\s+(?:full\s+force\s+and\s+)?effect\s+for\s+"
+    rf"(?:a\s+period\s+of\s+)?){_DURATION}")
+"""The agreement's own term, where the agreement (or its obligations) is what ends: "the term of this
+Agreement shall be two (2) years", "this letter agreement will terminate one year after ...". An agreement
+also states other periods (a standstill, a non-solicitation, survival after termination), which the
+plain "a period of N years" reading would take when one of them comes first."""
 _PARTIES = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,300}?)(?:[)”\"]\s*,?|,)\s+and\s+(.{3,200})")
 _PARTIES_SIMPLE = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,200}?)\s*,?\s+and\s+(.{3,200})")
 _ENTITY = re.compile(
@@ -114,7 +125,7 @@ _TERM_END = re.compile(
 
 def term(lines: list[PageLine], day_first: bool) -> str | None:
     text = full_text(lines)
-    m = _TERM.search(text) or _TERM_END.search(text)
+    m = _TERM_OWN.search(text) or _TERM.search(text) or _TERM_END.search(text)
     if not m:
         return None
     word, paren, digits, unit = m.group(1), m.group(2), m.group(3), m.group(4).lower()
