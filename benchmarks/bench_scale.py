@@ -12,6 +12,10 @@ sellers, so business keys share seller ids), made once into ``--cache`` and hard
 per size.
 
     .venv/bin/python -m benchmarks.bench_scale [--docs 1000 4000 16000] [--tree DIR] [--no-rerun] [--json F]
+                                               [--small 24]
+
+``--small N`` first makes two runs of N documents each (two distinct sets, one store) and prints the size of
+the Data Docs folder after each: the issue's "<= 8 MB after two runs of 24 documents" (0: skip).
 
 ``--tree DIR`` runs the CLI from another checkout with this venv (``git worktree add /tmp/before COMMIT``):
 the "before" of a change, measured on the same box.
@@ -105,6 +109,27 @@ def run_cli(folder: Path, db: Path, tree: Path, env: dict[str, str]) -> dict[str
             "data_docs_mb": folder_mb(db.parent / "data_docs")}
 
 
+def small_runs(tree: Path, n: int, cache: Path, work: Path) -> dict[str, Any]:
+    """Two runs of ``n`` documents (invoices 0..n-1, then n..2n-1) into one store: Data Docs MB after each."""
+    inbox(cache, work / "small-all", 2 * n)
+    db_dir = work / f"{tree.name}-small-{n}"
+    db_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(tree), "OCRFLOW_STORE": str(db_dir / "store.duckdb")}
+    env.pop("OCRFLOW_METRICS_PORT", None)
+    sizes, walls = [], []
+    for part in range(2):
+        folder = work / f"small-{tree.name}-{part}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(part * n, (part + 1) * n):
+            os.link(cache / f"inv{i:05d}.pdf", folder / f"inv{i:05d}.pdf")
+        got = run_cli(folder, db_dir / "store.duckdb", tree, env)
+        sizes.append(got["data_docs_mb"])
+        walls.append(got["wall_s"])
+    print(f"{tree.name}: Data Docs after two runs of {n} documents: {sizes[1]:.2f} MB (after the first: "
+          f"{sizes[0]:.2f} MB; wall {walls[0]:.1f} s, {walls[1]:.1f} s)", flush=True)
+    return {"tree": str(tree), "small": n, "data_docs_mb": sizes, "wall_s": walls}
+
+
 def rss_at(samples: list[tuple[float, float]], share: float, wall: float) -> float:
     """Resident MB at ``share`` of the run's wall time (the last sample before it)."""
     before = [mb for t, mb in samples if t <= share * wall]
@@ -151,10 +176,17 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "ocrflow-bench-scale")
     ap.add_argument("--no-rerun", action="store_true")
     ap.add_argument("--json", type=Path, help="append the measured rows to this JSON-lines file")
+    ap.add_argument("--small", type=int, default=24, help="two runs of this many documents first (0: skip)")
     args = ap.parse_args()
     trees = [t.resolve() for t in (args.tree or [REPO])]
-    print(f"{os.cpu_count()} CPU cores; CLI from {', '.join(map(str, trees))}\n\n{HEADER}", flush=True)
+    print(f"{os.cpu_count()} CPU cores; CLI from {', '.join(map(str, trees))}", flush=True)
     with tempfile.TemporaryDirectory(dir=args.cache.parent) as tmp:
+        for tree in trees if args.small else []:
+            small = small_runs(tree, args.small, args.cache / "invoices", Path(tmp))
+            if args.json:
+                with args.json.open("a") as fh:
+                    fh.write(json.dumps(small) + "\n")
+        print(f"\n{HEADER}", flush=True)
         for n in args.docs:
             for tree in trees:
                 row = measure(tree, n, args.cache / "invoices", Path(tmp), not args.no_rerun)
