@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ocrflow.cli.common import DbOpt, app, console, contracts_app, err, open_store_or_exit
+from ocrflow.cli.common import DbOpt, app, console, contracts_app, err, fail, open_store_or_exit, settings_or_exit
 
 
 @app.command()
@@ -18,8 +18,17 @@ def query(
     db: DbOpt = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Run a read-only SQL query against the store."""
-    _, store = open_store_or_exit(db, read_only=True)
+    """Run a read-only SQL query against the store.
+
+    Read-only for real: no file access, extensions or configuration changes on DuckDB; one query in a
+    rolled-back READ ONLY transaction on PostgreSQL (ocrflow.store.sandbox). During a run on DuckDB it waits
+    for the gap between two batches (OCRFLOW_STORE_WAIT_S, default 10 s)."""
+    from ocrflow.store import StoreError, open_store
+
+    try:
+        store = open_store(settings_or_exit(store=db).store, sandbox=True)
+    except StoreError as exc:
+        raise fail(str(exc)) from exc
     try:
         cols, rows = store.query(sql)
     except Exception as exc:  # any SQL error: show the database's own message

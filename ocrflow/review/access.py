@@ -2,10 +2,12 @@
 
 A DuckDB file has one writer. Browsing opens the file read-only and closes it at the end of the request,
 so the app never holds the lock a run needs; an approval or rejection opens it writable for the length
-of one write. When a run holds the file, the open fails with the store's lock message (which names the
-holder's PID) as :class:`StoreBusy`. PostgreSQL has no such limit; a connection per request is opened
-the same way. Within the app process every open is serialized: DuckDB refuses one process holding the
-same file read-only and writable at once.
+of one write (a brief writer: it waits its turn between a run's batches). A run lets its file go between
+batches and within moments of a waiting reader's knock; an open that meets the lock retries for
+``OCRFLOW_STORE_WAIT_S`` (default 10 s, ``ocrflow.store.duckdb_conn``) and then fails with the store's lock
+message (which names the holder's PID) as :class:`StoreBusy`. PostgreSQL has no such limit; a connection
+per request is opened the same way. Within the app process every open is serialized: DuckDB refuses one
+process holding the same file read-only and writable at once.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class StoreAccess:
 
     def _open(self, *, read_only: bool) -> Store:
         try:
-            return open_store(self.url, read_only=read_only)
+            return open_store(self.url, read_only=read_only, brief=not read_only)
         except StoreError as exc:
             if "locked by" in str(exc):
                 raise StoreBusy(str(exc)) from exc

@@ -25,6 +25,7 @@ from ocrflow.core.errors import ErrorCode
 from ocrflow.core.models import DocState, Failure, RowOutcome
 from ocrflow.store.base import Batch, DocumentUpdate
 from ocrflow.store.dialect import quote_ident
+from ocrflow.store.indexes import probe_column
 from ocrflow.store.primitives import WriteTarget
 from ocrflow.store.rows import last_outcomes
 from ocrflow.store.schema import table_name
@@ -91,21 +92,32 @@ def mark_duplicates(batch: Batch, contracts: dict[str, Contract], target: WriteT
 
 def _stored_keys(contract: Contract, keyed: list[tuple[RowOutcome, tuple[Any, ...]]],
                  target: WriteTarget) -> dict[tuple[Any, ...], tuple[str, str]]:
-    """Key -> (sha256, path) of the stored rows that may share a key with ``keyed`` (one query)."""
+    """Key -> (sha256, path) of the stored rows that share a key with ``keyed``.
+
+    The rows are looked up by the key's probe column (``ocrflow.store.indexes.probe_column``: its index
+    makes this a lookup of the batch's values, whatever the store holds) and compared on the whole key;
+    only the originals found are looked up in ``documents`` for their path (by its index too)."""
     key = list(contract.business_key)
-    # Narrow by the first scalar key column (a list column cannot be matched with IN / ANY).
-    probe = next((i for i, _ in enumerate(key) if not isinstance(keyed[0][1][i], tuple)), None)
+    probe = probe_column(contract)
     cols = ", ".join(f"t.{quote_ident(k)}" for k in key)
-    sql = (f"SELECT {cols}, t.doc_sha256, coalesce(d.path, t.source_path) FROM {table_name(contract)} t "
-           "LEFT JOIN documents d ON d.sha256 = t.doc_sha256")
+    sql = f"SELECT {cols}, t.doc_sha256, t.source_path FROM {table_name(contract)} t"
     params: list[Any] = []
     if probe is not None:
-        sql += f" WHERE {target.sql.in_list('t.' + quote_ident(key[probe]))}"
-        params.append(sorted({o.values[key[probe]] for o, _ in keyed}, key=str))
+        values = sorted({o.values[probe] for o, _ in keyed}, key=str)
+        sql += f" WHERE {target.sql.in_list('t.' + quote_ident(probe), len(values))}"
+        params.append(values)
     sql += " ORDER BY t.extracted_at NULLS LAST, t.doc_sha256"
+    wanted = {k for _, k in keyed}
     found: dict[tuple[Any, ...], tuple[str, str]] = {}
     for row in target.execute(sql, params):
-        found.setdefault(tuple(_norm(v) for v in row[:len(key)]), (str(row[-2]), str(row[-1])))
+        stored = tuple(_norm(v) for v in row[:len(key)])
+        if stored in wanted:
+            found.setdefault(stored, (str(row[-2]), str(row[-1])))
+    if found:
+        shas = sorted({sha for sha, _ in found.values()})
+        paths = dict(target.execute(f"SELECT sha256, path FROM documents WHERE "
+                                    f"{target.sql.in_list('sha256', len(shas))}", [shas]))
+        found = {k: (sha, str(paths.get(sha) or path)) for k, (sha, path) in found.items()}
     return found
 
 

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 Dialect = Literal["duckdb", "postgres"]
+ANY_LIMIT = 2048
+"""Lists up to this long are looked up through an index in DuckDB (its ``index_scan_max_count``)."""
 
 
 def quote_ident(name: str) -> str:
@@ -61,9 +63,12 @@ class SqlDialect:
         """``n`` placeholders, comma-separated."""
         return ", ".join([self.mark] * n)
 
-    def in_list(self, column: str) -> str:
-        """``column`` is one of a list passed as one parameter."""
-        if self.name == "duckdb":
+    def in_list(self, column: str, size: int | None = None) -> str:
+        """``column`` is one of a list passed as one parameter. A list of at most ``ANY_LIMIT`` (``size``, where
+        the caller gives it) is ``= ANY(?)`` in DuckDB too, which it looks up in an index on ``column`` (a
+        batch's rows in a large table: issue 21); a longer one is a join (one pass over the table, where
+        thousands of index lookups would cost more)."""
+        if self.name == "duckdb" and (size is None or size > ANY_LIMIT):
             return f"{column} IN (SELECT UNNEST({self.mark}))"
         return f"{column} = ANY({self.mark})"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -15,13 +14,15 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from ocrflow.contracts import Contract
-from ocrflow.store.base import Columns, Dialect, Rows, RunRecord, Store, StoreError
+from ocrflow.store.base import Batch, Columns, Dialect, Rows, RunRecord, Store, StoreError
 from ocrflow.store.dialect import DUCKDB
 from ocrflow.store.documents import claim_sql
+from ocrflow.store.duckdb_conn import OPEN_WAIT_S, FileHold, WriterLock, open_file, read_wait_s, unknock
 from ocrflow.store.duckdb_tx import refused_writes, transaction
 from ocrflow.store.duckdb_writes import DuckDBWrites
 from ocrflow.store.locking import serialized
 from ocrflow.store.parquet import copy_partitioned
+from ocrflow.store.sandbox import DUCKDB_SANDBOX
 from ocrflow.store.schema import ColumnTypes, table_name
 from ocrflow.store.shared import SharedStore
 
@@ -32,25 +33,16 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _lock_message(path: str, exc: Exception) -> str:
-    pid = re.search(r"PID (\d+)", str(exc))
-    holder = f"process {pid.group(1)}" if pid else "another process"
-    return (f"DuckDB file {path} is locked by {holder} (DuckDB allows one writer per file). Wait for that run "
-            f"to finish or stop it (kill {pid.group(1) if pid else '<pid>'}), or point --db/--store at another "
-            "file. `ocrflow query` reads only, but it too cannot open the file while a writer holds it.")
-
-
-def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    if not read_only:
+def connect(path: str, *, read_only: bool = False, sandbox: bool = False,
+            wait_s: float | None = None) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
+    """A connection held until closed (a reader, a sandbox, a brief writer) and the knock it left, if any:
+    a busy file is retried for ``wait_s`` (``OCRFLOW_STORE_WAIT_S``, default 10 s; ``ocrflow.store.duckdb_conn``)."""
+    if not read_only and not sandbox:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    elif not Path(path).exists():
+    elif path != ":memory:" and not Path(path).exists():
         raise StoreError(f"DuckDB file {path} does not exist yet: run `ocrflow run` first")
-    try:
-        return duckdb.connect(path, read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise StoreError(_lock_message(path, exc)) from exc
-        raise StoreError(f"cannot open DuckDB file {path}: {exc}") from exc
+    return open_file(path, read_only=read_only or sandbox, config=DUCKDB_SANDBOX if sandbox else {},
+                     wait_s=read_wait_s() if wait_s is None else wait_s, knock_when_busy=path != ":memory:")
 
 
 class DuckDBStore(SharedStore):
@@ -73,14 +65,52 @@ class DuckDBStore(SharedStore):
     explicitly. Commits stay durable: every COMMIT still writes and syncs the WAL; only the fold of
     the WAL into the database file is deferred (a crash replays the WAL on the next open)."""
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    release_after_batch = False
+    """Let the file go after every batch write, not only when a reader knocks or the run idles. Off: the next
+    batch would attach it again with its indexes and caches cold, which cost 35-55 ms of CPU per 16-document
+    batch at 100k stored invoices (bench_store_writes) - the growth the indexes remove. Readers that knock
+    (``ocrflow query``, the review page) get in within ``POLL_S`` either way."""
+
+    def __init__(self, path: str, *, read_only: bool = False, sandbox: bool = False, brief: bool = False,
+                 wait_s: float | None = None) -> None:
+        """``sandbox``: read-only for the user's SQL (``ocrflow.store.sandbox``). ``brief``: a writer for one
+        decision (the review's) that waits its turn between a run's batches instead of being the file's one
+        writer. ``wait_s``: how long a reader or brief writer waits for a busy file (``OCRFLOW_STORE_WAIT_S``).
+
+        Any other writable store is its file's one ocrflow writer (``<db>.writer.lock``) and lets the file go
+        between batches (``ocrflow.store.duckdb_conn``)."""
         self.path = path
         self.lock = threading.RLock()
-        self.read_only = read_only
-        self.con = connect(path, read_only=read_only)
+        self.read_only = read_only or sandbox
         self._types = ColumnTypes(self._existing_columns)
-        if not read_only:
-            self.con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+        self._writer: WriterLock | None = None
+        self._mark: Path | None = None
+        if self.read_only or brief or path == ":memory:":
+            con, self._mark = connect(path, read_only=read_only, sandbox=sandbox, wait_s=wait_s)
+            self._hold = FileHold(path, self.lock, on_open=self._configure, con=con)
+            if not self.read_only:
+                self._configure(con)
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = WriterLock(path)
+        self._hold = FileHold(path, self.lock, on_open=self._configure)
+        try:
+            self._hold.connection(wait_s=OPEN_WAIT_S)
+        except BaseException:
+            self._writer.release()
+            raise
+
+    def _configure(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened again if the store let the file go (``ocrflow.store.duckdb_conn``)."""
+        return self._hold.connection()
+
+    def let_go(self) -> None:
+        """Let the file go now, so that readers get in (a run's store does it after every batch)."""
+        self._hold.release()
 
     def shares_writes(self) -> bool:
         """Never: DuckDB allows one writer per file (its lock), so a claim found here belongs to a dead run."""
@@ -119,6 +149,15 @@ class DuckDBStore(SharedStore):
     def transaction(self) -> Iterator[None]:
         with self.lock, transaction(self.con, self.path):
             yield
+
+    def write_batch(self, batch: Batch, contracts: dict[str, Contract]) -> None:
+        """The batch in one transaction; with ``release_after_batch`` the file is let go after it."""
+        with self.lock:
+            try:
+                super().write_batch(batch, contracts)
+            finally:
+                if self.release_after_batch:
+                    self._hold.release()
 
     @serialized
     def export_parquet(self, contract: Contract, target: Path) -> bool:
@@ -189,7 +228,8 @@ class DuckDBStore(SharedStore):
     def iter_rows(self, sql_text: str, size: int = 10_000) -> Iterator[tuple[Columns, Rows]]:
         """A large result in chunks of at most ``size`` rows, on a cursor of its own."""
         with self.lock:
-            cur = self.con.cursor()
+            cur = self._hold.cursor()
+            self._hold.pin()
         try:
             cur.execute(sql_text)
             cols = [d[0] for d in (cur.description or [])]
@@ -197,20 +237,29 @@ class DuckDBStore(SharedStore):
                 yield cols, chunk
         finally:
             cur.close()
+            self._hold.unpin()
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (DuckDB would do it at close anyway; explicit, it is timed)."""
         self.con.execute("CHECKPOINT")
 
     def close(self) -> None:
+        """Checkpoint a writable file (a failure is logged: the WAL keeps every committed batch), let it go."""
         try:
-            if not self.read_only and self.path != ":memory:":
-                self.checkpoint()
+            if not self._hold.releases and not self.read_only and self.path != ":memory:":
+                self._checkpoint_held()
+        finally:
+            self._hold.close()
+            unknock(self._mark)
+            if self._writer is not None:
+                self._writer.release()
+
+    def _checkpoint_held(self) -> None:
+        try:
+            self.checkpoint()
         except duckdb.Error as exc:  # committed batches stay in the WAL; the next open replays it
             log.warning("DuckDB file %s not checkpointed at close (its WAL keeps every committed batch and "
                         "is replayed on the next open): %s", self.path, " ".join(str(exc).split()))
-        finally:
-            self.con.close()
 
 
 if TYPE_CHECKING:  # mypy proves here that DuckDBStore implements every Store method, signatures included

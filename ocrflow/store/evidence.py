@@ -68,7 +68,7 @@ def write_evidence(target: WriteTarget, batch: Batch, now: datetime) -> None:
     docs = replaced_documents(batch)
     if not docs:
         return
-    target.execute(f"DELETE FROM {EVIDENCE_TABLE} WHERE {target.sql.in_list('doc_sha256')}", [docs])
+    target.execute(f"DELETE FROM {EVIDENCE_TABLE} WHERE {target.sql.in_list('doc_sha256', len(docs))}", [docs])
     if not batch.evidence:
         return
     cols = [(name, target.sql.pick(duck, pg)) for name, duck, pg in EVIDENCE_COLUMNS]

@@ -97,7 +97,7 @@ def write_lines(target: WriteTarget, batch: Batch, contracts: dict[str, Contract
         if not contract.lines:
             continue
         table = lines_table_name(contract)
-        target.execute(f"DELETE FROM {table} WHERE {target.sql.in_list('doc_sha256')}", [shas])
+        target.execute(f"DELETE FROM {table} WHERE {target.sql.in_list('doc_sha256', len(shas))}", [shas])
         rows = line_rows(batch, contract)
         if not rows:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ocrflow.store.dialect import Dialect, sql_dialect
+from ocrflow.store.dialect import ANY_LIMIT, Dialect, sql_dialect
 from ocrflow.store.primitives import WriteTarget
 
 ADDED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -60,9 +60,31 @@ _CONFLICT = ("ON CONFLICT (doc_sha256, path) DO UPDATE SET last_seen = excluded.
 
 
 def write_paths(target: WriteTarget, paths: list[tuple[str, str, str | None]], run_id: str, now: datetime) -> None:
-    """Upsert the paths in one statement, inside the batch's transaction."""
+    """Upsert the paths in one statement, inside the batch's transaction (DuckDB, a batch's worth: by the index
+    on ``doc_sha256``, :func:`_replace_by_index`)."""
     if not paths:
         return
     cols = [(name, target.sql.pick(duck, pg)) for name, duck, pg in PATH_TYPES]
-    target.execute(target.sql.insert_arrays("document_paths", cols, conflict=_CONFLICT),
-                   target.sql.array_params(cols, path_columns(paths, run_id, now)))
+    data = path_columns(paths, run_id, now)
+    conflict = _CONFLICT
+    if target.sql.name == "duckdb" and len(set(data[0])) <= ANY_LIMIT:
+        _replace_by_index(target, data)
+        conflict = ""  # the stored ones are gone: nothing left to conflict with
+    target.execute(target.sql.insert_arrays("document_paths", cols, conflict=conflict),
+                   target.sql.array_params(cols, data))
+
+
+def _replace_by_index(target: WriteTarget, data: list[list[Any]]) -> None:
+    """DuckDB checks ``ON CONFLICT`` of a two-column key without an index lookup (its cost grew with the table):
+    the batch's stored paths are found by ``doc_sha256`` (``ocrflow.store.indexes``) and deleted first, their
+    ``first_seen`` carried into ``data``, so that a plain INSERT follows."""
+    shas = sorted(set(data[0]))
+    found = target.execute("SELECT rowid, doc_sha256, path, first_seen FROM document_paths WHERE "
+                           f"{target.sql.in_list('doc_sha256', len(shas))}", [shas])
+    stored = {(sha, path): (rowid, first) for rowid, sha, path, first in found}
+    hits = [stored[(sha, path)] for sha, path in zip(data[0], data[1], strict=True) if (sha, path) in stored]
+    if not hits:
+        return
+    data[3] = [stored.get((sha, path), (None, seen))[1] for sha, path, seen in zip(data[0], data[1], data[3],
+                                                                                    strict=True)]
+    target.execute("DELETE FROM document_paths WHERE rowid = ANY(?)", [[rowid for rowid, _ in hits]])

@@ -37,6 +37,7 @@ from ocrflow.store.dialect import POSTGRES
 from ocrflow.store.locking import serialized
 from ocrflow.store.parquet import mirror_partitioned, select_columns
 from ocrflow.store.postgres_load import PgLoad
+from ocrflow.store.postgres_sandbox import drop_role_needed, pg_read_query
 from ocrflow.store.schema import ColumnTypes, table_name
 from ocrflow.store.shared import SharedStore
 
@@ -80,15 +81,19 @@ class PostgresStore(SharedStore):
     bulk_threshold = 64
     """Row groups at least this large are loaded by COPY into a temp table + INSERT ... SELECT."""
 
-    def __init__(self, url: str, *, read_only: bool = False, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, schema: str | None = None,
+                 sandbox: bool = False) -> None:
         conninfo, url_schema = split_url(url)
         self.url = redact(conninfo)
         self.lock = threading.RLock()
-        self.read_only = read_only
+        self.read_only = read_only or sandbox
+        self.sandbox = sandbox
+        """``query`` runs the user's SQL (``ocrflow query``): one read, rolled back (``ocrflow.store.sandbox``)."""
         self.conn = _connect(conninfo)
         self.schema = schema or url_schema
         self._types = ColumnTypes(self._existing_columns)
         self._setup_session()
+        self._drop_role = drop_role_needed(self.conn) if sandbox else False
 
     def _setup_session(self) -> None:
         self.conn.execute("SET TIME ZONE 'UTC'")
@@ -193,6 +198,8 @@ class PostgresStore(SharedStore):
     # -- reads -----------------------------------------------------------------
     @serialized
     def query(self, sql_text: str, params: list[Any] | None = None) -> tuple[Columns, Rows]:
+        if self.sandbox:
+            return pg_read_query(self.conn, sql_text, params, drop_role=self._drop_role)
         with self.conn.cursor() as cur:
             cur.execute(sql_text, params or None)
             cols = [d.name for d in (cur.description or [])]

@@ -137,14 +137,15 @@ class StoreReads(ABC):
     def final_hashes(self, hashes: list[str]) -> set[str]:
         if not hashes:
             return set()
-        _, rows = self.query(f"SELECT sha256 FROM documents WHERE {self.sql.in_list('sha256')} AND "
-                             f"{self.sql.in_list('state')}", [hashes, [s.value for s in FINAL_STATES]])
+        _, rows = self.query(f"SELECT sha256 FROM documents WHERE {self.sql.in_list('sha256', len(hashes))} "
+                             f"AND {self.sql.in_list('state')}", [hashes, [s.value for s in FINAL_STATES]])
         return {str(r[0]) for r in rows}
 
     def state_counts(self, hashes: list[str]) -> dict[str, int]:
         if not hashes:
             return {}
-        _, rows = self.query(f"SELECT state, count(*) FROM documents WHERE {self.sql.in_list('sha256')} "
+        _, rows = self.query("SELECT state, count(*) FROM documents WHERE "
+                             f"{self.sql.in_list('sha256', len(hashes))} "
                              "GROUP BY state ORDER BY state", [hashes])
         return {str(state): int(n) for state, n in rows}
 

@@ -18,6 +18,7 @@ from ocrflow.store import writer
 from ocrflow.store.base import REJECTED, Batch, DocumentUpdate
 from ocrflow.store.dialect import Dialect, quote_ident
 from ocrflow.store.evidence import EVIDENCE_TABLE
+from ocrflow.store.indexes import index_ddl
 from ocrflow.store.lines import lines_ddl, lines_table_name
 from ocrflow.store.locking import serialized
 from ocrflow.store.memory import MemoryStore
@@ -58,6 +59,8 @@ class SharedStore(StoreReads, MemoryStore):
             for ddl in schema_ddl(contracts, self.dialect, self._existing_columns):
                 self.query(ddl)
             for ddl in lines_ddl(contracts, self.dialect):
+                self.query(ddl)
+            for ddl in index_ddl(contracts, self.dialect):  # lookups that keep batch writes flat
                 self.query(ddl)
 
     @serialized

@@ -73,8 +73,8 @@ def register(target: WriteTarget, docs: list[DocumentUpdate], run_id: str, now: 
 def delete_keys(target: WriteTarget, table: str, column: str, keys: Sequence[Any]) -> None:
     """DELETE the rows of ``table`` whose ``column`` is one of ``keys``."""
     if keys:
-        target.execute(f"DELETE FROM {quote_ident(table)} WHERE {target.sql.in_list(quote_ident(column))}",
-                       [list(keys)])
+        target.execute(f"DELETE FROM {quote_ident(table)} WHERE "
+                       f"{target.sql.in_list(quote_ident(column), len(keys))}", [list(keys)])
 
 
 def columns_of(rows: list[list[Any]], key: Sequence[int]) -> list[list[Any]]:

@@ -75,7 +75,9 @@ time.sleep(60)
 """
 
 
-def test_approval_while_a_run_holds_the_file_names_the_pid_and_keeps_the_edits(duck: Reviewed) -> None:
+def test_approval_while_a_run_holds_the_file_names_the_pid_and_keeps_the_edits(
+        duck: Reviewed, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCRFLOW_STORE_WAIT_S", "0.5")  # a holder that never lets go: each open waits 0.5 s
     client = client_for(duck.url)
     page = client.get(f"/doc/{duck.bad}")
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, duck.url], stdout=subprocess.PIPE, text=True)
