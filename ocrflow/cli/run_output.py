@@ -32,7 +32,10 @@ LISTED = (("failed", "failed_documents", 0), ("unmatched", "unmatched_documents"
 """(label, summary key, how many are listed; 0: all of them)."""
 WHERE = {"pending": "the next run takes them; list them with ocrflow query \"SELECT path, error FROM documents "
                     "WHERE state = 'pending'\"",
-         "quarantined": "list them with ocrflow quarantine list"}
+         "quarantined": "list them with ocrflow quarantine list",
+         "failed": "list them with ocrflow query \"SELECT path, error_code, error FROM documents WHERE state = "
+                   "'failed'\"",
+         "unmatched": "list them with ocrflow query \"SELECT path FROM documents WHERE state = 'unmatched'\""}
 WIDE = 10_000
 
 
@@ -108,10 +111,12 @@ def print_summary(out: dict[str, Any], title: str) -> None:
     console.print(t)
     for label, key, limit in LISTED:
         items = list(out.get(key) or [])
-        for path, why in items[:limit or None]:
+        shown = items[:limit or None]
+        for path, why in shown:
             console.print(f"  [yellow]{label}[/yellow] {path}: {' '.join(str(why).split())[:300]}", soft_wrap=True)
-        if limit and len(items) > limit:
-            console.print(f"  ... and {len(items) - limit} more {label} ({WHERE[label]})", soft_wrap=True)
+        total = max(len(items), int(out.get(label) or 0))  # a run lists at most 1,000 per state (ocrflow.run.tally)
+        if total > len(shown):
+            console.print(f"  ... and {total - len(shown)} more {label} ({WHERE[label]})", soft_wrap=True)
     if out.get("data_docs"):
         console.print(f"data docs: {out['data_docs']}", soft_wrap=True)
     status = out.get("status", "?")
