@@ -1,6 +1,8 @@
 """Line items read from scans: invoices in unseen generated layouts (ocrflow.demo.layouts), rendered to page
 images with a little noise, go the scanned route (the embedded OCR engine's boxes instead of a text layer)
-through the same table reader. Seeds as in test_lines_layouts: never looked at while writing the reader."""
+through the same table reader. Seeds as in test_lines_layouts: never looked at while writing the reader (seed
+95,000 was: its first layout's header cell 'VAT %' read by OCR as '7%' led to the rule of one misread header
+cell, ocrflow.pipeline.extract.table_header; the seeds moved on to unseen ones after it)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ocrflow.eval.lines import score_line_items
 from ocrflow.pipeline.processor import Processor
 from ocrflow.run.discover import describe
 
-OCR_SEED = 95_000
+OCR_SEED = 97_000
 DOCS = 3
 MIN_F1 = 0.8
 

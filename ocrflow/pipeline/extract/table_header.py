@@ -168,8 +168,26 @@ def _columns(cells: list[_Cell], vocab: HeaderVocabulary) -> list[Column]:
     return sorted(out, key=lambda c: c.x0)
 
 
+MISREAD_NAMED = 3
+"""Cells naming columns that let a header row keep one cell OCR read as a figure."""
+
+
+def _one_misread_cell(row: Sequence[Line], vocab: HeaderVocabulary) -> bool:
+    """A header row with one cell OCR misread as a figure ('VAT %' as '7%'): exactly one of its lines holds a
+    figure, that line is one short token, and at least three other lines name columns (an item row holds
+    several figures; a totals row names one label)."""
+    with_figures = [ln for ln in row if _has_figure([ln])]
+    if len(with_figures) != 1 or len(with_figures[0].text.split()) != 1:
+        return False
+    return sum(1 for ln in row if ln is not with_figures[0] and vocab.hits(ln.text)) >= MISREAD_NAMED
+
+
+def _no_figure(row: Sequence[Line], vocab: HeaderVocabulary) -> bool:
+    return not _has_figure(row) or _one_misread_cell(row, vocab)
+
+
 def _label_row(row: Sequence[Line], vocab: HeaderVocabulary) -> bool:
-    return not _has_figure(row) and any(vocab.hits(ln.text) for ln in row)
+    return _no_figure(row, vocab) and any(vocab.hits(ln.text) for ln in row)
 
 
 def _window(rows: list[list[Line]], i: int, vocab: HeaderVocabulary, h: float) -> tuple[int, int]:
@@ -237,7 +255,7 @@ def same_table(a: Header, b: Header) -> bool:
 
 def header_like(row: Sequence[Line], vocab: HeaderVocabulary) -> bool:
     """A label-only row naming three columns or more (another table's header): the item table ends there."""
-    if _has_figure(row):
+    if not _no_figure(row, vocab):
         return False
     roles = {r for ln in row for hit in vocab.hits(ln.text) for r in [hit.role] if r != POSITION}
     return (len(roles) >= 2 and bool(roles & NUMERIC_ROLES)) or len(roles) >= 3
