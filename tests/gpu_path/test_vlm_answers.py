@@ -47,7 +47,9 @@ def test_extracted_fields_from_the_vlm_win_over_the_rules(demo_dir: Path, inbox:
     assert (engine, model_name) == ("vllm", "tencent/HunyuanOCR")
     assert {(r["field"], r["check"]) for r in reasons} >= {("merchant_name", "min_confidence"),
                                                            ("total_amount", "min_confidence")}
-    assert model.asked == {"spot": 1, "parse": 0, "extract": 1} and model.unknown == 0
+    # the receipt prints an item table header ("ITEM QTY RM"), so the empty lines of the extraction are asked
+    # again with the parse prompt (tests/gpu_path/test_vlm_lines.py)
+    assert model.asked == {"spot": 1, "parse": 1, "extract": 1} and model.unknown == 0
 
 
 def test_spotting_lines_and_boxes_are_the_page(demo_dir: Path, inbox: Path, fake: FakeVllm, model: TruthModel,
