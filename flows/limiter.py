@@ -10,7 +10,8 @@ import time.
 from __future__ import annotations
 
 import os
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from ocrflow.engines.limits import Limiter
@@ -48,10 +49,35 @@ def fleet_limit_name() -> str | None:
     return None if name.lower() in ("none", "off") else name
 
 
+def _with_settings(settings: Any) -> tuple[Callable[[str, int], AbstractAsyncContextManager[Any]],
+                                           Callable[[str], Awaitable[int | None]]]:
+    """``prefect_occupy`` and ``prefect_limit_size`` under the Prefect settings of the flow that made the
+    limiter: the engine calls them from its own event-loop thread, where the flow's settings context (a
+    temporary server's API URL, a profile's) is not set. A fresh copy per use: a context is entered once."""
+
+    @asynccontextmanager
+    async def occupy(name: str, slots: int) -> AsyncIterator[Any]:
+        with settings.model_copy():
+            async with prefect_occupy(name, slots) as held:
+                yield held
+
+    async def limit_size(name: str) -> int | None:
+        with settings.model_copy():
+            return await prefect_limit_size(name)
+
+    return occupy, limit_size
+
+
 def prefect_limiter(name: str | None = None, *, chunk: int = 8, idle_s: float = 2.0) -> Limiter | None:
     """The limiter a flow's vLLM engine holds: ``name`` (default: fleet_limit_name()) leased in chunks;
-    None when the limit is turned off."""
+    None when the limit is turned off. Called inside the flow: the flow's Prefect settings go with it."""
     name = name or fleet_limit_name()
     if not name:
         return None
-    return ChunkedLimit(name, occupy=prefect_occupy, read_limit=prefect_limit_size, chunk=chunk, idle_s=idle_s)
+    from prefect.context import SettingsContext
+
+    current = SettingsContext.get()
+    if current is None:
+        return ChunkedLimit(name, occupy=prefect_occupy, read_limit=prefect_limit_size, chunk=chunk, idle_s=idle_s)
+    occupy, limit_size = _with_settings(current)
+    return ChunkedLimit(name, occupy=occupy, read_limit=limit_size, chunk=chunk, idle_s=idle_s)
