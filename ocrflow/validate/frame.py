@@ -102,5 +102,7 @@ def _sum_gap(rule: Rule, row: dict[str, Any]) -> float | None:
         return None
     if any(row.get(n) is None for n in (*rule.fields, rule.target)):
         return None
+    if not all(v.is_finite() for v in (*parts, total)):  # Infinity - Infinity is no number: never a match
+        return math.inf
     gap = sum(parts, Decimal(0)) - total
     return float(gap) if gap.is_finite() else math.inf

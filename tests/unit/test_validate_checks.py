@@ -170,7 +170,9 @@ def batches(draw: st.DrawFn, contract: Contract) -> list[dict[str, Any]]:
 def test_generated_rows_fail_as_in_gx(contracts: dict[str, Contract], name: str) -> None:
     contract = contracts[name]
 
-    @settings(max_examples=10, deadline=None, database=None)  # GX costs ~0.3 s a call
+    # GX costs ~0.3 s a call; derandomized: the same examples every run (a failure found at random once took
+    # 5 minutes to shrink in CI time: net 0.00, vat and gross Infinity, now a test of its own below)
+    @settings(max_examples=10, deadline=None, database=None, derandomize=True)
     @given(batches(contract))
     def check(rows: list[dict[str, Any]]) -> None:
         same_outcome(contract, rows)
@@ -183,3 +185,10 @@ def test_check_rows_needs_unique_keys(contracts: dict[str, Contract], tmp_path: 
     with pytest.raises(ValueError, match="unique"):
         check_rows(contracts["invoice"], [invoice(0), invoice(0)], checks)
     assert check_rows(contracts["invoice"], [], checks).success
+
+
+def test_infinite_amounts_break_a_sum_rule_as_in_gx(contracts: dict[str, Contract]) -> None:
+    rows = [{"doc_sha256": "k0", "claim_id": None, "category": None, "ref": None, "spent_on": None,
+             "paid_on": None, "tags": None, "net": Decimal("0.00"), "vat": Decimal("Infinity"),
+             "gross": Decimal("Infinity")}]
+    same_outcome(contracts["expense"], rows)
