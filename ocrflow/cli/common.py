@@ -24,6 +24,17 @@ quarantine_app = typer.Typer(no_args_is_help=True, help="List and inspect quaran
 app.add_typer(quarantine_app, name="quarantine")
 console = Console(stderr=False)
 err = Console(stderr=True)
+WIDE = 10_000
+
+
+def full_width() -> None:
+    """Without a terminal (and without COLUMNS), print lines and tables at their full width (make, cron,
+    worker logs), not cut or wrapped at 80 columns."""
+    if os.environ.get("COLUMNS"):
+        return
+    for c in (console, err):
+        if not c.is_terminal:
+            c.width = WIDE
 
 DbOpt = Annotated[str | None, typer.Option("--db", "--store", help="DuckDB path or postgresql:// URL "
                                                                      "[env OCRFLOW_STORE]")]

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ocrflow.cli.common import DbOpt, app, console, contracts_app, err, fail, open_store_or_exit, settings_or_exit
+from ocrflow.cli.common import (
+    DbOpt,
+    app,
+    console,
+    contracts_app,
+    err,
+    fail,
+    full_width,
+    open_store_or_exit,
+    settings_or_exit,
+)
 
 
 @app.command()
@@ -44,6 +54,7 @@ def query(
         t.add_column(c)
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
+    full_width()
     console.print(t)
 
 

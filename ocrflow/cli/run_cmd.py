@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from ocrflow.cli.common import DbOpt, app, console, err, fail, quiet_libraries, store_and_engine_or_exit
-from ocrflow.cli.run_output import full_width, print_summary, progress
+from ocrflow.cli.common import DbOpt, app, console, err, fail, full_width, quiet_libraries, store_and_engine_or_exit
+from ocrflow.cli.run_output import print_summary, progress
 
 if TYPE_CHECKING:
     from ocrflow.run.params import RunParams

@@ -8,7 +8,6 @@ quarantined and pending documents are listed up to a limit, then counted with wh
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,18 +35,6 @@ WHERE = {"pending": "the next run takes them; list them with ocrflow query \"SEL
          "failed": "list them with ocrflow query \"SELECT path, error_code, error FROM documents WHERE state = "
                    "'failed'\"",
          "unmatched": "list them with ocrflow query \"SELECT path FROM documents WHERE state = 'unmatched'\""}
-WIDE = 10_000
-
-
-def full_width() -> None:
-    """Without a terminal (and without COLUMNS), print lines and tables at their full width."""
-    if os.environ.get("COLUMNS"):
-        return
-    for c in (console, err):
-        if not c.is_terminal:
-            c.width = WIDE
-
-
 def plan_line(plan: Plan) -> str:
     return f"{len(plan.todo)} to process, {len(plan.skipped)} already final, {len(plan.rejected)} rejected"
 

@@ -50,6 +50,10 @@ def test_plain_lines_full_width_and_every_failure_named(demo_dir: Path, tmp_path
     summary = json.loads(printed[printed.index("{"):])
     assert all(f"broken{i}.pdf: render:" in summary["message"] for i in range(BROKEN))  # all six, not five
     assert len(summary["failed_documents"]) == BROKEN
+    queried = CliRunner().invoke(app, ["query", "--db", str(db), "SELECT repeat('x', 150) AS wide, count(*) AS n "
+                                       "FROM documents"])
+    assert queried.exit_code == 0, queried.output
+    assert any("x" * 150 in x and "│ 8" in x for x in queried.output.splitlines())  # one row, not wrapped at 80
 
 
 def test_an_empty_input_says_so_and_fails_on_request(tmp_path: Path, clean_env: None) -> None:
