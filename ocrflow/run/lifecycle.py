@@ -278,6 +278,8 @@ class RunProcessor:
 
     def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
         result = self._attempts(doc)
+        if self.stop.hard_raised:  # a stop at once that the document's code swallowed (e.g. into an ImportError)
+            raise HardStop(self.stop.hard_raised)
         if result.error_code != STOPPED_CODE:
             observe_processed(result)
         return result

@@ -49,6 +49,9 @@ class StopRequest:
         self._event = threading.Event()
         self.signum = 0
         self._hard_pending = 0
+        self.hard_raised = 0
+        """The signal of a HardStop raised in this process (0: none). Native code can swallow it - a C extension
+        being imported turns it into ``ImportError: initialization failed`` - so the run checks this too."""
         self._writing = 0
         self._lock = threading.Lock()
 
@@ -83,6 +86,7 @@ class StopRequest:
             if self._writing:
                 self._hard_pending = signum
                 return
+            self.hard_raised = signum
         raise HardStop(signum)
 
     @contextmanager
@@ -98,6 +102,7 @@ class StopRequest:
                 pending = 0 if self._writing else self._hard_pending
                 self._hard_pending = 0 if pending else self._hard_pending
             if pending:
+                self.hard_raised = pending
                 raise HardStop(pending)
 
 

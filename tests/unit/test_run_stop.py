@@ -141,6 +141,36 @@ def test_a_second_signal_waits_for_the_write_in_progress() -> None:
         stop.hard(signal.SIGTERM)  # outside a write: at once
 
 
+class _SwallowsTheStop:
+    """A document whose native code swallows the second signal's HardStop: pybind11 turns an exception raised
+    while a C extension is imported into ``ImportError: initialization failed``, and the processor records
+    the document failed (what CI saw with onnxruntime being imported when the second SIGINT came)."""
+
+    def __init__(self, stop: StopRequest) -> None:
+        self.stop = stop
+
+    def process(self, doc: DocumentRef, *, raise_transient: bool = False) -> DocResult:
+        try:
+            try:
+                self.stop.hard(signal.SIGINT)
+            except HardStop as exc:
+                raise ImportError("initialization failed") from exc
+        except ImportError as exc:
+            return DocResult(doc, DocState.FAILED, error=f"ImportError: {exc}", error_code="internal")
+        return DocResult(doc, DocState.LOADED)
+
+
+def test_a_stop_at_once_swallowed_by_the_documents_code_still_stops_the_run() -> None:
+    (doc,) = _docs(1)
+    stop = StopRequest()
+    stop.request(signal.SIGINT)
+    assert RunProcessor(_Flaky(0), stop).process(doc).error_code == STOPPED_CODE and stop.hard_raised == 0
+    late = StopRequest()  # the first signal came after the document had started
+    with pytest.raises(HardStop) as raised:  # not a failed document: it stays pending, the run leaves now
+        RunProcessor(_SwallowsTheStop(late), late).process(doc)
+    assert raised.value.signum == signal.SIGINT and late.hard_raised == signal.SIGINT
+
+
 def test_real_signals_through_the_handlers() -> None:
     stop = StopRequest()
     lines: list[str] = []
