@@ -25,8 +25,12 @@ def calibrate_cmd(
                                                    "readings of the e-invoices join the fit (how invoice fields "
                                                    "read from pages fare)")] = None,
     write_contracts: Annotated[Path | None, typer.Option(
-        "--write-contracts", metavar="DIR", help="also set the chosen thresholds as ocrflowMinConfidence in "
-                                                 "the contract files of DIR")] = None,
+        "--write-contracts", metavar="DIR", help="also set the chosen thresholds as ocrflowMinConfidenceFitted "
+                                                 "(for the engines the gate saw) in the contract files of DIR")]
+    = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", metavar="CONTRACT", help="with --write-contracts: write this contract's thresholds only "
+                                           "(repeatable; default: every contract the gate chose for)")] = None,
     contract: Annotated[str, typer.Option(help="'gold' uses each record's doc_type; 'auto' picks")] = "gold",
     ocr_cache: Annotated[Path | None, typer.Option(
         "--ocr-cache", metavar="FILE.duckdb", envvar="OCRFLOW_EVAL_OCR_CACHE",
@@ -66,7 +70,7 @@ def calibrate_cmd(
     target.write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     err.print(f"calibration: {target}", highlight=False, markup=False)
     if write_contracts is not None:
-        _write_contracts(write_contracts, calibration)
+        _write_contracts(write_contracts, calibration, only or [])
     _print_gate(calibration)
 
 
@@ -91,19 +95,29 @@ def _report(gold: Path | None, from_json: Path | None, contract: str, ocr_cache:
         raise fail(str(exc)) from None
 
 
-def _write_contracts(directory: Path, calibration: dict[str, Any]) -> None:
-    from ocrflow.contracts.policy import set_min_confidence
+def _write_contracts(directory: Path, calibration: dict[str, Any], only: list[str]) -> None:
+    """Each contract's fitted minimums (``ocrflowMinConfidenceFitted``), for the engines the gate saw."""
+    from ocrflow.contracts.policy import set_fitted_min_confidence
 
-    for name, gate in sorted((calibration.get("gate") or {}).items()):
+    chosen = calibration.get("gate") or {}
+    unknown = sorted(set(only) - set(chosen))
+    if unknown:
+        raise fail(f"--only names contracts the gate did not choose thresholds for: {', '.join(unknown)}")
+    for name, gate in sorted(chosen.items()):
+        if only and name not in only:
+            continue
         path = next((p for p in (directory / f"{name}.yaml", directory / f"{name}.yml") if p.is_file()), None)
         if path is None:
             err.print(f"no contract file for {name} in {directory}: its thresholds are not written",
                       highlight=False, markup=False)
             continue
         try:
-            text = set_min_confidence(path.read_text(encoding="utf-8"), dict(gate.get("thresholds") or {}))
+            text = set_fitted_min_confidence(path.read_text(encoding="utf-8"), dict(gate.get("thresholds") or {}),
+                                             list(gate.get("engines") or []))
         except KeyError as exc:
             raise fail(f"{path}: {exc.args[0]}") from None
+        except ValueError as exc:
+            raise fail(f"{path}: {exc} (re-run `ocrflow calibrate` with this version)") from None
         path.write_text(text, encoding="utf-8")
         err.print(f"thresholds written: {path}", highlight=False, markup=False)
 

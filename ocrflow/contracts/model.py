@@ -32,7 +32,8 @@ PHYSICAL_TYPE = re.compile(
     r"|DOUBLE|DOUBLE PRECISION|JSON|JSONB)"
     r"|(DECIMAL|NUMERIC)\(\d+,\s*\d+\)|VARCHAR\(\d+\)|(VARCHAR|TEXT)\[\]")
 """physicalTypes the stores understand (DuckDB and PostgreSQL spellings)."""
-FIELD_CUSTOM_KEYS = ("ocrflowKind", "ocrflowLabels", "ocrflowHeuristic", "ocrflowAllowed", "ocrflowMinConfidence")
+FIELD_CUSTOM_KEYS = ("ocrflowKind", "ocrflowLabels", "ocrflowHeuristic", "ocrflowAllowed", "ocrflowMinConfidence",
+                     "ocrflowMinConfidenceFitted")
 CONTRACT_CUSTOM_KEYS = ("ocrflowKeywords", "ocrflowBusinessKey", "ocrflowMinConfidence")
 OBJECT_CUSTOM_KEYS = ("ocrflowRole",)
 LINES_ROLE = "lines"
@@ -66,6 +67,9 @@ class FieldSpec:
     heuristic: str = ""
     min_confidence: float | None = None
     """``ocrflowMinConfidence``: values under it go to review (None: the contract's policy)."""
+    min_confidence_fitted: dict[str, float] = field(default_factory=dict)
+    """``ocrflowMinConfidenceFitted``: engine -> the minimum the gate chose on that engine's fit values; for those
+    engines' values it replaces ``min_confidence`` (ocrflow.contracts.policy)."""
 
     def all_labels(self) -> list[str]:
         """Every label in every language, longest first (most specific wins)."""

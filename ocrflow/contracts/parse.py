@@ -27,7 +27,7 @@ from ocrflow.contracts.model import (
     FieldSpec,
     Rule,
 )
-from ocrflow.contracts.policy import min_confidence, min_confidence_problem
+from ocrflow.contracts.policy import fitted_min_confidence, fitted_problem, min_confidence, min_confidence_problem
 
 
 def custom_properties(items: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def field_problems(prop: dict[str, Any], where: str) -> list[str]:
                         "DOUBLE, VARCHAR[])")
     problems.extend(_pattern_problems((prop.get("logicalTypeOptions") or {}).get("pattern"), at))
     problems.extend(custom_key_problems(custom, FIELD_CUSTOM_KEYS, at))
-    problems.extend(p for p in [min_confidence_problem(custom, at)] if p)
+    problems.extend(p for p in [min_confidence_problem(custom, at), fitted_problem(custom, at)] if p)
     if custom.get("ocrflowLabels") is not None and not isinstance(custom.get("ocrflowLabels"), dict):
         problems.append(f"{at}: ocrflowLabels must map a language code to a list of labels")
     return problems
@@ -102,6 +102,7 @@ def field_from_property(prop: dict[str, Any], where: str) -> FieldSpec:
         unique=bool(prop.get("unique", False)),
         labels=_labels(custom.get("ocrflowLabels"), f"{where}.{name}"),
         heuristic=str(custom.get("ocrflowHeuristic") or ""), min_confidence=min_confidence(custom),
+        min_confidence_fitted=fitted_min_confidence(custom),
     )
 
 

@@ -129,6 +129,13 @@ def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> list[Ga
     return out
 
 
+def engines_of(documents: Iterable[Mapping[str, Any]], contract: str) -> list[str]:
+    """The engines whose values of ``contract`` the gate was chosen on (``embedded`` for OCR'd pages, ``pdfium``
+    for a text layer): the fitted minimums hold those engines' values only (ocrflow.contracts.policy)."""
+    return sorted({str(ev["engine"]) for d in documents if str(d.get("doc_type")) == contract
+                   for ev in (d.get("evidence") or {}).values() if ev.get("engine") and _gated(ev)})
+
+
 def contract_fields(documents: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {}
     for d in documents:
@@ -185,6 +192,8 @@ def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = DROPPED,
     else:
         choices = {pool: choose(docs, fields, max_wrong=max_wrong, level=level, pooled=pool)}
     gate = _per_contract(choices)
+    for contract, entry in gate.items():
+        entry["engines"] = engines_of(learn, contract)
     run = report.get("run") or {}
     return {
         "fitted_on": {"gold": run.get("gold", ""), "split": report.get("split", "all"),

@@ -4,8 +4,10 @@ in words (dates with month names, durations, currency symbols)."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
-from ocrflow.contracts import load_contracts
+from ocrflow.contracts import Contract, default_contracts_dir, load_contract, load_contracts
+from ocrflow.contracts.policy import set_fitted_min_confidence
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentRef, Line, RowOutcome
 from ocrflow.pipeline.evidence.calibration import shipped
@@ -36,14 +38,14 @@ def test_a_value_is_as_sure_as_its_way_of_reading_was_on_the_fit_part() -> None:
     assert score({"prior": 0.6, "recognition": 0.98, "grounding": 1.0}) < surer < 1.0
 
 
-def _row(values: dict[str, tuple[str, str, float]]) -> RowOutcome:
+def _row(values: dict[str, tuple[str, str, float]], engine: str = "") -> RowOutcome:
     doc = DocumentRef(path="r.jpg", sha256="s" * 64, mime="image/jpeg", size_bytes=1)
     evidence = []
     for name, (value, method, recognition) in values.items():
         signals = {"prior": prior(method), "recognition": recognition, "grounding": 1.0, "validity": 1.0}
         evidence.append(EvidenceRow(doc_sha256=doc.sha256, contract="receipt", field=name, value=value, raw=value,
                                     source="ocr", method=method, confidence=score(signals), grounding="exact",
-                                    signals=signals))
+                                    signals=signals, engine=engine))
     return RowOutcome(doc=doc, contract="receipt", contract_version="1.0.0", values={}, raw={}, lineage={},
                       evidence=evidence)
 
@@ -63,6 +65,34 @@ def test_receipt_policy_sends_odd_positional_guesses_to_review() -> None:
     ev = next(e for e in odd.evidence if e.field == "merchant_name")
     assert ev.signals is not None and ev.signals["shape"] < 1.0 and ev.confidence is not None
     assert ev.confidence < (threshold(receipt, "merchant_name") or 0)
+
+
+def _fitted_receipt(folder: Path, minimums: dict[str, float]) -> Contract:
+    text = (default_contracts_dir() / "receipt.yaml").read_text(encoding="utf-8")
+    folder.mkdir()
+    path = folder / "receipt.yaml"
+    path.write_text(set_fitted_min_confidence(text, minimums, ["embedded", "pdfium"]), encoding="utf-8")
+    return load_contract(path)
+
+
+def test_a_fitted_minimum_holds_the_values_of_the_engines_it_was_fitted_on_and_no_others(tmp_path: Path) -> None:
+    """The gate chose its minimums on the embedded engine's values; a VLM's confidence is another model's, so its
+    values keep the hand-set minimum (a higher fitted one does not hold them, a lower one does not free them)."""
+    row = _row({"merchant_name": ("HON HWA HARDWARE TRADING", "heuristic:top_lines", 0.97)})
+    conf = row.evidence[0].confidence or 0.0
+    hand = threshold(load_contracts()["receipt"], "merchant_name") or 0.0
+    strict = _fitted_receipt(tmp_path / "strict", {"merchant_name": min(1.0, conf + 0.01)})
+    loose = _fitted_receipt(tmp_path / "loose", {"merchant_name": max(0.0, hand - 0.2)})
+    assert hand <= conf < min(1.0, conf + 0.01)
+    for engine, contract, held in (("embedded", strict, True), ("pdfium", strict, True), ("vllm", strict, False),
+                                   ("", strict, False)):
+        r = _row({"merchant_name": ("HON HWA HARDWARE TRADING", "heuristic:top_lines", 0.97)}, engine)
+        apply_policy(r, contract)
+        assert bool(r.failures) is held, (engine, [f.message for f in r.failures])
+        if held:
+            assert f"fitted on {engine}'s values" in r.failures[0].message
+    assert threshold(loose, "merchant_name", "embedded") == max(0.0, hand - 0.2)
+    assert threshold(loose, "merchant_name", "vllm") == hand
 
 
 def _grounder() -> Grounder:

@@ -176,12 +176,15 @@ def null_prior(contract: str, field: str) -> float | None:
     return shipped().priors.get(f"null|{contract}.{field}")
 
 
-def threshold(contract: Contract, field: str) -> float | None:
-    """The minimum confidence the contract asks of ``field`` (the field's own, else the contract's)."""
+def threshold(contract: Contract, field: str, engine: str = "") -> float | None:
+    """The minimum confidence the contract asks of ``field`` for a value ``engine`` read: the one the gate chose
+    on that engine's fit values where the contract has it, else the field's own, else the contract's."""
     try:
         spec = contract.field(field)
     except KeyError:
         return contract.min_confidence
+    if engine in spec.min_confidence_fitted:
+        return spec.min_confidence_fitted[engine]
     return spec.min_confidence if spec.min_confidence is not None else contract.min_confidence
 
 
@@ -192,7 +195,7 @@ def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list
     for ev in evidence:
         if ev.line_no:  # line items have their own checks (ocrflow.validate.lines), not this policy
             continue
-        limit = threshold(contract, ev.field)
+        limit = threshold(contract, ev.field, ev.engine)
         if limit is None or ev.confidence is None or ev.confidence >= limit:
             continue
         if ev.value is not None or limit < 1.0:  # a reviewed field (minimum 1) has no empty value to review
@@ -200,18 +203,25 @@ def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list
     return out
 
 
-def _policy_message(ev: EvidenceRow, limit: float) -> str:
+def _policy_message(ev: EvidenceRow, limit: float, fitted: bool) -> str:
+    minimum = f"the minimum {limit:.2f}" + (f" fitted on {ev.engine}'s values" if fitted else "")
     if ev.value is None:
-        return (f"{ev.field} is empty: confidence {ev.confidence:.2f} that the document has none is under the "
-                f"minimum {limit:.2f}")
-    return (f"{ev.field} = {ev.value!r}: confidence {ev.confidence:.2f} is under the minimum {limit:.2f} "
+        return f"{ev.field} is empty: confidence {ev.confidence:.2f} that the document has none is under {minimum}"
+    return (f"{ev.field} = {ev.value!r}: confidence {ev.confidence:.2f} is under {minimum} "
             f"({ev.source}, {ev.method}, {ev.grounding})")
+
+
+def _fitted(contract: Contract, ev: EvidenceRow) -> bool:
+    try:
+        return ev.engine in contract.field(ev.field).min_confidence_fitted
+    except KeyError:
+        return False
 
 
 def policy_failures(row: RowOutcome, contract: Contract) -> list[Failure]:
     """One ``min_confidence`` failure per value under the contract's minimum confidence."""
     return [Failure(field=ev.field, check="min_confidence", value=ev.value,
-                    message=_policy_message(ev, threshold(contract, ev.field) or 0.0))
+                    message=_policy_message(ev, threshold(contract, ev.field, ev.engine) or 0.0, _fitted(contract, ev)))
             for ev in below_threshold(row.evidence, contract)]
 
 
