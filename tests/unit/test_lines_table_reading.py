@@ -14,7 +14,8 @@ from ocrflow.pipeline.extract.lines import coerce_lines
 from ocrflow.pipeline.extract.table_text import decimal_comma, figure, groups
 from ocrflow.pipeline.extract.tables import table_lines
 from ocrflow.validate.lines import line_failures
-from tests.unit.test_lines_tables import DOC, _ln
+from tests.support.lines import DOC
+from tests.support.lines import ln as _ln
 
 INVOICE = load_contract(default_contracts_dir() / "invoice.yaml")
 
