@@ -34,6 +34,8 @@ class Evidence:
     reviewed_at: datetime | None = None
     memory: dict[str, Any] | None = None
     """The issuer memory note of the value (``field_evidence.memory``): issuer, kind, corrections, applied."""
+    engine: str = ""
+    """The engine that read the value (its minimum may be one fitted on that engine's values)."""
 
     @classmethod
     def of(cls, row: EvidenceRow) -> Evidence:
@@ -43,7 +45,7 @@ class Evidence:
                    page_size=(size[0], size[1]) if size[0] is not None and size[1] is not None else None,
                    source=row.source, method=row.method, confidence=row.confidence, grounding=row.grounding,
                    line_no=row.line_no, reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at,
-                   memory=_note(row.memory))
+                   memory=_note(row.memory), engine=row.engine)
 
     @property
     def from_memory(self) -> bool:

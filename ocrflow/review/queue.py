@@ -1,7 +1,8 @@
 """What waits for review: quarantined rows, and loaded rows with a value under its confidence threshold.
 
-The threshold of a field is the contract's ``min_confidence`` policy (per field, else per contract) when
-the contract carries one, else :data:`DEFAULT_MIN_CONFIDENCE`. The queue is ordered lowest confidence
+The threshold of a field is the contract's policy for the engine that read the value (the fitted minimum of
+that engine, else the field's ``min_confidence``, else the contract's; ocrflow.contracts.policy) when the
+contract carries one, else :data:`DEFAULT_MIN_CONFIDENCE`. The queue is ordered lowest confidence
 first (a quarantined row without evidence counts as 0: it failed its checks).
 """
 
@@ -11,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ocrflow.contracts import Contract
+from ocrflow.pipeline.evidence.confidence import threshold
 from ocrflow.store.base import Store
 
 DEFAULT_MIN_CONFIDENCE = 0.6
@@ -20,16 +22,10 @@ LOW_CONFIDENCE = "low_confidence"
 REASONS = (QUARANTINED, LOW_CONFIDENCE)
 
 
-def min_confidence(contract: Contract | None, field_name: str) -> float:
-    """The field's threshold: its own policy, else the contract's, else the default."""
-    if contract is None:
-        return DEFAULT_MIN_CONFIDENCE
-    for spec in contract.fields:
-        own = getattr(spec, "min_confidence", None) if spec.name == field_name else None
-        if own is not None:
-            return float(own)
-    policy = getattr(contract, "min_confidence", None)
-    return DEFAULT_MIN_CONFIDENCE if policy is None else float(policy)
+def min_confidence(contract: Contract | None, field_name: str, engine: str = "") -> float:
+    """The field's threshold for a value ``engine`` read: the policy the load applied, else the default."""
+    limit = threshold(contract, field_name, engine) if contract is not None else None
+    return DEFAULT_MIN_CONFIDENCE if limit is None else limit
 
 
 @dataclass(slots=True)
@@ -59,7 +55,7 @@ def _low_confidence(store: Store, contracts: dict[str, Contract]) -> list[QueueI
     """Loaded documents with a non-null header value under its threshold."""
     items: dict[str, QueueItem] = {}
     for f in store.loaded_field_confidences():
-        if f.confidence >= min_confidence(contracts.get(f.contract), f.field):
+        if f.confidence >= min_confidence(contracts.get(f.contract), f.field, f.engine):
             continue
         item = items.setdefault(f.sha256, QueueItem(f.sha256, f.contract, f.path, LOW_CONFIDENCE, ""))
         item.low_fields.append(f.field)

@@ -125,6 +125,10 @@ def _row(store: Store, doc: StoredDocument, contract: Contract | None) -> tuple[
     return row.values, row.raw_values, []
 
 
+def _engine(evidence: Evidence | None) -> str:
+    return evidence.engine if evidence is not None else ""
+
+
 def reason_fields(reason: dict[str, Any]) -> set[str]:
     """The fields a failed check concerns (a cross-field rule names several)."""
     return {f for f in re.split(r"[\s,+]+", str(reason.get("field") or "")) if f}
@@ -138,7 +142,8 @@ def load_record(store: Store, sha256: str, contracts: dict[str, Contract]) -> Re
     names = contract.field_names if contract else list(values)
     kinds = {f.name: f.kind for f in contract.fields} if contract else {}
     views = [FieldView(n, kinds.get(n, "text"), as_text(values.get(n)), as_text(raw.get(n)), evidence.get(n),
-                       min_confidence(contract, n), [r for r in reasons if n in reason_fields(r)]) for n in names]
+                       min_confidence(contract, n, _engine(evidence.get(n))),
+                       [r for r in reasons if n in reason_fields(r)]) for n in names]
     other = [r for r in reasons if not reason_fields(r) & set(names)]
     raw_lines = [ln for ln in raw.get(LINES_KEY) or [] if isinstance(ln, dict)]
     columns = [c for c in (list(contract.line_names) if contract else []) if c != "line_no"]

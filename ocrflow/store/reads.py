@@ -215,12 +215,12 @@ class StoreReads(ABC):
         if not self.table_exists(EVIDENCE_TABLE):
             return []
         _, rows = self.query(
-            f"SELECT e.doc_sha256, e.contract, d.path, e.field, e.confidence FROM {EVIDENCE_TABLE} AS e "
+            f"SELECT e.doc_sha256, e.contract, d.path, e.field, e.confidence, e.engine FROM {EVIDENCE_TABLE} AS e "
             "JOIN documents AS d ON d.sha256 = e.doc_sha256 WHERE d.state = 'loaded' AND e.line_no = 0 "
             "AND e.value IS NOT NULL AND e.confidence IS NOT NULL AND e.reviewed_at IS NULL "  # approved: done
             "ORDER BY e.doc_sha256, e.field")
-        return [FieldConfidence(str(sha), _text(contract), _text(path), str(name), float(conf))
-                for sha, contract, path, name, conf in rows]
+        return [FieldConfidence(str(sha), _text(contract), _text(path), str(name), float(conf), _text(engine))
+                for sha, contract, path, name, conf, engine in rows]
 
     # -- review ---------------------------------------------------------------------
     def reviewed_documents(self) -> list[ReviewedDocument]:

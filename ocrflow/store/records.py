@@ -92,6 +92,8 @@ class FieldConfidence:
     path: str
     field: str
     confidence: float
+    engine: str = ""
+    """The engine that read the value (a fitted minimum holds only its engines' values)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,9 +97,9 @@ def test_clean_row_and_evidence_reads(any_store: Any, contracts: dict[str, Contr
                                                                                           "total_amount"]
     assert any_store.lowest_confidences() == {clean[0].doc.sha256: 0.35, dirty[0].doc.sha256: 0.2}
     loaded = any_store.loaded_field_confidences()  # the quarantined document's evidence is not among them
-    assert [(f.sha256, f.field, f.confidence, f.path) for f in loaded] == [
-        (clean[0].doc.sha256, "invoice_number", 0.95, "/in/doc-0.pdf"),
-        (clean[0].doc.sha256, "total_amount", 0.35, "/in/doc-0.pdf")]
+    assert [(f.sha256, f.field, f.confidence, f.path, f.engine) for f in loaded] == [
+        (clean[0].doc.sha256, "invoice_number", 0.95, "/in/doc-0.pdf", "embedded"),
+        (clean[0].doc.sha256, "total_amount", 0.35, "/in/doc-0.pdf", "embedded")]
 
 
 def test_corrections_and_mark_human_keep_the_box(any_store: Any, contracts: dict[str, Contract]) -> None:

@@ -14,6 +14,9 @@ from ocrflow.pipeline.evidence.calibration import shipped
 from ocrflow.pipeline.evidence.confidence import apply_policy, prior, score, shape, threshold
 from ocrflow.pipeline.evidence.grounding import Grounder
 from ocrflow.pipeline.extract.layout import PageLine
+from ocrflow.review.queue import min_confidence as queue_min_confidence
+from ocrflow.review.queue import review_queue
+from ocrflow.store.records import FieldConfidence
 
 
 def test_shape_judges_only_positional_guesses() -> None:
@@ -111,3 +114,35 @@ def test_values_printed_in_words_are_found_on_the_page() -> None:
     assert term.grounding == "exact" and term.bbox == (0, 20, 300, 35)
     assert g.locate("USD").bbox == (0, 40, 300, 55)
     assert g.locate(date(2016, 3, 1)).grounding != "exact"
+
+
+class _Loaded:
+    """The one read the review queue's low-confidence half makes (the SQL behind it: tests/integration/
+    test_store_reads.py)."""
+
+    def __init__(self, rows: list[FieldConfidence]) -> None:
+        self.rows = rows
+
+    def quarantine_entries(self) -> list[object]:
+        return []
+
+    def lowest_confidences(self) -> dict[str, float]:
+        return {}
+
+    def loaded_field_confidences(self) -> list[FieldConfidence]:
+        return self.rows
+
+
+def test_the_review_queue_applies_the_minimum_the_load_applied(tmp_path: Path) -> None:
+    """A value loaded past its engine's fitted minimum does not wait for review as 'under threshold'; the same
+    confidence read by an engine the gate never saw does, under the hand-set minimum."""
+    hand = threshold(load_contracts()["receipt"], "merchant_address") or 0.0
+    fitted = _fitted_receipt(tmp_path / "c", {"merchant_address": hand - 0.2})
+    conf = hand - 0.1
+    rows = [FieldConfidence(f"{i:064x}", "receipt", f"/in/{engine}.jpg", "merchant_address", conf, engine)
+            for i, engine in enumerate(("embedded", "vllm"))]
+    queue = review_queue(_Loaded(rows), {"receipt": fitted})  # type: ignore[arg-type]
+    assert [(i.path, i.reason, i.low_fields) for i in queue.items] == [("/in/vllm.jpg", "low_confidence",
+                                                                       ["merchant_address"])]
+    assert queue_min_confidence(fitted, "merchant_address", "embedded") == hand - 0.2
+    assert queue_min_confidence(fitted, "merchant_address", "vllm") == hand
