@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import Line
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, role_amounts, total_signal
-from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_readings
+from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_readings, second_texts, word_breaks
 from ocrflow.pipeline.evidence.shapes import field_shape
 from ocrflow.pipeline.extract.layout import PageLine
 
@@ -94,6 +94,26 @@ def test_tesseract_reads_the_value_box_again() -> None:
                                                  "receipt_date": "date"})
     assert found["merchant_name"] >= 0.9 and found["total_amount"] == 1.0
     assert "receipt_date" not in found  # not read by OCR: nothing to read again
+
+
+def test_word_breaks_come_back_only_where_both_readings_agree_on_every_other_character() -> None:
+    assert word_breaks("KEDAIBUKUMAJU", "KEDAI BUKU MAJU\n") == "KEDAI BUKU MAJU"
+    assert word_breaks("88 QUICK STORES/B", "88 Quick Store S/B") == "88 QUICK STORE S/B"  # the first's case kept
+    assert word_breaks("Delta Enterprise", "Delta  Enterprise") is None  # no break lost: nothing to give back
+    assert word_breaks("KEDAIBUKUMAJU", "KEDAI BUKU MAJ0") is None  # a character read differently: no change
+    assert word_breaks("AB CD", "A BCD") is None  # never moves or removes a break of the first reading
+    assert word_breaks("AB CD", "A B C D") == "A B C D"
+    assert word_breaks("", "A B") is None and word_breaks("AB", "") is None
+
+
+def test_a_name_printed_with_spaces_gets_them_back_from_tesseract() -> None:
+    image = Image.new("RGB", (700, 120), "white")
+    ImageDraw.Draw(image).text((20, 30), "HON HWA HARDWARE", fill="black", font=_font(36))
+    ev = EvidenceRow("s", "receipt", "merchant_name", "HONHWAHARDWARE", "HONHWAHARDWARE", "ocr",
+                     "heuristic:top_lines", 0.7, "exact", page_no=1, bbox=(15, 25, 450, 75), page_width=700,
+                     page_height=120)
+    texts = second_texts([ev], image, 1, {"merchant_name": "text"})
+    assert word_breaks("HONHWAHARDWARE", texts["merchant_name"]) == "HON HWA HARDWARE", texts
 
 
 def test_agreement_by_kind() -> None:

@@ -136,10 +136,10 @@ def language(text: str) -> str:
     return "de" if re.search(r"[äöüß]", text) else "en"
 
 
-def second_readings(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: int, kinds: dict[str, str], *,
-                    day_first: bool = True, lang: str = "en") -> dict[str, float]:
-    """``second_reading`` per field: every header value read from OCR on ``page_no`` with a box."""
-    out: dict[str, float] = {}
+def second_texts(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: int, kinds: dict[str, str], *,
+                 lang: str = "en") -> dict[str, str]:
+    """Tesseract's text in the box of every header value read from OCR on ``page_no``, by field."""
+    out: dict[str, str] = {}
     for ev in evidence:
         if (ev.line_no or ev.value is None or ev.source != "ocr" or ev.bbox is None or ev.page_no != page_no
                 or ev.field not in kinds):
@@ -148,9 +148,49 @@ def second_readings(evidence: Iterable[EvidenceRow], image: Image.Image, page_no
         scale_y = image.height / ev.page_height if ev.page_height else 1.0
         x0, y0, x1, y1 = ev.bbox
         text = read_region(image, (x0 * scale_x, y0 * scale_y, x1 * scale_x, y1 * scale_y), LANGS.get(lang, "eng"))
-        if text is None:
-            continue
-        agree = agreement(kinds[ev.field], ev.value, text, day_first=day_first)
-        if agree is not None:
-            out[ev.field] = agree
+        if text is not None:
+            out[ev.field] = text
     return out
+
+
+def second_readings(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: int, kinds: dict[str, str], *,
+                    day_first: bool = True, lang: str = "en") -> dict[str, float]:
+    """``second_reading`` per field: every header value read from OCR on ``page_no`` with a box."""
+    values = {ev.field: ev.value for ev in evidence if ev.value is not None and not ev.line_no}
+    texts = second_texts(evidence, image, page_no, kinds, lang=lang)
+    return agreements(values, texts, kinds, day_first=day_first)
+
+
+def agreements(values: dict[str, str], texts: dict[str, str], kinds: dict[str, str], *,
+               day_first: bool = True) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, text in texts.items():
+        agree = agreement(kinds[name], values[name], text, day_first=day_first)
+        if agree is not None:
+            out[name] = agree
+    return out
+
+
+def _breaks(text: str) -> tuple[str, set[int]]:
+    """The text without white space, and where its word breaks fall (as indexes into that)."""
+    chars: list[str] = []
+    breaks: set[int] = set()
+    for word in text.split():
+        if chars:
+            breaks.add(len(chars))
+        chars.extend(word)
+    return "".join(chars), breaks
+
+
+def word_breaks(value: str, second: str) -> str | None:
+    """``value`` with the word breaks of the second reading, where the two readings agree on every other
+    character (case aside) and the second has breaks the first lost: the first recogniser drops the spaces of
+    tightly set print (a shop name read as one word), Tesseract keeps them. None where they differ in
+    anything but spaces, or the second adds no break (a break of the first is never removed)."""
+    first, first_breaks = _breaks(value)
+    other, other_breaks = _breaks(second)
+    if not first or len(first) != len(other) or first.casefold() != other.casefold():
+        return None
+    if not first_breaks < other_breaks:
+        return None
+    return "".join((" " if i in other_breaks else "") + ch for i, ch in enumerate(first))

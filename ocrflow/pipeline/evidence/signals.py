@@ -19,7 +19,7 @@ from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentText, PagePath, RowOutcome
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, total_signal
 from ocrflow.pipeline.evidence.confidence import score
-from ocrflow.pipeline.evidence.second_reading import language, second_readings
+from ocrflow.pipeline.evidence.second_reading import agreements, language, second_texts, word_breaks
 from ocrflow.pipeline.extract.layout import PageLine
 
 PARTS = ("subtotal_amount", "tax_amount")
@@ -52,16 +52,24 @@ def add_page_signals(row: RowOutcome, lines: Sequence[PageLine], contract: Contr
 def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image | None, contract: Contract, *,
                        day_first: bool = True) -> None:
     """``second_reading``: Tesseract's agreement (0..1) with each value read by OCR on the document's first OCR
-    page, whose image is ``image``, in the value's box."""
+    page, whose image is ``image``, in the value's box. A text value whose word breaks the first reading lost
+    and Tesseract kept, the two agreeing on every other character, gets them back (``word_breaks``); the
+    evidence's ``raw`` keeps the first reading."""
     page_no = next((p.page_no for p in text.pages if p.path == PagePath.OCR), None)
     if image is None or page_no is None:
         return
     kinds = {f.name: f.kind for f in contract.fields}
-    found = second_readings(row.evidence, image, page_no, kinds, day_first=day_first, lang=language(text.text))
+    texts = second_texts(row.evidence, image, page_no, kinds, lang=language(text.text))
+    values = {ev.field: ev.value for ev in row.evidence if ev.value is not None and not ev.line_no}
+    found = agreements(values, texts, kinds, day_first=day_first)
     for ev in _scored(row):
         if ev.field in found and ev.signals is not None:
             ev.signals["second_reading"] = found[ev.field]
             ev.confidence = score(ev.signals)
+        spaced = word_breaks(ev.value, texts[ev.field]) if (
+            ev.field in texts and ev.value is not None and kinds.get(ev.field) == "text") else None
+        if spaced is not None and isinstance(row.values.get(ev.field), str):
+            row.values[ev.field] = ev.value = spaced
 
 
 MAX_LABEL_DISTANCE = 10.0
