@@ -66,6 +66,9 @@ def calibrate_cmd(
     pages = [d for d in (_report(None, pages_json, contract, None).get("documents") or [] if pages_json else [])
              if part_of(str(d.get("path"))) == "fit"]
     calibration = fit_calibration({**report, "documents": fit_docs, "split": "fit"}, pool=pool, pages=pages)
+    from ocrflow.eval.crossfit import cross_fitted
+
+    calibration["gate_rule"]["cross_fitted"] = cross_fitted({**report, "documents": fit_docs}, pool=pool, pages=pages)
     target = out or CALIBRATION_FILE
     target.write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     err.print(f"calibration: {target}", highlight=False, markup=False)
@@ -136,6 +139,12 @@ def _print_gate(calibration: dict[str, Any]) -> None:
         t.add_row(name, shown, f"{g['pool']}: {g['loaded']}/{g['documents']}", f"{g['wrong']}/{g['labelled']}",
                   f"{g['bound']:.4f}", ", ".join(g.get("reviewed") or []) or "-")
     console.print(t)
+    cf = rule.get("cross_fitted")
+    if cf:
+        console.print(f"cross-fitted on the fit part ({cf['folds']} folds: fitted on the others, counted on each): "
+                      f"loaded {cf['loaded']}/{cf['documents'] - cf['copies']} non-copies, wrong in clean "
+                      f"{cf['wrong']}/{cf['labelled']} = {cf['wrong_in_clean']:.1%}, bound {cf['bound']:.2%}",
+                      highlight=False, markup=False)
 
 
 def _print_lift(report: dict[str, Any], json_out: bool, pages_json: Path | None) -> None:

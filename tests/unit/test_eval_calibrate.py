@@ -47,6 +47,9 @@ def test_calibrate_fits_on_the_fit_part_only(tmp_path: Path) -> None:
     assert gate["pool_values"] == 12 and sorted(gate["reviewed"]) == sorted(gate["thresholds"])  # 12 < 114
     assert parse(cal).weights["prior"] != 0
     assert "gate chosen on the fit part" in res.output
+    crossed = cal["gate_rule"]["cross_fitted"]  # the procedure counted on fit documents it was not fitted on
+    assert crossed["documents"] == 4 and crossed["folds"] == 2 and "cross-fitted on the fit part" in res.output
+    assert gate["engines"] == ["pdfium"]  # whose values the thresholds were chosen on: these PDFs have a text layer
 
 
 def test_calibrate_refuses_the_check_part(tmp_path: Path) -> None:
