@@ -7,11 +7,14 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ocrflow.contracts import load_contracts
 from ocrflow.core.evidence import EvidenceRow
-from ocrflow.core.models import Line
+from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageText, RowOutcome
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, role_amounts, total_signal
-from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_readings, second_texts, word_breaks
+from ocrflow.pipeline.evidence.confidence import score
+from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_texts, word_breaks
 from ocrflow.pipeline.evidence.shapes import field_shape
+from ocrflow.pipeline.evidence.signals import add_second_reading
 from ocrflow.pipeline.extract.layout import PageLine
 
 TODAY = date(2026, 1, 1)
@@ -90,10 +93,10 @@ def test_tesseract_reads_the_value_box_again() -> None:
                             page_no=1, bbox=(15, 115, 300, 160), page_width=600, page_height=200),
                 EvidenceRow("s", "receipt", "receipt_date", "2018-01-01", None, "text_layer", "x", 0.9, "exact",
                             page_no=1, bbox=(0, 0, 10, 10), page_width=600, page_height=200)]
-    found = second_readings(evidence, image, 1, {"merchant_name": "text", "total_amount": "money",
-                                                 "receipt_date": "date"})
-    assert found["merchant_name"] >= 0.9 and found["total_amount"] == 1.0
-    assert "receipt_date" not in found  # not read by OCR: nothing to read again
+    texts = second_texts(evidence, image, 1, {"merchant_name": "text", "total_amount": "money", "receipt_date": "date"})
+    assert (agreement("text", "HON HWA HARDWARE", texts["merchant_name"]) or 0) >= 0.9
+    assert agreement("money", "31.00", texts["total_amount"]) == 1.0
+    assert "receipt_date" not in texts  # not read by OCR: nothing to read again
 
 
 def test_word_breaks_come_back_only_where_both_readings_agree_on_every_other_character() -> None:
@@ -114,6 +117,25 @@ def test_a_name_printed_with_spaces_gets_them_back_from_tesseract() -> None:
                      page_height=120)
     texts = second_texts([ev], image, 1, {"merchant_name": "text"})
     assert word_breaks("HONHWAHARDWARE", texts["merchant_name"]) == "HON HWA HARDWARE", texts
+
+
+def test_the_second_reading_scores_the_value_and_gives_the_row_its_word_breaks() -> None:
+    """add_second_reading as the pipeline calls it: the agreement becomes a signal that moves the confidence,
+    the mended value goes to the row and its evidence, raw keeps the first reading."""
+    image = Image.new("RGB", (700, 120), "white")
+    ImageDraw.Draw(image).text((20, 30), "HON HWA HARDWARE", fill="black", font=_font(36))
+    doc = DocumentRef(path="r.jpg", sha256="s" * 64, mime="image/jpeg", size_bytes=1)
+    page = PageText(page_no=1, width=700, height=120, lines=(Line("HONHWAHARDWARE", (15, 25, 450, 75), 0.9),),
+                    path=PagePath.OCR, engine="embedded", model="rapidocr")
+    signals = {"prior": 0.6, "recognition": 0.9, "grounding": 1.0, "validity": 1.0}
+    ev = EvidenceRow("s" * 64, "receipt", "merchant_name", "HONHWAHARDWARE", "HONHWAHARDWARE", "ocr",
+                     "heuristic:top_lines", score(signals), "exact", page_no=1, bbox=(15, 25, 450, 75),
+                     page_width=700, page_height=120, signals=dict(signals))
+    row = RowOutcome(doc=doc, contract="receipt", contract_version="1.0.0", values={"merchant_name": ev.value},
+                     raw={"merchant_name": ev.raw}, lineage={}, evidence=[ev])
+    add_second_reading(row, DocumentText(doc, (page,)), image, load_contracts()["receipt"])
+    assert ev.signals is not None and ev.signals["second_reading"] >= 0.9 and ev.confidence != score(signals)
+    assert row.values["merchant_name"] == ev.value == "HON HWA HARDWARE" and ev.raw == "HONHWAHARDWARE"
 
 
 def test_agreement_by_kind() -> None:

@@ -153,24 +153,6 @@ def second_texts(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: i
     return out
 
 
-def second_readings(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: int, kinds: dict[str, str], *,
-                    day_first: bool = True, lang: str = "en") -> dict[str, float]:
-    """``second_reading`` per field: every header value read from OCR on ``page_no`` with a box."""
-    values = {ev.field: ev.value for ev in evidence if ev.value is not None and not ev.line_no}
-    texts = second_texts(evidence, image, page_no, kinds, lang=lang)
-    return agreements(values, texts, kinds, day_first=day_first)
-
-
-def agreements(values: dict[str, str], texts: dict[str, str], kinds: dict[str, str], *,
-               day_first: bool = True) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, text in texts.items():
-        agree = agreement(kinds[name], values[name], text, day_first=day_first)
-        if agree is not None:
-            out[name] = agree
-    return out
-
-
 def _breaks(text: str) -> tuple[str, set[int]]:
     """The text without white space, and where its word breaks fall (as indexes into that)."""
     chars: list[str] = []

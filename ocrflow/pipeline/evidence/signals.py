@@ -19,7 +19,7 @@ from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentText, PagePath, RowOutcome
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, total_signal
 from ocrflow.pipeline.evidence.confidence import score
-from ocrflow.pipeline.evidence.second_reading import agreements, language, second_texts, word_breaks
+from ocrflow.pipeline.evidence.second_reading import agreement, language, second_texts, word_breaks
 from ocrflow.pipeline.extract.layout import PageLine
 
 PARTS = ("subtotal_amount", "tax_amount")
@@ -60,14 +60,15 @@ def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image |
         return
     kinds = {f.name: f.kind for f in contract.fields}
     texts = second_texts(row.evidence, image, page_no, kinds, lang=language(text.text))
-    values = {ev.field: ev.value for ev in row.evidence if ev.value is not None and not ev.line_no}
-    found = agreements(values, texts, kinds, day_first=day_first)
     for ev in _scored(row):
-        if ev.field in found and ev.signals is not None:
-            ev.signals["second_reading"] = found[ev.field]
+        second = texts.get(ev.field)
+        if second is None or ev.value is None or ev.signals is None:
+            continue
+        agree = agreement(kinds[ev.field], ev.value, second, day_first=day_first)
+        if agree is not None:
+            ev.signals["second_reading"] = agree
             ev.confidence = score(ev.signals)
-        spaced = word_breaks(ev.value, texts[ev.field]) if (
-            ev.field in texts and ev.value is not None and kinds.get(ev.field) == "text") else None
+        spaced = word_breaks(ev.value, second) if kinds[ev.field] == "text" else None
         if spaced is not None and isinstance(row.values.get(ev.field), str):
             row.values[ev.field] = ev.value = spaced
 
