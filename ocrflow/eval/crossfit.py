@@ -33,17 +33,17 @@ def cross_fitted(report: Mapping[str, Any], *, folds: int = FOLDS, level: float 
     the loaded ones, their share and its one-sided bound at ``level``, and each fold's own counts."""
     if folds < 2:
         raise ValueError(f"cross-fitting needs at least 2 folds, not {folds}")
-    documents = list(report.get("documents") or [])
+    documents = [(fold_of(str(d.get("path")), folds), d) for d in report.get("documents") or []]
+    pages_by_fold = [(fold_of(str(p.get("path")), folds), p) for p in pages]
     totals = {"documents": 0, "copies": 0, "loaded": 0, "wrong": 0, "labelled": 0}
     per_fold = []
     for k in range(folds):
-        held = [d for d in documents if fold_of(str(d.get("path")), folds) == k]
-        train = [d for d in documents if fold_of(str(d.get("path")), folds) != k]
+        held = [d for fold, d in documents if fold == k]
+        train = [d for fold, d in documents if fold != k]
         if not held or not train:
             continue
         calibration = fit_calibration({**report, "documents": train}, level=level,
-                                      pages=[p for p in pages if fold_of(str(p.get("path")), folds) != k],
-                                      **fit_options)
+                                      pages=[p for fold, p in pages_by_fold if fold != k], **fit_options)
         fig = figures(held, calibration)
         counts = {"documents": fig["documents"], "copies": fig["copies"], "loaded": fig["loaded"],
                   "wrong": fig["wrong_in_clean_n"], "labelled": fig["labelled_in_clean"]}

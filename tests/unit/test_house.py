@@ -46,12 +46,15 @@ def _top_level_imports(tree: ast.Module, module: str, is_package: bool) -> Itera
 
 
 def _all_imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    """Every absolute import anywhere in the module; ``from a import b`` as ``a`` and ``a.b``."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, node.lineno
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             yield node.module, node.lineno
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
 
 
 def test_every_module_is_small() -> None:
@@ -69,23 +72,26 @@ def test_the_package_has_floors_and_few_loose_modules() -> None:
         assert (PACKAGE / floor / "__init__.py").is_file(), floor
 
 
+def _literal(node: ast.AST) -> str | None:
+    """A string constant's text, or an f-string's literal parts joined (each placeholder as `` x ``)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else " x "
+                       for v in node.values)
+    return None
+
+
 def test_no_sql_text_outside_the_store() -> None:
-    found = []
+    found = set()
     for path in _modules(PACKAGE) + _modules(ROOT / "flows") + _modules(ROOT / "tasks"):
         if path.is_relative_to(PACKAGE / "store"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            parts = [node] if isinstance(node, ast.Constant) else []
-            if isinstance(node, ast.JoinedStr):  # an f-string: its literal parts joined
-                parts = []
-                text = "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else " x "
-                               for v in node.values)
-                if SQL.match(text):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-            for const in parts:
-                if isinstance(const.value, str) and SQL.match(const.value):
-                    found.append(f"{path.relative_to(ROOT)}:{const.lineno}")
-    assert found == [], f"SQL text outside ocrflow/store/: {found}"
+            text = _literal(node)
+            if text is not None and SQL.match(text):
+                found.add(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}")
+    assert not found, f"SQL text outside ocrflow/store/: {sorted(found)}"
 
 
 def test_the_core_imports_neither_prefect_nor_flows() -> None:
@@ -134,12 +140,8 @@ def test_no_test_module_imports_another() -> None:
     is never imported by another module."""
     found = []
     for path in _modules(ROOT / "tests"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = [n for n, _ in _all_imports(tree)] + [
-            f"{node.module}.{a.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
-            for a in node.names]
-        for name in names:
+        for name, line in _all_imports(ast.parse(path.read_text(encoding="utf-8"))):
             parts = name.split(".")
             if parts[0] == "tests" and any(p.startswith("test_") or p == "conftest" for p in parts[1:]):
-                found.append(f"{path.relative_to(ROOT)} imports {name}")
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
     assert found == []

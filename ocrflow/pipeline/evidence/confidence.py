@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from ocrflow.contracts import Contract
+from ocrflow.contracts import Contract, FieldSpec
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import Failure, RowOutcome
 from ocrflow.memory.calibration import memory_prior
@@ -176,12 +176,18 @@ def null_prior(contract: str, field: str) -> float | None:
     return shipped().priors.get(f"null|{contract}.{field}")
 
 
+def _spec(contract: Contract, field: str) -> FieldSpec | None:
+    try:
+        return contract.field(field)
+    except KeyError:
+        return None
+
+
 def threshold(contract: Contract, field: str, engine: str = "") -> float | None:
     """The minimum confidence the contract asks of ``field`` for a value ``engine`` read: the one the gate chose
     on that engine's fit values where the contract has it, else the field's own, else the contract's."""
-    try:
-        spec = contract.field(field)
-    except KeyError:
+    spec = _spec(contract, field)
+    if spec is None:
         return contract.min_confidence
     if engine in spec.min_confidence_fitted:
         return spec.min_confidence_fitted[engine]
@@ -203,7 +209,10 @@ def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list
     return out
 
 
-def _policy_message(ev: EvidenceRow, limit: float, fitted: bool) -> str:
+def _policy_message(ev: EvidenceRow, contract: Contract) -> str:
+    spec = _spec(contract, ev.field)
+    fitted = spec is not None and ev.engine in spec.min_confidence_fitted
+    limit = threshold(contract, ev.field, ev.engine) or 0.0
     minimum = f"the minimum {limit:.2f}" + (f" fitted on {ev.engine}'s values" if fitted else "")
     if ev.value is None:
         return f"{ev.field} is empty: confidence {ev.confidence:.2f} that the document has none is under {minimum}"
@@ -211,17 +220,10 @@ def _policy_message(ev: EvidenceRow, limit: float, fitted: bool) -> str:
             f"({ev.source}, {ev.method}, {ev.grounding})")
 
 
-def _fitted(contract: Contract, ev: EvidenceRow) -> bool:
-    try:
-        return ev.engine in contract.field(ev.field).min_confidence_fitted
-    except KeyError:
-        return False
-
-
 def policy_failures(row: RowOutcome, contract: Contract) -> list[Failure]:
     """One ``min_confidence`` failure per value under the contract's minimum confidence."""
     return [Failure(field=ev.field, check="min_confidence", value=ev.value,
-                    message=_policy_message(ev, threshold(contract, ev.field, ev.engine) or 0.0, _fitted(contract, ev)))
+                    message=_policy_message(ev, contract))
             for ev in below_threshold(row.evidence, contract)]
 
 
