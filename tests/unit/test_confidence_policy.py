@@ -11,7 +11,7 @@ from ocrflow.contracts.policy import set_fitted_min_confidence
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentRef, Line, RowOutcome
 from ocrflow.pipeline.evidence.calibration import shipped
-from ocrflow.pipeline.evidence.confidence import apply_policy, prior, score, shape, threshold
+from ocrflow.pipeline.evidence.confidence import apply_policy, policy_failures, prior, score, shape, threshold
 from ocrflow.pipeline.evidence.grounding import Grounder
 from ocrflow.pipeline.extract.layout import PageLine
 from ocrflow.review.queue import min_confidence as queue_min_confidence
@@ -96,6 +96,17 @@ def test_a_fitted_minimum_holds_the_values_of_the_engines_it_was_fitted_on_and_n
             assert f"fitted on {engine}'s values" in r.failures[0].message
     assert threshold(loose, "merchant_name", "embedded") == max(0.0, hand - 0.2)
     assert threshold(loose, "merchant_name", "vllm") == hand
+
+
+def test_the_reason_shows_a_confidence_just_under_its_minimum_as_under_it(tmp_path: Path) -> None:
+    """A confidence of 0.97996 held by a minimum of 0.98 reads '0.97996 is under the minimum 0.98', not '0.98 is
+    under the minimum 0.98': the reason shows as many places as it takes."""
+    contract = _fitted_receipt(tmp_path / "c", {"merchant_name": 0.98})
+    for confidence, shown in ((0.97996, "0.97996"), (0.9791, "0.979"), (0.5, "0.50")):
+        row = _row({"merchant_name": ("HON HWA HARDWARE TRADING", "heuristic:top_lines", 0.97)}, "embedded")
+        row.evidence[0].confidence = confidence
+        (held,) = policy_failures(row, contract)
+        assert f"confidence {shown} is under the minimum 0.98 " in held.message, held.message
 
 
 def _grounder() -> Grounder:

@@ -12,7 +12,8 @@ from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageText, RowOutcome
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, role_amounts, total_signal
 from ocrflow.pipeline.evidence.confidence import score
-from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_texts, word_breaks
+from ocrflow.pipeline.evidence.mend import mend, plain_page
+from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_texts
 from ocrflow.pipeline.evidence.shapes import field_shape
 from ocrflow.pipeline.evidence.signals import add_second_reading
 from ocrflow.pipeline.extract.layout import PageLine
@@ -99,14 +100,35 @@ def test_tesseract_reads_the_value_box_again() -> None:
     assert "receipt_date" not in texts  # not read by OCR: nothing to read again
 
 
-def test_word_breaks_come_back_only_where_both_readings_agree_on_every_other_character() -> None:
-    assert word_breaks("KEDAIBUKUMAJU", "KEDAI BUKU MAJU\n") == "KEDAI BUKU MAJU"
-    assert word_breaks("88 QUICK STORES/B", "88 Quick Store S/B") == "88 QUICK STORE S/B"  # the first's case kept
-    assert word_breaks("Delta Enterprise", "Delta  Enterprise") is None  # no break lost: nothing to give back
-    assert word_breaks("KEDAIBUKUMAJU", "KEDAI BUKU MAJ0") is None  # a character read differently: no change
-    assert word_breaks("AB CD", "A BCD") is None  # never moves or removes a break of the first reading
-    assert word_breaks("AB CD", "A B C D") == "A B C D"
-    assert word_breaks("", "A B") is None and word_breaks("AB", "") is None
+def test_word_breaks_come_back_where_both_readings_agree_around_them() -> None:
+    assert mend("KEDAIBUKUMAJU", "KEDAI BUKU MAJU\n") == "KEDAI BUKU MAJU"
+    assert mend("88 QUICK STORES/B", "88 Quick Store S/B") == "88 QUICK STORE S/B"  # the first's case kept
+    assert mend("Delta Enterprise", "Delta  Enterprise") is None  # no break lost: nothing to give back
+    assert mend("AB CD", "A BCD") is None  # never moves or removes a break of the first reading
+    assert mend("ABCDEF", "ABC DEF") == "ABC DEF"
+    assert mend("AB", "A B") is None  # one character on each side is too little to place a break
+    assert mend("", "A B") is None and mend("AB", "") is None
+
+
+def test_a_break_is_taken_from_a_longer_reading_that_differs_elsewhere() -> None:
+    """The region holds other lines and a character or two differ: each break is judged on its own
+    neighbourhood."""
+    second = "(CIIUTA)\nNO 290, JALAN AIR PANAS,\nSETAPAK,\n53200, KUALA LUMPUR.\nTFL 02407210276\n"
+    assert mend("NO 290, JALANAIR PANAS, SETAPAK, 53200, KUALA LUMPUR.", second) == (
+        "NO 290, JALAN AIR PANAS, SETAPAK, 53200, KUALA LUMPUR.")
+    assert mend("SANYUSTATIONERYSHOP", "SANYO STATIONERY SHOP\n") == "SANYU STATIONERY SHOP"  # U kept, not O
+    assert mend("KEDAIBUKUMAJU", "KEDAI BUKU MAJ0") == "KEDAI BUKU MAJU"  # the first's characters kept
+    assert mend("KEDAIBUKUMAJU", "KEDXY BUKU MAJU") == "KEDAIBUKU MAJU"  # KEDAI|BUKU: one alike on the left
+
+
+def test_accents_go_only_where_the_second_reading_reads_plain_letters_on_a_plain_page() -> None:
+    assert mend("40170 SETIA ÁLAM", "40170 SETIA ALAM\n", plain=True) == "40170 SETIA ALAM"
+    assert mend("40170 SETIA ÁLAM", "40170 SETIA ALAM\n") is None  # a page that writes accents keeps them
+    assert mend("Rue de la République", "Rue de la Republique", plain=True) == "Rue de la Republique"
+    assert mend("Chéras", "Chéras", plain=True) is None  # both read the accent: it stays
+    assert plain_page("TAMAN MALURI CHERAS 55100 KUALA LUMPUR SETIA ÁLAM")
+    assert not plain_page("Facture n° 12, Désignation, Quantité, Prix unitaire, Réf. échéance")
+    assert not plain_page("Müller Bäckerei Straße Grün Höhe")  # more than FEW_MARKS accented letters
 
 
 def test_a_name_printed_with_spaces_gets_them_back_from_tesseract() -> None:
@@ -116,7 +138,7 @@ def test_a_name_printed_with_spaces_gets_them_back_from_tesseract() -> None:
                      "heuristic:top_lines", 0.7, "exact", page_no=1, bbox=(15, 25, 450, 75), page_width=700,
                      page_height=120)
     texts = second_texts([ev], image, 1, {"merchant_name": "text"})
-    assert word_breaks("HONHWAHARDWARE", texts["merchant_name"]) == "HON HWA HARDWARE", texts
+    assert mend("HONHWAHARDWARE", texts["merchant_name"]) == "HON HWA HARDWARE", texts
 
 
 def test_the_second_reading_scores_the_value_and_gives_the_row_its_word_breaks() -> None:

@@ -209,14 +209,23 @@ def below_threshold(evidence: Iterable[EvidenceRow], contract: Contract) -> list
     return out
 
 
+def _shown(confidence: float, limit: float) -> str:
+    """``confidence`` to two places, or as many as it takes to show it under ``limit`` (0.9799, not 0.98)."""
+    places = 2
+    while places < 6 and float(f"{confidence:.{places}f}") >= limit:
+        places += 1
+    return f"{confidence:.{places}f}"
+
+
 def _policy_message(ev: EvidenceRow, contract: Contract) -> str:
     spec = _spec(contract, ev.field)
     fitted = spec is not None and ev.engine in spec.min_confidence_fitted
     limit = threshold(contract, ev.field, ev.engine) or 0.0
-    minimum = f"the minimum {limit:.2f}" + (f" fitted on {ev.engine}'s values" if fitted else "")
+    minimum = f"the minimum {limit:g}" + (f" fitted on {ev.engine}'s values" if fitted else "")
     if ev.value is None:
-        return f"{ev.field} is empty: confidence {ev.confidence:.2f} that the document has none is under {minimum}"
-    return (f"{ev.field} = {ev.value!r}: confidence {ev.confidence:.2f} is under {minimum} "
+        return (f"{ev.field} is empty: confidence {_shown(ev.confidence or 0.0, limit)} that the document has none "
+                f"is under {minimum}")
+    return (f"{ev.field} = {ev.value!r}: confidence {_shown(ev.confidence or 0.0, limit)} is under {minimum} "
             f"({ev.source}, {ev.method}, {ev.grounding})")
 
 

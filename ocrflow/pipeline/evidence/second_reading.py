@@ -151,28 +151,3 @@ def second_texts(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: i
         if text is not None:
             out[ev.field] = text
     return out
-
-
-def _breaks(text: str) -> tuple[str, set[int]]:
-    """The text without white space, and where its word breaks fall (as indexes into that)."""
-    chars: list[str] = []
-    breaks: set[int] = set()
-    for word in text.split():
-        if chars:
-            breaks.add(len(chars))
-        chars.extend(word)
-    return "".join(chars), breaks
-
-
-def word_breaks(value: str, second: str) -> str | None:
-    """``value`` with the word breaks of the second reading, where the two readings agree on every other
-    character (case aside) and the second has breaks the first lost: the first recogniser drops the spaces of
-    tightly set print (a shop name read as one word), Tesseract keeps them. None where they differ in
-    anything but spaces, or the second adds no break (a break of the first is never removed)."""
-    first, first_breaks = _breaks(value)
-    other, other_breaks = _breaks(second)
-    if not first or len(first) != len(other) or first.casefold() != other.casefold():
-        return None
-    if not first_breaks < other_breaks:
-        return None
-    return "".join((" " if i in other_breaks else "") + ch for i, ch in enumerate(first))

@@ -19,7 +19,8 @@ from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentText, PagePath, RowOutcome
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, total_signal
 from ocrflow.pipeline.evidence.confidence import score
-from ocrflow.pipeline.evidence.second_reading import agreement, language, second_texts, word_breaks
+from ocrflow.pipeline.evidence.mend import mend, plain_page
+from ocrflow.pipeline.evidence.second_reading import agreement, language, second_texts
 from ocrflow.pipeline.extract.layout import PageLine
 
 PARTS = ("subtotal_amount", "tax_amount")
@@ -52,14 +53,17 @@ def add_page_signals(row: RowOutcome, lines: Sequence[PageLine], contract: Contr
 def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image | None, contract: Contract, *,
                        day_first: bool = True) -> None:
     """``second_reading``: Tesseract's agreement (0..1) with each value read by OCR on the document's first OCR
-    page, whose image is ``image``, in the value's box. A text value whose word breaks the first reading lost
-    and Tesseract kept, the two agreeing on every other character, gets them back (``word_breaks``); the
+    page, whose image is ``image``, in the value's box. The agreement is the first reading's: a text value is
+    mended only after it (``ocrflow.pipeline.evidence.mend``: word breaks the first reading lost, accents it put
+    on a plain page), since a value mended from the second reading would agree with it by construction. The
     evidence's ``raw`` keeps the first reading."""
     page_no = next((p.page_no for p in text.pages if p.path == PagePath.OCR), None)
     if image is None or page_no is None:
         return
     kinds = {f.name: f.kind for f in contract.fields}
-    texts = second_texts(row.evidence, image, page_no, kinds, lang=language(text.text))
+    lang = language(text.text)
+    texts = second_texts(row.evidence, image, page_no, kinds, lang=lang)
+    plain = lang == "en" and plain_page(text.text)
     for ev in _scored(row):
         second = texts.get(ev.field)
         if second is None or ev.value is None or ev.signals is None:
@@ -68,9 +72,9 @@ def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image |
         if agree is not None:
             ev.signals["second_reading"] = agree
             ev.confidence = score(ev.signals)
-        spaced = word_breaks(ev.value, second) if kinds[ev.field] == "text" else None
-        if spaced is not None and isinstance(row.values.get(ev.field), str):
-            row.values[ev.field] = ev.value = spaced
+        mended = mend(ev.value, second, plain=plain) if kinds[ev.field] == "text" else None
+        if mended is not None and isinstance(row.values.get(ev.field), str):
+            row.values[ev.field] = ev.value = mended
 
 
 MAX_LABEL_DISTANCE = 10.0
