@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -10,12 +11,12 @@ from PIL import Image, ImageDraw, ImageFont
 from ocrflow.contracts import load_contracts
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageText, RowOutcome
-from ocrflow.pipeline.evidence.arithmetic import invoice_signal, role_amounts, total_signal
+from ocrflow.pipeline.evidence.arithmetic import invoice_signal, item_amounts, misread_total, role_amounts, total_signal
 from ocrflow.pipeline.evidence.confidence import score
 from ocrflow.pipeline.evidence.mend import mend, plain_page
 from ocrflow.pipeline.evidence.second_reading import agreement, read_region, second_texts
 from ocrflow.pipeline.evidence.shapes import field_shape
-from ocrflow.pipeline.evidence.signals import add_second_reading
+from ocrflow.pipeline.evidence.signals import add_page_signals, add_second_reading
 from ocrflow.pipeline.extract.layout import PageLine
 
 TODAY = date(2026, 1, 1)
@@ -65,6 +66,39 @@ def test_subtotal_tax_and_rounding_close() -> None:
 def test_a_page_without_sums_says_nothing() -> None:
     assert total_signal(9.0, _lines("ITEM 9.00", "TOTAL 9.00")) is None
     assert total_signal(None, _lines("CASH 10.00")) is None
+
+
+def test_items_that_make_the_total_less_a_leading_digit_find_a_misread_total() -> None:
+    """Sums by tax rate are skipped, the item rows above the total's own row are added with the tax; only the
+    exact shape 'the total without its first digit' is a misread, any other mismatch proves nothing."""
+    page = _lines("Tel: 03-5542 3228", "O.C. WHITE 2.13 3 6.39", "WHOLEMEAL 2.78 3 8.34", "Total 0% supplies: 14.73",
+                  "HAZEL CHOC 6.90 6 41.40", "Total 6% supplies (excl. GST): 41.40", "GST: 2.48",
+                  "Total Payable: 158.61", "CASH 200.00")
+    assert item_amounts(158.61, page) == [6.39, 8.34, 41.40]
+    assert misread_total(158.61, page) == 58.61
+    assert misread_total(58.61, page) is None  # the items make it: nothing misread
+    assert misread_total(68.61, page) is None  # another amount: OCR may have missed an item row
+    assert misread_total(8.61, _lines("A 5.00", "B 3.61", "TOTAL 8.61")) is None  # too short to lose a digit
+    assert misread_total(158.61, _lines("ONLY 58.61", "TOTAL 158.61")) is None  # one row is no sum of items
+    assert misread_total(None, page) is None
+
+
+def test_a_misread_total_holds_the_row_with_its_reason() -> None:
+    row = _receipt_row("158.61")
+    page = _lines("O.C. WHITE 2.13 3 6.39", "WHOLEMEAL 2.78 3 8.34", "HAZEL CHOC 6.90 6 41.40", "GST: 2.48",
+                  "Total Payable: 158.61")
+    add_page_signals(row, page, load_contracts()["receipt"])
+    assert [(f.field, f.check) for f in row.failures] == [("total_amount", "items_sum")]
+    assert "make 58.61" in row.failures[0].message
+    fine = _receipt_row("58.61")
+    add_page_signals(fine, page, load_contracts()["receipt"])
+    assert fine.failures == []
+
+
+def _receipt_row(total: str) -> RowOutcome:
+    doc = DocumentRef(path="r.jpg", sha256="s" * 64, mime="image/jpeg", size_bytes=1)
+    return RowOutcome(doc=doc, contract="receipt", contract_version="1.0.0", values={"total_amount": Decimal(total)},
+                      raw={"total_amount": total}, lineage={}, evidence=[])
 
 
 def test_invoice_subtotal_and_tax_make_the_total() -> None:

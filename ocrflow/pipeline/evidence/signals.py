@@ -16,8 +16,8 @@ from PIL import Image
 
 from ocrflow.contracts import Contract
 from ocrflow.core.evidence import EvidenceRow
-from ocrflow.core.models import DocumentText, PagePath, RowOutcome
-from ocrflow.pipeline.evidence.arithmetic import invoice_signal, total_signal
+from ocrflow.core.models import DocumentText, Failure, PagePath, RowOutcome
+from ocrflow.pipeline.evidence.arithmetic import invoice_signal, misread_total, total_signal
 from ocrflow.pipeline.evidence.confidence import score
 from ocrflow.pipeline.evidence.mend import mend, plain_page
 from ocrflow.pipeline.evidence.second_reading import agreement, language, second_texts
@@ -33,10 +33,17 @@ def _scored(row: RowOutcome) -> list[EvidenceRow]:
 
 def add_page_signals(row: RowOutcome, lines: Sequence[PageLine], contract: Contract) -> None:
     """``arithmetic`` on the total (and on an invoice's subtotal and tax): 1 when the sums close, 0 when the
-    page's sums contradict it; ``label_distance`` of a value read beside a label (in line heights)."""
+    page's sums contradict it; ``label_distance`` of a value read beside a label (in line heights). A receipt
+    total whose items make it less a misread leading digit holds the row (check ``items_sum``)."""
     has_total = "total_amount" in set(contract.field_names)
     on_row = invoice_signal(row.values) if has_total else None
     on_page = total_signal(row.values.get("total_amount"), lines) if has_total and on_row is None else None
+    misread = misread_total(row.values.get("total_amount"), lines) if has_total and on_row is None else None
+    if misread is not None:
+        row.failures.append(Failure(
+            field="total_amount", check="items_sum", value=row.values.get("total_amount"),
+            message=(f"total_amount = {row.values.get('total_amount')}: the items and tax on the page make "
+                     f"{misread:.2f}, the total without its first digit (a mark before the amount read as one?)")))
     for ev in _scored(row):
         if ev.signals is None:
             continue
