@@ -76,10 +76,17 @@ class MemoryUse:
 
     issuer_id: str
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    agreed: set[str] = field(default_factory=set)
+    """Fields whose machine reading is the value memory holds (review approved that spelling before)."""
 
     @property
     def applied(self) -> list[str]:
         return [name for name, note in self.notes.items() if note.get("applied")]
+
+    @property
+    def spelled(self) -> set[str]:
+        """Fields whose spelling memory settled: it gave the value, or the machine read the value it holds."""
+        return set(self.applied) | self.agreed
 
     def annotate(self, row: RowOutcome) -> None:
         """Write the notes into the row's header evidence (``EvidenceRow.memory``)."""
@@ -157,9 +164,12 @@ def use_memory(source: MemorySource | None, text: DocumentText, contract: Contra
         if r is None:
             continue
         raw = ex.raw.get(spec.name)
-        applied = not agrees(spec, raw, r, day_first=day_first) and (r.kind == SEGMENT or prefer_memory(r, facts, raw))
+        agreed = agrees(spec, raw, r, day_first=day_first)
+        applied = not agreed and (r.kind == SEGMENT or prefer_memory(r, facts, raw))
         if applied:
             apply(ex, r)
+        if agreed and r.kind == CONSTANT:  # the same words, spaced alike (a segment agrees by its letters only)
+            use.agreed.add(spec.name)
         use.notes[spec.name] = note_of(issuer, r, applied=applied)
     return use
 

@@ -143,7 +143,8 @@ def assemble(ctx: StageContext, trip: Trip) -> DocResult:
                           ex.prompt_version or prompt_versions(text.pages), ctx.flow_run_id)
     row = assemble_row(text.doc, contract, ex.raw, lines=ex.lines, lineage=lineage,
                        day_first=ctx.settings.day_first, evidence=ex.evidence(text))
-    add_second_reading(row, text, trip.first_image, contract, day_first=ctx.settings.day_first)  # Tesseract
+    add_second_reading(row, text, trip.first_image, contract, day_first=ctx.settings.day_first,  # Tesseract
+                       spelled=trip.memory.spelled if trip.memory is not None else ())
     if trip.memory is not None:
         trip.memory.annotate(row)  # which facts and corrections memory's values came from
     xml = trip.embedded if trip.embedded is not None and contract.name == EINVOICE_CONTRACT else None

@@ -154,6 +154,20 @@ def test_the_stage_uses_a_known_issuers_constant_where_the_page_confirms_it(rece
     assert other.raw["merchant_name"] == "MINI MARKET" and not other.found
 
 
+def test_memory_settles_the_spelling_it_gave_or_found_read_alike_only(receipt: Contract) -> None:
+    """``spelled`` (the fields the second reading must not respell): the value memory gave, or a machine reading
+    spaced exactly as memory's constant; not a reading that memory's value differs from and did not replace."""
+    gave = use_memory(_Memory("iss-1", _name_facts(machine_misses=1)), _text(RECEIPT), receipt,
+                      _extraction("MINI MARKET"), day_first=True)
+    same = use_memory(_Memory("iss-1", _name_facts(machine_misses=1)), _text(RECEIPT), receipt,
+                      _extraction("Sri Maju  Mini Market"), day_first=True)
+    apart = use_memory(_Memory("iss-1", _name_facts(machine_misses=1)), _text(RECEIPT), receipt,
+                       _extraction("SRIMAJU MINI MARKET"), day_first=True)
+    assert gave is not None and gave.spelled == {"merchant_name"} and gave.agreed == set()
+    assert same is not None and same.spelled == {"merchant_name"} and same.applied == []
+    assert apart is not None and apart.agreed == set()
+
+
 def test_an_unrecognized_document_is_left_exactly_as_it_was(receipt: Contract) -> None:
     ex = _extraction("MINI MARKET")
     before = (dict(ex.raw), dict(ex.found), ex.primary, ex.lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -189,9 +190,16 @@ def test_the_second_reading_scores_the_value_and_gives_the_row_its_word_breaks()
                      page_width=700, page_height=120, signals=dict(signals))
     row = RowOutcome(doc=doc, contract="receipt", contract_version="1.0.0", values={"merchant_name": ev.value},
                      raw={"merchant_name": ev.raw}, lineage={}, evidence=[ev])
+    kept = dataclasses.replace(ev, signals=dict(signals))
+    kept_row = dataclasses.replace(row, values=dict(row.values), evidence=[kept])
     add_second_reading(row, DocumentText(doc, (page,)), image, load_contracts()["receipt"])
     assert ev.signals is not None and ev.signals["second_reading"] >= 0.9 and ev.confidence != score(signals)
     assert row.values["merchant_name"] == ev.value == "HON HWA HARDWARE" and ev.raw == "HONHWAHARDWARE"
+    # a field whose spelling the issuer's memory settled is scored but not respelled
+    add_second_reading(kept_row, DocumentText(doc, (page,)), image, load_contracts()["receipt"],
+                       spelled={"merchant_name"})
+    assert kept.signals is not None and kept.signals["second_reading"] == ev.signals["second_reading"]
+    assert kept_row.values["merchant_name"] == kept.value == "HONHWAHARDWARE"
 
 
 def test_agreement_by_kind() -> None:

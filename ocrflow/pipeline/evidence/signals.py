@@ -10,7 +10,7 @@ read). Each adds its signal to the value's evidence and scores the value again
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from PIL import Image
 
@@ -58,12 +58,13 @@ def add_page_signals(row: RowOutcome, lines: Sequence[PageLine], contract: Contr
 
 
 def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image | None, contract: Contract, *,
-                       day_first: bool = True) -> None:
+                       day_first: bool = True, spelled: Collection[str] = ()) -> None:
     """``second_reading``: Tesseract's agreement (0..1) with each value read by OCR on the document's first OCR
     page, whose image is ``image``, in the value's box. The agreement is the first reading's: a text value is
     mended only after it (``ocrflow.pipeline.evidence.mend``: word breaks the first reading lost, accents it put
     on a plain page), since a value mended from the second reading would agree with it by construction. The
-    evidence's ``raw`` keeps the first reading."""
+    fields in ``spelled`` are not mended: the issuer's memory spoke for their spelling (gave the value, or
+    found the machine's reading the one review approved). The evidence's ``raw`` keeps the first reading."""
     page_no = next((p.page_no for p in text.pages if p.path == PagePath.OCR), None)
     if image is None or page_no is None:
         return
@@ -79,7 +80,7 @@ def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image |
         if agree is not None:
             ev.signals["second_reading"] = agree
             ev.confidence = score(ev.signals)
-        mended = mend(ev.value, second, plain=plain) if kinds[ev.field] == "text" else None
+        mended = mend(ev.value, second, plain=plain) if kinds[ev.field] == "text" and ev.field not in spelled else None
         if mended is not None and isinstance(row.values.get(ev.field), str):
             row.values[ev.field] = ev.value = mended
 
