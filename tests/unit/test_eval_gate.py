@@ -74,3 +74,20 @@ def test_values_the_gate_cannot_hold_do_not_enter_the_pool() -> None:
 def test_a_document_held_by_another_check_never_loads() -> None:
     doc = GateDoc("a", "receipt", (GateValue("name", 0.9, True, False),), held_otherwise=True)
     assert evaluate([doc], {"name": 0.0}).loaded == 0
+
+
+def test_a_small_contract_does_not_load_on_a_large_ones_examples() -> None:
+    """Pooled, 150 receipts let 20 NDAs' values load under the receipts' bound; but 40 NDA values could never
+    show a 2% bound on their own (114 with no error), so every NDA field is reviewed and the receipts load."""
+    receipts = [GateDoc(f"r{i}", "receipt", (GateValue("receipt.name", 0.9, True, False),
+                                             GateValue("receipt.total", 0.95, True, False))) for i in range(150)]
+    ndas = [GateDoc(f"n{i}", "nda", (GateValue("nda.term", 0.8, True, i < 2),
+                                     GateValue("nda.parties", 0.9, True, False))) for i in range(20)]
+    fields = ["receipt.name", "receipt.total", "nda.term", "nda.parties"]
+    choice = choose([*receipts, *ndas], fields)
+    assert choice.reviewed == ["nda.parties", "nda.term"]
+    assert choice.thresholds["nda.term"] == choice.thresholds["nda.parties"] == REVIEW
+    assert choice.loaded == 150 and choice.wrong == 0
+    assert choice.thresholds["receipt.name"] < REVIEW and choice.thresholds["receipt.total"] < REVIEW
+    grown = [GateDoc(f"m{i}", "nda", d.values) for i, d in enumerate(ndas * 3)]  # 120 NDA values: enough
+    assert "nda.term" not in choose([*receipts, *grown], fields).reviewed

@@ -258,6 +258,11 @@ def test_nda_placeholder_party_signature_date_and_terminate_term(contracts: dict
     (["Unless terminated earlier, the term of this Agreement shall be for three (3) years."], "3 years"),
     (["This Agreement shall continue in full force and effect for a period of eighteen months."], "18 months"),
     (["Confidentiality lasts for a period of twelve (12) months after disclosure."], "1 year"),
+    (["Obligations survive any termination for a period of three (3) years.",  # a section number glued on
+      "6.1This Agreement shall terminate in its entirety one year after the date of this Agreement."], "1 year"),
+    (["The Executive shall not compete for a period of one (1) year after the termination of employment.",
+      "The term of the employment agreement set forth in this Section 1 shall be for a period commencing at the "
+      "Effective Date and continuing for three (3) years thereafter."], "3 years"),
 ])
 def test_nda_term_is_the_agreements_own_not_another_period(contracts: dict[str, Contract], sentences: list[str],
                                                            expected: str) -> None:

@@ -209,3 +209,49 @@ def test_agreement_by_kind() -> None:
     assert agreement("date", "2018-01-09", "DATE 09/01/2018") == 1.0
     assert agreement("text", "JALAN MA11", "JALAN MALL") is not None
     assert (agreement("text", "ABC TRADING", "ABC TRADING") or 0) > (agreement("text", "ABC TRADING", "XYZ") or 0)
+
+
+def _header(rows: list[tuple[str, int]]) -> Image.Image:
+    image = Image.new("RGB", (700, 400), "white")
+    draw = ImageDraw.Draw(image)
+    for text, y in rows:
+        draw.text((40, y), text, fill="black", font=_font(30))
+    return image
+
+
+def _address_row(lines: list[Line]) -> tuple[RowOutcome, DocumentText]:
+    doc = DocumentRef(path="r.jpg", sha256="s" * 64, mime="image/jpeg", size_bytes=1)
+    block = lines[1:]
+    box = (min(ln.x0 for ln in block), min(ln.y0 for ln in block), max(ln.x1 for ln in block),
+           max(ln.y1 for ln in block))
+    value = " ".join(ln.text for ln in block)
+    ev = EvidenceRow("s" * 64, "receipt", "merchant_address", value, value, "ocr", "heuristic:address_block", 0.97,
+                     "exact", page_no=1, bbox=box, page_width=700, page_height=400,
+                     signals={"prior": 0.9, "recognition": 0.98, "grounding": 1.0, "validity": 1.0})
+    row = RowOutcome(doc=doc, contract="receipt", contract_version="1.0.0", values={"merchant_address": value},
+                     raw={"merchant_address": value}, lineage={}, evidence=[ev])
+    page = PageText(page_no=1, width=700, height=400, lines=tuple(lines), path=PagePath.OCR, engine="embedded",
+                    model="rapidocr")
+    return row, DocumentText(doc, (page,))
+
+
+def test_a_line_the_ocr_missed_above_an_address_holds_the_row() -> None:
+    """The page prints name, street, town; the first reading saw name and town only. Tesseract reads the gap
+    and the row is held with what it read; with the street not printed, the same gap says nothing."""
+    seen = [Line("KEDAI MAJU JAYA", (40, 40, 330, 72), 0.99),
+            Line("43800 DENGKIL, SELANGOR", (40, 160, 480, 192), 0.99), Line("MALAYSIA", (40, 220, 200, 252), 0.99)]
+    printed = _header([("KEDAI MAJU JAYA", 40), ("LOT 12, JALAN BESAR,", 100), ("43800 DENGKIL, SELANGOR", 160),
+                       ("MALAYSIA", 220)])
+    row, text = _address_row(seen)
+    add_second_reading(row, text, printed, load_contracts()["receipt"])
+    assert [(f.field, f.check) for f in row.failures] == [("merchant_address", "unread_line")], row.failures
+    assert "JALAN BESAR" in row.failures[0].message and row.values["merchant_address"].startswith("43800")
+    blank = _header([("KEDAI MAJU JAYA", 40), ("43800 DENGKIL, SELANGOR", 160), ("MALAYSIA", 220)])
+    row, text = _address_row(seen)
+    add_second_reading(row, text, blank, load_contracts()["receipt"])
+    assert row.failures == []
+    tight = [seen[0], Line("43800 DENGKIL, SELANGOR", (40, 100, 480, 132), 0.99),
+             Line("MALAYSIA", (40, 160, 200, 192), 0.99)]
+    row, text = _address_row(tight)  # no room for a line between the name and the block: nothing read
+    add_second_reading(row, text, printed, load_contracts()["receipt"])
+    assert row.failures == []

@@ -60,10 +60,12 @@ def _tesseract(crop: Image.Image, lang: str) -> str:
     return str(pytesseract.image_to_string(crop, lang=lang, config=f"--psm {PSM}"))
 
 
-def read_region(image: Image.Image, bbox: tuple[float, float, float, float], lang: str = LANGS["en"]) -> str | None:
-    """Tesseract's text in ``bbox`` (pixels of ``image``) with a margin; None when it cannot run."""
+def read_region(image: Image.Image, bbox: tuple[float, float, float, float], lang: str = LANGS["en"], *,
+                margin: float = MARGIN) -> str | None:
+    """Tesseract's text in ``bbox`` (pixels of ``image``) with a margin (a share of its height); None when it
+    cannot run."""
     x0, y0, x1, y1 = bbox
-    pad = max(2.0, (y1 - y0) * MARGIN)
+    pad = max(2.0, (y1 - y0) * margin) if margin > 0 else 0.0
     box = (max(0, int(x0 - pad)), max(0, int(y0 - pad)), min(image.width, int(x1 + pad + 1)),
            min(image.height, int(y1 + pad + 1)))
     if box[2] - box[0] < 4 or box[3] - box[1] < 4:

@@ -19,8 +19,9 @@ from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import DocumentText, Failure, PagePath, RowOutcome
 from ocrflow.pipeline.evidence.arithmetic import invoice_signal, misread_total, total_signal
 from ocrflow.pipeline.evidence.confidence import score
+from ocrflow.pipeline.evidence.gap import unread_above
 from ocrflow.pipeline.evidence.mend import mend, plain_page
-from ocrflow.pipeline.evidence.second_reading import agreement, language, second_texts
+from ocrflow.pipeline.evidence.second_reading import LANGS, agreement, language, second_texts
 from ocrflow.pipeline.extract.layout import PageLine
 
 PARTS = ("subtotal_amount", "tax_amount")
@@ -83,6 +84,21 @@ def add_second_reading(row: RowOutcome, text: DocumentText, image: Image.Image |
         mended = mend(ev.value, second, plain=plain) if kinds[ev.field] == "text" and ev.field not in spelled else None
         if mended is not None and isinstance(row.values.get(ev.field), str):
             row.values[ev.field] = ev.value = mended
+    _missed_lines(row, text, image, page_no, lang)
+
+
+def _missed_lines(row: RowOutcome, text: DocumentText, image: Image.Image, page_no: int, lang: str) -> None:
+    """Hold a row whose address block may have lost its first line (``gap.unread_above``)."""
+    page = next(p for p in text.pages if p.page_no == page_no)
+    for ev in _scored(row):
+        if ev.method != "heuristic:address_block" or ev.page_no != page_no or ev.value is None:
+            continue
+        seen = unread_above(ev, page.lines, image, lang=LANGS.get(lang, "eng"))
+        if seen is not None:
+            row.failures.append(Failure(
+                field=ev.field, check="unread_line", value=ev.value,
+                message=(f"{ev.field} = {ev.value!r}: the page prints a line above it that the OCR did not read "
+                         f"(a second reading sees {seen[:60]!r}); the value may be missing it")))
 
 
 MAX_LABEL_DISTANCE = 10.0

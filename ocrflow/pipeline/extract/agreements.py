@@ -29,15 +29,21 @@ _DURATION = r"(?:([a-z\-]+)\s*)?(?:\(\s*(\d+)\s*\)\s*)?(?:(\d+)\s+)?(years?|mont
 _TERM = re.compile(rf"(?i)(?:period|term)\s+of\s+{_DURATION}")
 _THIS_AGREEMENT = (r"(?:this\s+(?:letter\s+)?agreement|this\s+letter|the\s+obligations\s+"
                    r"(?:hereunder|under\s+this\s+(?:letter\s+)?agreement))")
+_START = r"(?<![A-Za-z])"
+"""A word's start, also where a text layer glues a section number to it ("6.1This Agreement shall ...")."""
 _TERM_OWN = re.compile(
     rf"(?i)(?:\bterm\s+of\s+{_THIS_AGREEMENT}\s+(?:shall|will)\s+be\s+(?:for\s+)?(?:a\s+period\s+of\s+)?"
-    rf"|\b{_THIS_AGREEMENT}\s+(?:shall|will)\s+(?:automatically\s+)?(?:terminate|expire)(?:\s+in\s+its\s+entirety)?\s+"
-    rf"|\b{_THIS_AGREEMENT}\s+(?:shall|will)\s+(?:continue|remain)\s+in\s+(?:full\s+force\s+and\s+)?effect\s+for\s+"
-    rf"(?:a\s+period\s+of\s+)?){_DURATION}")
+    rf"|{_START}{_THIS_AGREEMENT}\s+(?:shall|will)\s+(?:automatically\s+)?(?:terminate|expire)(?:\s+in\s+its\s+entirety)?\s+"
+    rf"|{_START}{_THIS_AGREEMENT}\s+(?:shall|will)\s+(?:continue|remain)\s+in\s+(?:full\s+force\s+and\s+)?effect\s+for\s+"
+    rf"(?:a\s+period\s+of\s+)?"
+    rf"|\bterm\s+of\s+(?:this|the)\s+[^.;]{{0,60}}?\bagreement\b[^.;]{{0,120}}?\b(?:shall|will)\s+be\s+for\s+"
+    rf"[^.;]{{0,80}}?\b(?:for|of)\s+){_DURATION}")
 """The agreement's own term, where the agreement (or its obligations) is what ends: "the term of this
 Agreement shall be two (2) years", "this letter agreement will terminate one year after ...". An agreement
 also states other periods (a standstill, a non-solicitation, survival after termination), which the
-plain "a period of N years" reading would take when one of them comes first."""
+plain "a period of N years" reading would take when one of them comes first. The last form: "the term of the
+employment agreement ... shall be for a period commencing at the Effective Date and continuing for three (3)
+years"."""
 _PARTIES = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,300}?)(?:[)”\"]\s*,?|,)\s+and\s+(.{3,200})")
 _PARTIES_SIMPLE = re.compile(r"(?i)\bbetween\s*:?\s+(.{3,200}?)\s*,?\s+and\s+(.{3,200})")
 _ENTITY = re.compile(
