@@ -156,6 +156,17 @@ def test_a_break_is_taken_from_a_longer_reading_that_differs_elsewhere() -> None
     assert mend("KEDAIBUKUMAJU", "KEDXY BUKU MAJU") == "KEDAIBUKU MAJU"  # KEDAI|BUKU: one alike on the left
 
 
+def test_a_digit_in_a_word_of_letters_takes_the_letter_the_second_reading_sees_and_back() -> None:
+    assert mend("99 SPEED MART 5/B", "99 SPEED MART S/B ($19937-X)") == "99 SPEED MART S/B"
+    assert mend("JALAN MA11 UTAMA", "JALAN MALL UTAMA") == "JALAN MALL UTAMA"  # a run of two
+    assert mend("Ma11 Road", "Mall Road") == "Mall Road"  # the second's letter, lower case kept
+    assert mend("TEL 03-5O12 345", "TEL 03-5012 345") == "TEL 03-5012 345"  # a letter in a number
+    assert mend("LOT G3O, JALAN", "LOT G30, JALAN") is None  # letters and digits both: either may be right
+    assert mend("U13/X 40170", "U1B/X 40170") is None  # the second's letter in a word with digits
+    assert mend("SPEED MART 5/B", "SPEED MART S/B") == "SPEED MART S/B"
+    assert mend("MART 5/B", "MART 5/B") is None  # both read the digit: it stays
+
+
 def test_accents_go_only_where_the_second_reading_reads_plain_letters_on_a_plain_page() -> None:
     assert mend("40170 SETIA ÁLAM", "40170 SETIA ALAM\n", plain=True) == "40170 SETIA ALAM"
     assert mend("40170 SETIA ÁLAM", "40170 SETIA ALAM\n") is None  # a page that writes accents keeps them

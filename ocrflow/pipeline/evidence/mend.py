@@ -11,6 +11,10 @@ aligned character by character and only what both support locally is taken:
 - an accent the first reading put on a letter that the second reads plain, only on a page that has almost no
   accented letters at all (``FEW_MARKS``): on a French or German page accents are real and left alone.
 
+- a digit the first reading put in a word of letters where the second reads the letter of that shape (``5/B``
+  for ``S/B``, ``MA11`` for ``MALL``), or a letter it put in a number where the second reads the digit (``G3O``
+  for ``G30``), with the characters around it read alike.
+
 Nothing else of the second reading is taken: where the two read a character differently the first stays (that
 difference lowers the value's confidence instead, through ``agreement``).
 """
@@ -20,11 +24,14 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 
 SIDE = 3
 """Characters looked at on each side of a word break of the second reading."""
 AGREE = 2
 """Of those, how many must be read the same by both readings (on each side)."""
+SHAPES = {"0": "O", "1": "IL", "5": "S", "8": "B"}
+"""Digits and the capitals of their shape, which recognisers confuse."""
 FEW_MARKS = 3
 """A page with more accented letters than this writes a language with accents (a French or German page has
 dozens)."""
@@ -106,6 +113,51 @@ def mend(value: str, second: str, *, plain: bool = False) -> str | None:
             if _marked(chars[i]) and not _marked(other.chars[j]):
                 plain_ch = unicodedata.normalize("NFD", chars[i])[0]
                 chars[i] = plain_ch
+    _reshape(chars, other.chars, mapping, alike, _words(first))
     if breaks == first.breaks and "".join(chars) == first.chars:
         return None
     return "".join((" " if i in breaks else "") + ch for i, ch in enumerate(chars))
+
+
+def _words(reading: _Reading) -> list[range]:
+    """The index ranges of the reading's words."""
+    edges = [0, *sorted(reading.breaks), len(reading.chars)]
+    return [range(a, b) for a, b in pairwise(edges) if b > a]
+
+
+def _swap(mine: str, theirs: str, rest: str) -> str | None:
+    """The character of the other kind ``theirs`` suggests for ``mine``, given the rest of its word."""
+    letters, digits = sum(ch.isalpha() for ch in rest), sum(ch.isdigit() for ch in rest)
+    if mine in SHAPES and theirs.upper() in SHAPES[mine] and letters and not digits:
+        return theirs.upper() if rest.upper() == rest else theirs
+    if theirs in SHAPES and mine.upper() in SHAPES[theirs] and digits and not letters:
+        return theirs
+    return None
+
+
+def _pair(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are a digit and the letter of its shape (either way round)."""
+    return (a in SHAPES and b.upper() in SHAPES[a]) or (b in SHAPES and a.upper() in SHAPES[b])
+
+
+def _reshape(chars: list[str], other: str, mapping: dict[int, int], alike: set[int], words: list[range]) -> None:
+    """Swap a digit and the letter of its shape where the second reading reads the other kind and the rest of
+    the word is all of that kind; its neighbours (up to two on each side within the word) are read alike or are
+    such pairs too ("MA11" / "MALL"), one of them at least alike."""
+    word_of = {i: w for w in words for i in w}
+    inverse = {i: j for j, i in mapping.items()}
+    paired = {i for j, i in mapping.items() if j not in alike and _pair(chars[i], other[j])}
+    swaps: dict[int, str] = {}
+    for i in sorted(paired):
+        j, word = inverse[i], word_of.get(i)
+        if word is None:
+            continue
+        near = [k for k in (i - 2, i - 1, i + 1, i + 2) if k in word]
+        same = [k for k in near if k not in paired and inverse.get(k) in alike and inverse[k] - j == k - i]
+        if not same or len(same) + sum(k in paired for k in near) < len(near):
+            continue
+        swapped = _swap(chars[i], other[j], "".join(chars[k] for k in word if k not in paired))
+        if swapped is not None:
+            swaps[i] = swapped
+    for i, ch in swaps.items():
+        chars[i] = ch
