@@ -309,3 +309,35 @@ def test_seller_name_sharing_its_row_with_the_title_and_tax_rate(contracts: dict
     assert values["seller_name"] == "Harbourline Studio Ltd"
     assert values["tax_amount"] == Decimal("20.00")
     assert values["total_amount"] == Decimal("120.00")
+
+
+def test_a_rendered_e_invoice_s_key_value_blocks_are_read_as_such(contracts: dict[str, Contract]) -> None:
+    """The party's name below its label after its number ("Nummer" and ": 549910" split by the text layer),
+    not the key; a label glued into a compound ("Verkäufer-IBAN") is no label; a rate before a tax label
+    ("19 % VAT") makes an item row, not the tax; the German "Steuerbetrag" (first of its list) outranks the
+    generic English "VAT" (third of its)."""
+    doc = _doc([
+        [("Handelsrechnung Nr. 471102 vom 05.03.2018", 40)],
+        [("Verkäufer-IBAN", 40), (": DE5467894567876500", 300)],
+        [("Verkäufer:", 40)],
+        [("Nummer", 40), (": 549910", 200)],
+        [("Globale Nummer: 4000001123452 (GTIN)", 40)],
+        [("Lieferant GmbH", 40)],
+        [("Käufer:", 40)],
+        [("Nummer", 40), (": GE2020211", 200)],
+        [("Kunden AG Mitte", 40)],
+        [("Trennblätter", 40), ("20 Stk", 400), ("19 % VAT (S)", 500), ("198,00", 800)],
+        [("VAT (S)", 40), ("275,00", 400), ("7", 600), ("19,25", 800)],
+        [("VAT (S)", 40), ("198,00", 400), ("19", 600), ("37,62", 800)],
+        [("Steuerbetrag", 500), ("56,87", 800)],
+        [("Bruttosumme", 500), ("529,87", 800)],
+    ])
+    values, _ = coerce_row(contracts["invoice"], extract_fields(doc, contracts["invoice"]), day_first=True)
+    assert values["seller_name"] == "Lieferant GmbH"
+    assert values["buyer_name"] == "Kunden AG Mitte"
+    assert values["tax_amount"] == Decimal("56.87")
+    assert values["total_amount"] == Decimal("529.87")
+    english = _doc([[("INVOICE 12", 40)], [("Paper A4", 40), ("20 pcs", 400), ("19 % VAT", 500), ("198.00", 800)],
+                    [("VAT", 500), ("37.62", 800)], [("Total", 500), ("235.62", 800)]])
+    values, _ = coerce_row(contracts["invoice"], extract_fields(english, contracts["invoice"]), day_first=True)
+    assert values["tax_amount"] == Decimal("37.62")  # the item row's "19 % VAT" is its rate

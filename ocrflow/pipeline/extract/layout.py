@@ -92,7 +92,7 @@ def below(lines: list[PageLine], hit: LabelHit, max_rows: int = 2) -> list[PageL
     """Lines in the next rows that overlap the label horizontally (nearest row first)."""
     me = hit.where
     out: list[PageLine] = []
-    limit = me.line.y1 + 3.0 * max(me.line.height, 8.0)
+    limit = me.line.y1 + 1.5 * max_rows * max(me.line.height, 8.0)
     for pl in lines:
         if pl.page != me.page or not (me.row < pl.row <= me.row + max_rows) or pl.line.y0 > limit:
             continue

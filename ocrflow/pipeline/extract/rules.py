@@ -67,11 +67,14 @@ def _reader(kind: str, day_first: bool) -> Reader:
 
 
 def ordered_labels(spec: FieldSpec) -> list[str]:
-    """The field's labels in declared order (the contract lists specific ones first), de-duplicated."""
+    """The field's labels, de-duplicated, by their place in their language's list (the contract lists the
+    specific ones first in each language), languages in declared order at each place: a German
+    "steuerbetrag" (first of its list) ranks before the English generic "vat" (third of its)."""
     out: list[str] = []
-    for labs in spec.labels.values():
-        for lab in labs:
-            low = lab.lower().strip()
+    lists = [list(labs) for labs in spec.labels.values()]
+    for place in range(max((len(labs) for labs in lists), default=0)):
+        for labs in lists:
+            low = labs[place].lower().strip() if place < len(labs) else ""
             if low and low not in out:
                 out.append(low)
     return out
@@ -123,11 +126,41 @@ def _value_near(lines: list[PageLine], hit: LabelHit, read: Reader, *, look_belo
         section = _section_name(lines, hit)
         if section:
             return section
-    for pl in below(lines, hit) if look_below else []:
+    for pl in _below_values(lines, hit) if look_below else []:
         found = read(pl.text)
         if found:
             return Found(found, (pl,), f"label:{hit.label}:below")
     return None
+
+
+KEY_ROWS = 4
+"""Rows of "key : value" pairs under a label that are stepped over to reach its value ("Nummer : 549910")."""
+
+
+def _key_line(pl: PageLine, lines: list[PageLine]) -> bool:
+    """Whether ``pl`` is the key of a "key : value" pair: its own text, or with the line right after it on its row
+    when that one starts with the colon (a text layer splits "Nummer" from ": 549910")."""
+    after = min((o for o in lines if o.page == pl.page and o.row == pl.row and o.line.x0 >= pl.line.x1),
+                key=lambda o: o.line.x0, default=None)
+    text = pl.text + (" " + after.text if after is not None and after.text.lstrip().startswith((":", "：")) else "")
+    return bool(_OTHER_LABEL.match(text))
+
+
+def _below_values(lines: list[PageLine], hit: LabelHit) -> list[PageLine]:
+    """The lines below a label in its next two rows, nearest first, where rows whose lines under the label are
+    another label's "key : value" pair do not count (a party block prints its customer number above the name):
+    up to ``KEY_ROWS`` of them are stepped over."""
+    near = below(lines, hit, max_rows=2 + KEY_ROWS)
+    taken: list[int] = []
+    skipped = 0
+    for row in sorted({pl.row for pl in near}):
+        if row - hit.where.row > 2 + skipped or len(taken) == 2:
+            break
+        if any(_key_line(pl, lines) for pl in near if pl.row == row) and skipped < KEY_ROWS:
+            skipped += 1
+            continue
+        taken.append(row)
+    return [pl for pl in near if pl.row in taken]
 
 
 _QUALIFIED_AMOUNT = re.compile(
@@ -136,7 +169,9 @@ _QUALIFIED_AMOUNT = re.compile(
     r"units?|tendered|paid|change|points?|charges?|allowances?|zuschl\w*|abschl\w*|rabatt\w*|nachl\w*"
     r"|ht|hors|\d+(?:[.,]\d+)?\s*%(?=\s+[^\W\d]))(?!\w)")
 _EXCLUDING = re.compile(r"(?i)^\W*(?:excl\w*|before|without|ohne|net\s+of|hors)(?!\w)")
-_QUALIFIER_BEFORE = re.compile(r"(?i)\b(?:sub|before|excl\w*|rounding|items?|qty)\W*$")
+_QUALIFIER_BEFORE = re.compile(r"(?i)\b(?:sub|before|excl\w*|rounding|items?|qty)\W*$|\d(?:[.,]\d+)?\s*%\s*$")
+"""Words before a money label that make it mean something else; a rate before a tax label ("19 % VAT") names
+the tax category of an item row, not the tax amount."""
 
 
 def _qualified(hit: LabelHit) -> bool:
@@ -153,10 +188,12 @@ _NAME_TAIL = re.compile(
 
 
 def _part_of_word(hit: LabelHit) -> bool:
-    """The label is glued into a longer word ("MUSTER-KUNDE") or a company name ("Supplier GmbH")."""
+    """The label is glued into a longer word ("MUSTER-KUNDE", "Verkäufer-IBAN") or a company name ("Supplier
+    GmbH")."""
     text = hit.where.text
     glued = hit.start > 1 and text[hit.start - 1] == "-" and text[hit.start - 2].isalnum()
-    return glued or bool(_NAME_TAIL.match(text[hit.end:]))
+    compound = text[hit.end:hit.end + 2][:1] == "-" and text[hit.end + 1:hit.end + 2].isalnum()  # "Verkäufer-IBAN"
+    return glued or compound or bool(_NAME_TAIL.match(text[hit.end:]))
 
 
 def _in_value_column(lines: list[PageLine], hit: LabelHit) -> bool:
