@@ -81,6 +81,9 @@ def test_items_that_make_the_total_less_a_leading_digit_find_a_misread_total() -
     assert misread_total(68.61, page) is None  # another amount: OCR may have missed an item row
     assert misread_total(8.61, _lines("A 5.00", "B 3.61", "TOTAL 8.61")) is None  # too short to lose a digit
     assert misread_total(158.61, _lines("ONLY 58.61", "TOTAL 158.61")) is None  # one row is no sum of items
+    assert misread_total(158.61, _lines("A 50.00", "B 8.61", "TOTAL 158.61")) == 58.61  # two rows are
+    rounded = _lines("A 10.00", "B 48.63", "ROUNDING -0.02", "TOTAL 158.61")
+    assert misread_total(158.61, rounded) == 58.61  # items less the rounding adjustment
     assert misread_total(None, page) is None
 
 
@@ -142,6 +145,7 @@ def test_word_breaks_come_back_where_both_readings_agree_around_them() -> None:
     assert mend("AB CD", "A BCD") is None  # never moves or removes a break of the first reading
     assert mend("ABCDEF", "ABC DEF") == "ABC DEF"
     assert mend("AB", "A B") is None  # one character on each side is too little to place a break
+    assert mend("ABCDXY", "ABC DZW") is None  # one of three alike on the right: too little
     assert mend("", "A B") is None and mend("AB", "") is None
 
 
@@ -165,6 +169,9 @@ def test_a_digit_in_a_word_of_letters_takes_the_letter_the_second_reading_sees_a
     assert mend("U13/X 40170", "U1B/X 40170") is None  # the second's letter in a word with digits
     assert mend("SPEED MART 5/B", "SPEED MART S/B") == "SPEED MART S/B"
     assert mend("MART 5/B", "MART 5/B") is None  # both read the digit: it stays
+    assert mend("KEDAI 5TAR", "KEDAI SXAR") is None  # a neighbour read otherwise (T/X): no swap
+    assert mend("NO 5, JALAN", "NO S, JALAN") is None  # no letter in the word: not a word of letters
+    assert mend("PT 15944", "PT 1S944") is None  # a letter read in a number by the second only: digits stay
 
 
 def test_accents_go_only_where_the_second_reading_reads_plain_letters_on_a_plain_page() -> None:
