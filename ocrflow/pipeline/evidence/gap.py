@@ -18,7 +18,7 @@ from PIL import Image
 
 from ocrflow.core.evidence import EvidenceRow
 from ocrflow.core.models import Line
-from ocrflow.pipeline.evidence.second_reading import read_region
+from ocrflow.pipeline.evidence.second_reading import on_image, read_region
 
 ROOM = 1.6
 """Centres at least this many of the block's line pitches apart leave room for a line between them."""
@@ -70,10 +70,7 @@ def unread_above(ev: EvidenceRow, lines: Sequence[Line], image: Image.Image, *, 
              and ln.x1 > left and ln.x0 < right]
     if not above or top - max(above) < ROOM * pitch:
         return None
-    scale_x = image.width / ev.page_width if ev.page_width else 1.0
-    scale_y = image.height / ev.page_height if ev.page_height else 1.0
-    box = (max(0.0, left) * scale_x, (max(above) + EDGE * pitch) * scale_y, right * scale_x,
-           (top - EDGE * pitch) * scale_y)
+    box = on_image(ev, image, (max(0.0, left), max(above) + EDGE * pitch, right, top - EDGE * pitch))
     text = read_region(image, box, lang, margin=0.0)
     if text is None:
         return None

@@ -1,6 +1,6 @@
 """Mending a text value from a second, independent reading of its region (Tesseract, ``second_reading``).
 
-The first recogniser (PP-OCR) has two habits a second reading exposes: it drops the spaces of tightly set
+The first recogniser (PP-OCR) has habits a second reading exposes: it drops the spaces of tightly set
 print ("JALANAIR PANAS", "DENGKIL,SELANGOR", a shop name read as one word), and it puts accents on plain capitals
 ("SETIA ÁLAM", "Chéras"). Tesseract, with other models, keeps the spaces and reads the plain letters. Both
 readings seldom agree everywhere (the region holds other lines, a character or two differ), so the readings are
@@ -9,8 +9,7 @@ aligned character by character and only what both support locally is taken:
 - a word break the second reading has and the first lost, where the characters on both sides of it are read
   the same by both (``SIDE`` of them, ``AGREE`` equal); a break of the first is never moved or removed;
 - an accent the first reading put on a letter that the second reads plain, only on a page that has almost no
-  accented letters at all (``FEW_MARKS``): on a French or German page accents are real and left alone.
-
+  accented letters at all (``FEW_MARKS``): on a French or German page accents are real and left alone;
 - a digit the first reading put in a word of letters where the second reads the letter of that shape (``5/B``
   for ``S/B``, ``MA11`` for ``MALL``), or a letter it put in a number where the second reads the digit (``G3O``
   for ``G30``), with the characters around it read alike.
@@ -111,8 +110,7 @@ def mend(value: str, second: str, *, plain: bool = False) -> str | None:
         for j in alike:
             i = mapping[j]
             if _marked(chars[i]) and not _marked(other.chars[j]):
-                plain_ch = unicodedata.normalize("NFD", chars[i])[0]
-                chars[i] = plain_ch
+                chars[i] = unicodedata.normalize("NFD", chars[i])[0]
     _reshape(chars, other.chars, mapping, alike, _words(first))
     if breaks == first.breaks and "".join(chars) == first.chars:
         return None

@@ -138,6 +138,15 @@ def language(text: str) -> str:
     return "de" if re.search(r"[äöüß]", text) else "en"
 
 
+def on_image(ev: EvidenceRow, image: Image.Image,
+             box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """``box``, in the page coordinates of ``ev``'s evidence, in pixels of ``image`` (the page rendered again)."""
+    scale_x = image.width / ev.page_width if ev.page_width else 1.0
+    scale_y = image.height / ev.page_height if ev.page_height else 1.0
+    x0, y0, x1, y1 = box
+    return x0 * scale_x, y0 * scale_y, x1 * scale_x, y1 * scale_y
+
+
 def second_texts(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: int, kinds: dict[str, str], *,
                  lang: str = "en") -> dict[str, str]:
     """Tesseract's text in the box of every header value read from OCR on ``page_no``, by field."""
@@ -146,10 +155,7 @@ def second_texts(evidence: Iterable[EvidenceRow], image: Image.Image, page_no: i
         if (ev.line_no or ev.value is None or ev.source != "ocr" or ev.bbox is None or ev.page_no != page_no
                 or ev.field not in kinds):
             continue
-        scale_x = image.width / ev.page_width if ev.page_width else 1.0
-        scale_y = image.height / ev.page_height if ev.page_height else 1.0
-        x0, y0, x1, y1 = ev.bbox
-        text = read_region(image, (x0 * scale_x, y0 * scale_y, x1 * scale_x, y1 * scale_y), LANGS.get(lang, "eng"))
+        text = read_region(image, on_image(ev, image, ev.bbox), LANGS.get(lang, "eng"))
         if text is not None:
             out[ev.field] = text
     return out
