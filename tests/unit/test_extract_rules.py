@@ -8,6 +8,7 @@ from ocrflow.core.models import DocumentRef, DocumentText, Line, PagePath, PageT
 from ocrflow.pipeline.coerce import coerce_row
 from ocrflow.pipeline.extract import extract_fields
 from ocrflow.pipeline.extract.heuristics import HEURISTICS, PRIMARY
+from ocrflow.pipeline.extract.tables import table_lines
 
 
 def _doc(rows: list[list[tuple[str, float]]], width: int = 1000) -> DocumentText:
@@ -341,3 +342,25 @@ def test_a_rendered_e_invoice_s_key_value_blocks_are_read_as_such(contracts: dic
                     [("VAT", 500), ("37.62", 800)], [("Total", 500), ("235.62", 800)]])
     values, _ = coerce_row(contracts["invoice"], extract_fields(english, contracts["invoice"]), day_first=True)
     assert values["tax_amount"] == Decimal("37.62")  # the item row's "19 % VAT" is its rate
+
+
+def test_a_payment_terms_table_is_no_item_table_and_gives_the_due_date(contracts: dict[str, Contract]) -> None:
+    """"Beschreibung | Fälligkeit | Teilzahlung" names a description and an amount as an item table's header
+    does; its due-date label makes it a payment-terms table, so its labels are read as labels (the date under
+    "Fälligkeit" is the due date) and it gives no line items."""
+    doc = _doc([
+        [("Rechnung Nr. 471102 vom 05.03.2018", 40)],
+        [("Zahlungsbedingungen:", 40)],
+        [("Beschreibung", 40), ("Fälligkeit", 400), ("Teilzahlung", 700)],
+        [("05.03.2019", 400)],
+        [("Art (Kategorie)", 40), ("Steuerbasisbetrag", 300), ("USt. %", 600), ("USt.-Betrag", 800)],
+        [("VAT (S)", 40), ("275,00", 300), ("7", 600), ("19,25", 800)],
+        [("VAT (S)", 40), ("198,00", 300), ("19", 600), ("37,62", 800)],
+        [("Positionssumme", 300), ("473,00", 850)],
+    ])
+    invoice = contracts["invoice"]
+    raw = extract_fields(doc, invoice)
+    values, failures = coerce_row(invoice, raw, day_first=True)
+    assert failures == []
+    assert values["due_date"] == date(2019, 3, 5)
+    assert table_lines(doc, invoice, values) == []

@@ -24,6 +24,7 @@ from ocrflow.pipeline.extract.table_labels import (
     GROSS,
     POSITION,
     TAX,
+    TERMS,
     UNNAMED,
     HeaderVocabulary,
     LabelHit,
@@ -225,6 +226,8 @@ def _score(columns: list[Column]) -> float:
         return 0.0
     if "description" not in named and not {"quantity", "unit_price"} <= named:
         return 0.0  # a table of tax rates or of payment terms names no item
+    if TERMS in named:
+        return 0.0  # "Beschreibung | Fälligkeit | Teilzahlung": instalments of a payment-terms table
     return len(named) + (1.5 if "description" in named else 0.0) + 0.1 * len(columns)
 
 

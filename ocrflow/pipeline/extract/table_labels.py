@@ -17,6 +17,11 @@ from ocrflow.contracts import Contract, FieldSpec
 
 TOTAL_FIELDS = ("subtotal_amount", "tax_amount", "total_amount", "allowance_total_amount", "charge_total_amount")
 POSITION, DISCOUNT, TAX, GROSS, BASE = "_position", "_discount", "_tax", "_gross", "_base_quantity"
+TERMS = "_terms"
+TERMS_FIELDS = ("due_date",)
+"""Header fields whose labels head a column of a payment-terms table ("Fälligkeit", "Due date") and never one
+of an item table: a header naming one is no item table's (role ``TERMS``; labels of 3 letters or fewer, "due",
+are left out: "Amount due" may name an item's amount)."""
 UNNAMED = "_unnamed"
 CACHE_SIZE = 20_000
 """Label hits are kept per text (a page's lines are asked about more than once), up to this many texts."""
@@ -92,6 +97,8 @@ class HeaderVocabulary:
             self._add(spec.name, [*spec.all_labels(), *EXTRA_LABELS.get(spec.name, ())])
         for role, labels in AUX_LABELS.items():
             self._add(role, labels)
+        self._add(TERMS, [lab for name in TERMS_FIELDS if name in contract.field_names
+                          for lab in contract.field(name).all_labels() if len(_norm(lab).replace(" ", "")) > 3])
 
     def _add(self, role: str, labels: Sequence[str]) -> None:
         for label in labels:
