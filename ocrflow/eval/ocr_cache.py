@@ -30,8 +30,8 @@ def engine_identity(engine: Engine) -> str:
     from ocrflow.engines.embedded import EmbeddedEngine, check_models_present
 
     if isinstance(engine, EmbeddedEngine):
-        params = dict(engine.options.params)
-        models = check_models_present(params)
+        params = engine.reading_params()
+        models = check_models_present(dict(engine.options.params))
         files = sorted(p.name for p in models.glob("*.onnx"))
         digest = hashlib.sha256(json.dumps([files, params], sort_keys=True, default=str).encode()).hexdigest()
         return f"rapidocr {importlib.metadata.version('rapidocr')} {digest[:16]}"

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from ocrflow.core.settings import load_settings
 from ocrflow.engines.base import EngineRequest
-from ocrflow.engines.embedded import THREADS_PARAM, EmbeddedEngine, EmbeddedOptions, usable_cores
+from ocrflow.engines.embedded import CLS_PARAM, THREADS_PARAM, EmbeddedEngine, EmbeddedOptions, usable_cores
 
 
 def _request(text: str = "TOTAL 12.50") -> EngineRequest:
@@ -66,7 +66,7 @@ def test_pages_are_read_at_once_up_to_the_pool_each_on_its_own_reused_instance(f
     assert fake_rapidocr.most == 2  # two at once, never more than the pool
     assert len(fake_rapidocr.made) == 2 == engine.sessions_made  # made once, then reused
     assert sum(o.calls for o in fake_rapidocr.made) == 8
-    assert all(o.params == {THREADS_PARAM: 1} for o in fake_rapidocr.made)
+    assert all(o.params == {CLS_PARAM: False, THREADS_PARAM: 1} for o in fake_rapidocr.made)
 
 
 def test_one_locked_instance_reads_one_page_at_a_time(fake_rapidocr: type[_FakeOCR]) -> None:
@@ -74,7 +74,7 @@ def test_one_locked_instance_reads_one_page_at_a_time(fake_rapidocr: type[_FakeO
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(engine.run, [_request() for _ in range(3)]))
     assert fake_rapidocr.most == 1 and len(fake_rapidocr.made) == 1
-    assert fake_rapidocr.made[0].params is None  # onnxruntime's own thread default, as before
+    assert fake_rapidocr.made[0].params == {CLS_PARAM: False}  # onnxruntime's own thread default, as before
 
 
 def test_the_pool_follows_the_documents_in_flight_and_splits_the_cores() -> None:
