@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ocrflow.eval.fit import SHRINK, ValueRecord, confidence_of, fit_priors, fit_weights
+from ocrflow.eval.fit import SHAPE_SIGNAL, SHRINK, ValueRecord, confidence_of, fit_priors, fit_weights
 from ocrflow.eval.gate import (
     LEVEL,
     LEVELS,
@@ -93,8 +93,8 @@ def null_priors(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, A
 class Scorer:
     """The confidence of each value of a report under one calibration (priors + weights)."""
 
-    def __init__(self, priors: Mapping[str, Any], weights: Mapping[str, float]) -> None:
-        self.priors, self.weights = priors, weights
+    def __init__(self, priors: Mapping[str, Any], weights: Mapping[str, float], *, field_shape: bool = True) -> None:
+        self.priors, self.weights, self.field_shape = priors, weights, field_shape
 
     def of(self, doc: Mapping[str, Any], name: str) -> float | None:
         ev = (doc.get("evidence") or {}).get(name) or {}
@@ -108,7 +108,7 @@ class Scorer:
         f = (doc.get("fields") or {}).get(name)
         record = ValueRecord("", str(doc.get("doc_type")), name, str(ev.get("method") or ""), dict(ev["signals"]),
                              f is not None, bool(f and f.get("soft")))
-        return confidence_of(record, self.priors, self.weights)
+        return confidence_of(record, self.priors, self.weights, field_shape=self.field_shape)
 
 
 def gate_docs(documents: Iterable[Mapping[str, Any]], scorer: Scorer) -> list[GateDoc]:
@@ -181,7 +181,7 @@ def fit_calibration(report: Mapping[str, Any], *, drop: Sequence[str] = DROPPED,
     values = value_records(documents)
     priors = {**fit_priors(values, value_records(learn[len(documents):])), **null_priors(learn)}
     model = fit_weights(values, priors, drop=drop)
-    scorer = Scorer(priors, model["weights"])
+    scorer = Scorer(priors, model["weights"], field_shape=SHAPE_SIGNAL not in drop)
     fields = [f"{c}.{n}" for c, names in sorted(contract_fields(learn).items()) for n in names]
     docs = gate_docs(learn, scorer)
     if pool not in POOLS:
@@ -231,7 +231,9 @@ def figures(documents: Sequence[Mapping[str, Any]], calibration: Mapping[str, An
             thresholds: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
     """What a calibration does on scored documents, replayed: loaded share (non-copies), wrong values in the
     clean tables, field accuracy, the reliability table and its ECE."""
-    scorer = Scorer(calibration.get("priors") or {}, (calibration.get("model") or {}).get("weights") or {})
+    dropped = (calibration.get("fitted_on") or {}).get("dropped_signals") or ()
+    scorer = Scorer(calibration.get("priors") or {}, (calibration.get("model") or {}).get("weights") or {},
+                    field_shape=SHAPE_SIGNAL not in dropped)
     limits = thresholds if thresholds is not None else thresholds_of(calibration)
     loaded = wrong = labelled_loaded = copies = right = labelled = 0
     pairs: list[tuple[float, bool]] = []

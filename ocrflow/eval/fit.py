@@ -80,7 +80,7 @@ START: dict[str, float] = {"prior": 1.0, "odd_shape": -0.7, "rule_broken": -0.7}
 factors (odd shape 0.5, a failed cross-field rule 0.5, as log-odds shifts): a signal the fit part barely has
 keeps the first version's weight. (Grounding absent and an invalid value keep their factor outside the model:
 ``ocrflow.pipeline.evidence.confidence.guards``.)"""
-DOUBT = frozenset({"unsure_ocr", "fuzzy", "odd_shape", "rule_broken", "bad_field_shape",
+DOUBT = frozenset({"unsure_ocr", "fuzzy", "odd_shape", "rule_broken",
                    "sums_break", "second_differs", "label_distance"})
 SUPPORT = frozenset({"sums_close", "second_agrees"})
 """Signs the weights must have: a signal of doubt never raises a confidence, a confirmation never lowers it."""
@@ -137,7 +137,14 @@ def fit_weights(values: Sequence[ValueRecord], priors: Mapping[str, Any], *, dro
     return {"weights": weights, "n": len(data), "right": int(y.sum()), "features": seen, "l2": chosen}
 
 
-def confidence_of(v: ValueRecord, priors: Mapping[str, Any], weights: Mapping[str, float]) -> float:
-    """The confidence the shipped formula gives ``v`` under these priors and weights."""
+SHAPE_SIGNAL = "bad_field_shape"
+"""The name under which ``drop`` (and ``ocrflow calibrate --lift``) leaves out the shape guard
+(``confidence.guards``): no model feature, a guard."""
+
+
+def confidence_of(v: ValueRecord, priors: Mapping[str, Any], weights: Mapping[str, float], *,
+                  field_shape: bool = True) -> float:
+    """The confidence the shipped formula gives ``v`` under these priors and weights (``field_shape``: with
+    the shape guard)."""
     signals = with_prior(v, priors)
-    return round(min(1.0, max(0.0, predict(signals, weights) * guards(signals))), 4)
+    return round(min(1.0, max(0.0, predict(signals, weights) * guards(signals, field_shape=field_shape))), 4)

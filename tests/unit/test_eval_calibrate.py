@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from ocrflow.cli import app
 from ocrflow.eval.calibrate import figures, fit_calibration
-from ocrflow.eval.fit import ValueRecord, fit_priors, fit_weights
+from ocrflow.eval.fit import L2_CHOICES, ValueRecord, confidence_of, fit_priors, fit_weights
 from ocrflow.eval.split import part_of
 from ocrflow.pipeline.evidence.calibration import parse, predict
 from tests.pdfs import write_lines_pdf
@@ -57,11 +57,14 @@ def test_calibrate_refuses_the_check_part(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "fit part only" in res.output
 
 
-def _records(n: int, rate: float, *, method: str = "heuristic:top_lines", odd_wrong: bool = False) -> list[ValueRecord]:
+def _records(n: int, rate: float, *, method: str = "heuristic:top_lines", unsure_wrong: bool = False,
+             odd_wrong: bool = False) -> list[ValueRecord]:
     out = []
     for i in range(n):
         right = i >= n * (1 - rate)
         signals = {"prior": 0.5, "recognition": 0.98, "grounding": 1.0, "validity": 1.0}
+        if unsure_wrong and not right:
+            signals["recognition"] = 0.4
         if odd_wrong and not right:
             signals["field_shape"] = 0.0
         out.append(ValueRecord(f"d{i}", "receipt", "merchant_name", method, signals, True, right))
@@ -78,15 +81,28 @@ def test_priors_are_shrunk_counts_per_method_and_field() -> None:
 
 
 def test_a_signal_that_marks_the_wrong_values_gets_weight() -> None:
-    records = _records(80, 0.7, odd_wrong=True)
+    records = _records(80, 0.7, unsure_wrong=True)
     priors = fit_priors(records)
     model = fit_weights(records, priors)
-    assert model["weights"]["bad_field_shape"] < -1.0
+    assert model["weights"]["unsure_ocr"] < -1.0
     good = predict({**records[-1].signals, "prior": 0.7}, model["weights"])
-    odd = predict({**records[0].signals, "prior": 0.7}, model["weights"])
-    assert odd < 0.5 < good
-    dropped = fit_weights(records, priors, drop=["bad_field_shape"])
-    assert "bad_field_shape" not in dropped["weights"]
+    unsure = predict({**records[0].signals, "prior": 0.7}, model["weights"])
+    assert unsure < 0.5 < good
+    dropped = fit_weights(records, priors, drop=["unsure_ocr"])
+    assert "unsure_ocr" not in dropped["weights"]
+
+
+def test_a_value_without_its_fields_shape_waits_for_review_whatever_the_weights() -> None:
+    """The shape per field is a guard, not a fitted weight: 1 or 2 fit values have a wrong shape, so a weight
+    for it followed the ridge strength (-5.5 at 0.03, -0.2 at 3.0, and every receipt reviewed by the gate)."""
+    records = _records(200, 0.99, odd_wrong=True)
+    priors = fit_priors(records)
+    odd = records[0]
+    assert "bad_field_shape" not in fit_weights(records, priors)["weights"]
+    for l2 in (min(L2_CHOICES), max(L2_CHOICES)):
+        weights = fit_weights(records, priors, l2=l2)["weights"]
+        assert confidence_of(odd, priors, weights) < 0.3 < confidence_of(records[-1], priors, weights)
+        assert confidence_of(odd, priors, weights, field_shape=False) > 0.3  # what --lift replays without it
 
 
 def test_figures_replay_a_calibration_on_scored_documents() -> None:

@@ -107,7 +107,7 @@ def features(signals: Mapping[str, float]) -> dict[str, float]:
     out = {"bias": 1.0, "prior": logit(float(signals.get("prior", 0.5)))}
     out["unsure_ocr"] = 1.0 - float(signals.get("recognition", 1.0))
     g = float(signals.get("grounding", 1.0))
-    out["fuzzy"] = 1.0 if 0.3 + 1e-9 < g < 1.0 else 0.0  # absent and invalid: confidence.guards
+    out["fuzzy"] = 1.0 if 0.3 + 1e-9 < g < 1.0 else 0.0  # absent, invalid, wrong field shape: confidence.guards
     out["odd_shape"] = 1.0 if float(signals.get("shape", 1.0)) < 1.0 else 0.0
     out["rule_broken"] = 1.0 if float(signals.get("cross_field", 1.0)) < 1.0 else 0.0
     if "agreement" in signals:
@@ -116,8 +116,6 @@ def features(signals: Mapping[str, float]) -> dict[str, float]:
     if "arithmetic" in signals:
         closes = float(signals["arithmetic"]) >= 1.0
         out["sums_close"], out["sums_break"] = (1.0, 0.0) if closes else (0.0, 1.0)
-    if "field_shape" in signals:
-        out["bad_field_shape"] = 1.0 - float(signals["field_shape"])
     if "second_reading" in signals:
         sim = float(signals["second_reading"])
         out["second_agrees"] = 1.0 if sim >= 0.999 else 0.0

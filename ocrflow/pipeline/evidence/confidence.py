@@ -116,13 +116,23 @@ def score(signals: Mapping[str, float]) -> float:
     return round(min(1.0, max(0.0, c)), 4)
 
 
-def guards(signals: Mapping[str, float]) -> float:
-    """A value found nowhere on the page (grounding absent) or not of its field's type keeps the first
-    version's factor, 0.3 each, on top of the fitted model: the samples read on CPU hold (almost) no such
-    value - a VLM's invented value - so no weight for them can be fitted, and they must wait for review
-    under any minimum of 0.3 or more (the lowest the gate chooses)."""
+SHAPE_GUARD = 0.3
+"""The factor on a value without the shape of its field (``field_shape`` 0)."""
+
+
+def guards(signals: Mapping[str, float], *, field_shape: bool = True) -> float:
+    """A value found nowhere on the page (grounding absent), not of its field's type, or without the shape of
+    its field (``shapes.field_shape``: an address made of item lines or of a postcode alone, a name that is a
+    product line) keeps the first version's factor, 0.3 each, on top of the fitted model: the samples read on
+    CPU hold (almost) no such value - a VLM's invented value; 1 or 2 of the fit part's values have a wrong
+    shape - so no weight for them can be fitted (a fitted weight for the shape went from -5.5 to -0.2 with
+    the ridge strength cross-validation chose, and the gate with it), and they must wait for review under any
+    minimum of 0.3 or more (the lowest the gate chooses). ``field_shape=False``: without the shape guard
+    (``ocrflow calibrate --lift`` measures what it does)."""
     absent = signals.get("grounding", 1.0) <= GROUNDING["absent"] + 1e-9
-    return (GROUNDING["absent"] if absent else 1.0) * signals.get("validity", 1.0)
+    bad_shape = field_shape and float(signals.get("field_shape", 1.0)) < 0.5
+    return ((GROUNDING["absent"] if absent else 1.0) * signals.get("validity", 1.0)
+            * (SHAPE_GUARD if bad_shape else 1.0))
 
 
 def product_score(signals: Mapping[str, float]) -> float:
