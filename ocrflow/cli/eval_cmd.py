@@ -17,6 +17,9 @@ def eval_cmd(
     gold: Annotated[Path | None, typer.Option(help="gold.jsonl; paths inside are relative to it")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
     no_einvoice: Annotated[bool, typer.Option("--no-einvoice", help="score without embedded XML")] = False,
+    as_scans: Annotated[bool, typer.Option(
+        "--as-scans", help="read every PDF page by OCR, its text layer ignored, as a scan of it would be read "
+                           "(with --no-einvoice: invoices as scans)")] = False,
     contract: Annotated[str, typer.Option(help="'gold' uses each record's doc_type; 'auto' picks")] = "gold",
     engine: Annotated[str | None, typer.Option(help="auto | embedded | vllm")] = None,
     report: Annotated[Path | None, typer.Option("--report", metavar="DIR",
@@ -50,12 +53,15 @@ def eval_cmd(
     from ocrflow.eval.runner import run_eval
     from ocrflow.eval.split import SPLITS
 
+    if as_scans and simulate_review:
+        raise fail("--as-scans reads the scored run's pages as scans; --simulate-review replays receipts, which are "
+                   "scans already: run them apart")
     if split not in SPLITS:
         raise fail(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
     quiet_libraries()
     try:
         result = run_eval(gold, use_embedded_xml=not no_einvoice, contract_mode=contract, engine=engine,
-                          progress=None if json_out else err, split=split, ocr_cache=ocr_cache)
+                          progress=None if json_out else err, split=split, ocr_cache=ocr_cache, as_scans=as_scans)
     except OcrCacheError as exc:
         raise fail(str(exc)) from None
     if simulate_review:

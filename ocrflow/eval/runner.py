@@ -102,11 +102,13 @@ def _run_group(paths: list[str], settings: Settings, store: DuckDBStore, engine:
 
 def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = "gold",
              engine: str | None = None, progress: Any = None, split: str = "all",
-             ocr_cache: Path | None = None) -> dict[str, Any]:
+             ocr_cache: Path | None = None, as_scans: bool = False) -> dict[str, Any]:
     """Run and score the records of ``split`` (``fit``, ``check`` or ``all``; ocrflow.eval.split); the report
     has the figures of all of them and, under ``parts``, of each part on its own. ``ocr_cache`` keeps every
-    engine answer in that DuckDB file across runs (ocrflow.eval.ocr_cache)."""
-    settings = load_settings(use_embedded_xml=use_embedded_xml, engine=engine)
+    engine answer in that DuckDB file across runs (ocrflow.eval.ocr_cache). ``as_scans``: every PDF page is
+    rendered and read by the engine, its text layer ignored, as a scan of the same page would be."""
+    settings = load_settings(use_embedded_xml=use_embedded_xml, engine=engine,
+                             use_text_layer=False if as_scans else None)
     contracts = load_contracts(settings.contracts_dir)
     records = select(read_gold(gold), split)
     paths = [str((gold.parent / rec["path"]).resolve()) for rec in records]
@@ -137,6 +139,7 @@ def run_eval(gold: Path, *, use_embedded_xml: bool = True, contract_mode: str = 
                        for part in ("fit", "check") if any(part_of(str(r["path"])) == part for r in records)}
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["use_embedded_xml"] = use_embedded_xml
+    report["as_scans"] = as_scans
     report["run"] = run_meta(gold, contracts, contract_mode, eng, out.evidence, started_at)
     if cache is not None:
         report["run"]["ocr_cache"] = {"path": str(ocr_cache), "hits": cache.hits, "misses": cache.misses}

@@ -41,6 +41,7 @@ def meta(report: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: run.get(k, "") for k in META_KEYS}
     out["contracts"] = dict(run.get("contracts") or {})
     out["use_embedded_xml"] = report.get("use_embedded_xml")
+    out["as_scans"] = bool(report.get("as_scans"))
     return out
 
 

@@ -109,7 +109,8 @@ def print_compare(console: Console, cmp: Mapping[str, Any], names: tuple[str, st
     m = Table(title="runs")
     for col in ("", a, b):
         m.add_column(col)
-    for key in ("engine", "model", "prompt_version", "contract_mode", "use_embedded_xml", "gold", "started_at"):
+    for key in ("engine", "model", "prompt_version", "contract_mode", "use_embedded_xml", "as_scans", "gold",
+                "started_at"):
         m.add_row(key, escape(str(cmp["a"].get(key) or "-")), escape(str(cmp["b"].get(key) or "-")))
     for name in sorted(set(cmp["a"]["contracts"]) | set(cmp["b"]["contracts"])):
         m.add_row(escape(f"contract {name}"), escape(str(cmp["a"]["contracts"].get(name, "-"))),
