@@ -20,8 +20,8 @@ POSITION, DISCOUNT, TAX, GROSS, BASE = "_position", "_discount", "_tax", "_gross
 TERMS = "_terms"
 TERMS_FIELDS = ("due_date",)
 """Header fields whose labels head a column of a payment-terms table ("Fälligkeit", "Due date") and never one
-of an item table: a header naming one is no item table's (role ``TERMS``; labels of 3 letters or fewer, "due",
-are left out: "Amount due" may name an item's amount)."""
+of an item table: a header naming one is no item table's (role ``TERMS``; short labels, "due", are left out:
+"Amount due" may name an item's amount)."""
 UNNAMED = "_unnamed"
 CACHE_SIZE = 20_000
 """Label hits are kept per text (a page's lines are asked about more than once), up to this many texts."""
@@ -76,12 +76,20 @@ class LabelHit:
     length: int
 
 
+SHORT_LABEL = 3
+"""A label of this many letters and digits or fewer is matched as a whole word only."""
+
+
+def _short(words: Sequence[str]) -> bool:
+    return len("".join(words)) <= SHORT_LABEL
+
+
 def _pattern(label: str) -> re.Pattern[str] | None:
     words = _WORD.findall(label.lower())
     if not words:
         return None
     body = r"\W*".join(re.escape(w) for w in words)
-    short = len("".join(words)) <= 3
+    short = _short(words)
     # short labels as whole words; longer ones may start a compound ("Preis" in "Nettopreis": end of word)
     return re.compile(rf"(?<!\w){body}(?!\w)" if short else rf"{body}(?!\w)|(?<!\w){body}")
 
@@ -98,7 +106,7 @@ class HeaderVocabulary:
         for role, labels in AUX_LABELS.items():
             self._add(role, labels)
         self._add(TERMS, [lab for name in TERMS_FIELDS if name in contract.field_names
-                          for lab in contract.field(name).all_labels() if len(_norm(lab).replace(" ", "")) > 3])
+                          for lab in contract.field(name).all_labels() if not _short(_WORD.findall(lab.lower()))])
 
     def _add(self, role: str, labels: Sequence[str]) -> None:
         for label in labels:
