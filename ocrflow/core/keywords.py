@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def keyword_regex(word: str) -> str:
@@ -13,7 +14,23 @@ def keyword_regex(word: str) -> str:
     return left + w + right
 
 
+@lru_cache(maxsize=4096)
 def label_pattern(label: str) -> re.Pattern[str]:
-    """Whole-word label regex that tolerates any white space (or none) between its words."""
+    """Whole-word label regex that tolerates any white space (or none) between its words (compiled once per
+    label: the contracts hold more labels than ``re``'s own cache keeps)."""
     words = [keyword_regex(w) for w in label.lower().split()]
     return re.compile(r"\s*".join(words) if len(words) > 1 else words[0])
+
+
+@lru_cache(maxsize=4096)
+def label_words(label: str) -> tuple[str, ...]:
+    """The lower-cased words of ``label``: each is a substring of any text its ``label_pattern`` matches in,
+    so a text lacking one cannot match (a substring test is far cheaper than the regex search)."""
+    return tuple(label.lower().split())
+
+
+@lru_cache(maxsize=1024)
+def any_label_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex matching where any of ``labels``' patterns matches: a text it finds nothing in holds none of
+    them (one search in C instead of one per label, and most lines of a page hold no label)."""
+    return re.compile("|".join(f"(?:{label_pattern(lab).pattern})" for lab in labels))

@@ -102,13 +102,16 @@ class MemoryStore:
         """The stored keys of ``contract``'s issuers among ``keys``, each with how many issuers hold it."""
         if not keys or not self.table_exists("issuer_keys"):
             return []
-        m = self.sql.mark
+        # every row holding one of the keys comes back, so each key's owners are counted here: one indexed
+        # select per document instead of a join with a grouped sub-query (~3x the time on DuckDB, issue 21)
         rows = self._dicts(
-            f"SELECT k.issuer_id, k.kind, k.key, o.owners FROM issuer_keys AS k JOIN (SELECT key, "
-            f"count(DISTINCT issuer_id) AS owners FROM issuer_keys WHERE contract = {m} AND "
-            f"{self.sql.in_list('key')} GROUP BY key) AS o ON o.key = k.key WHERE k.contract = {m} "
-            "ORDER BY k.issuer_id, k.kind, k.key", [contract, list(keys), contract])
-        return [KeyMatch(str(r["issuer_id"]), str(r["kind"]), str(r["key"]), int(r["owners"])) for r in rows]
+            f"SELECT issuer_id, kind, key FROM issuer_keys WHERE contract = {self.sql.mark} AND "
+            f"{self.sql.in_list('key', len(keys))} ORDER BY issuer_id, kind, key", [contract, list(keys)])
+        owners: dict[str, set[str]] = {}
+        for r in rows:
+            owners.setdefault(str(r["key"]), set()).add(str(r["issuer_id"]))
+        return [KeyMatch(str(r["issuer_id"]), str(r["kind"]), str(r["key"]), len(owners[str(r["key"])]))
+                for r in rows]
 
     def issuer_facts(self, issuer_id: str, contract: str | None = None) -> list[Fact]:
         """The facts of one issuer (of one contract when given), by field, kind and key."""

@@ -119,9 +119,19 @@ class StoreReads(ABC):
 
     # -- documents --------------------------------------------------------------
     def table_exists(self, table: str) -> bool:
+        """Asked of the catalog until the table is there, then remembered: the project drops no table of the
+        store's schema, and the catalog query costs a DuckDB store ~5 ms, which issuer recognition paid per
+        document (BENCHMARKS.md "Digital pages end to end"). A table another process creates later is seen at
+        the next call, as before."""
+        known: set[str] = self.__dict__.setdefault("_tables_seen", set())
+        if table in known:
+            return True
         rows = self._rows("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = "
                           f"{self.sql.mark} AND table_schema = current_schema()", [table])
-        return bool(rows and rows[0]["n"])
+        found = bool(rows and rows[0]["n"])
+        if found:
+            known.add(table)
+        return found
 
     def document(self, sha256: str) -> StoredDocument | None:
         rows = self._rows(f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE sha256 = {self.sql.mark}", [sha256])
