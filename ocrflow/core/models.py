@@ -34,6 +34,12 @@ class PagePath(StrEnum):
     EINVOICE = "einvoice_xml"
 
 
+SOURCE_JPEG = "ocrflow_source_jpeg"
+"""Key in a page image's ``info``: the bytes of the JPEG file the image was decoded from, where the page is
+that file's own picture (upright, RGB, not resized). An engine that sends pages as JPEG sends these bytes as
+they are (no second lossy encoding, no encoder CPU); the image must not be changed in place after that."""
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentRef:
     """A discovered input file.

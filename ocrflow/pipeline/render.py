@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from PIL import Image, ImageOps
 
 from ocrflow.core.errors import ErrorCode, InputError
-from ocrflow.core.models import DocumentRef, Line
+from ocrflow.core.models import SOURCE_JPEG, DocumentRef, Line
 from ocrflow.pipeline.pdfium_lock import PDFIUM_LOCK
 from ocrflow.run.filetypes import MIME_HEIF, MULTI_PAGE_FORMATS
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pypdfium2 as pdfium
 from ocrflow.pipeline.textlayer import is_usable, page_lines
 
+EXIF_ORIENTATION = 0x0112
 MAX_IMAGE_PIXELS = 200_000_000
 """Default decompression-bomb guard for input images (``max_page_pixels``): allows 600-dpi A3 scans,
 refuses far larger ones."""
@@ -236,7 +237,24 @@ class ImageRenderer:
                     frame = normalize(img.copy(), self.options.max_long_side)
                 except (OSError, EOFError, ValueError, SyntaxError) as exc:
                     raise _decode_error(exc, index) from exc
+                if frames == 1:
+                    keep_source_jpeg(img, frame, doc)
                 yield SourcePage(index + 1, frame.width, frame.height, None, _const(frame))
+
+
+def keep_source_jpeg(source: Image.Image, frame: Image.Image, doc: DocumentRef) -> None:
+    """A JPEG file that ``normalize`` left as it was (RGB, no EXIF turn, not resized) keeps its own bytes in
+    ``frame.info[SOURCE_JPEG]``, for engines that send JPEG (``ocrflow.engines.vllm.image``): re-encoding it
+    costs ~8 ms of CPU per receipt scan and loses detail a second time (issue 21)."""
+    if source.format != "JPEG" or source.mode != "RGB" or frame.size != source.size:
+        return
+    if source.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        return
+    try:
+        with open(doc.open_path, "rb") as fh:
+            frame.info[SOURCE_JPEG] = fh.read()
+    except OSError:  # gone since it was decoded: the engine encodes the pixels it has
+        return
 
 
 def _const(frame: Image.Image) -> Callable[[], Image.Image]:

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from ocrflow.core.models import SOURCE_JPEG
+
 MIN_QUALITY = 50
+SOURCE_QUALITY = 0
+"""``EncodedImage.quality`` of a page sent as its source file's own JPEG bytes (``SOURCE_JPEG``)."""
 SHRINK = 0.8
 
 
@@ -45,9 +49,15 @@ def encode_image(image: Image.Image, *, max_long_side: int = 2048, max_bytes: in
                  quality: int = 90) -> EncodedImage:
     """JPEG-encode ``image`` so the base64 data URL stays under ``max_bytes``.
 
-    Downscales to ``max_long_side`` first, then lowers quality in steps down to 50, then
+    A page that carries its source file's JPEG bytes (``SOURCE_JPEG``) within both caps is sent as those
+    bytes. Otherwise: downscales to ``max_long_side`` first, then lowers quality in steps down to 50, then
     shrinks by 20% at a time.
     """
+    source = image.info.get(SOURCE_JPEG)
+    if isinstance(source, bytes) and image.mode == "RGB" and max(image.size) <= max_long_side:
+        url = "data:image/jpeg;base64," + base64.b64encode(source).decode("ascii")
+        if len(url) <= max_bytes:
+            return EncodedImage(url, image.width, image.height, SOURCE_QUALITY, False)
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     current = _fit_long_side(rgb, max_long_side)
     q = quality
