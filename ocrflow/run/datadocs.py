@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,15 +60,20 @@ def safe_run_id(run_id: str) -> str:
     return safe
 
 
+Render = Callable[[list[dict[str, Any]], Path, str, datetime], list[Path]]
+"""``ocrflow.validate.docs.render_pages``, or the run's way to call it (``RunValidation.render_pages``)."""
+
+
 def data_docs_for_run(results: Iterable[FrameResult | ValidationReport], store_url: str, run_id: str,
-                      retention: Retention | None = None, *, now: datetime | None = None) -> Path | None:
+                      retention: Retention | None = None, *, now: datetime | None = None,
+                      render: Render = render_pages) -> Path | None:
     """Add the run's GX results to the store's site; return the run's page (None: nothing was validated)."""
     useful = [r for r in map(_as_frame, results) if r.rows and r.raw.get("results")]
     if not useful:
         return None
     site = site_dir(store_url).resolve()
     when = now or datetime.now(UTC)
-    pages = render_pages([r.raw for r in useful], site, safe_run_id(run_id), when)
+    pages = render([r.raw for r in useful], site, safe_run_id(run_id), when)
     page = f"{RUNS_FOLDER}/{safe_run_id(run_id)}.html"
     entry: dict[str, Any] = {
         "run_id": run_id, "time": when.isoformat(), "page": page,

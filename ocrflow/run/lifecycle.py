@@ -176,6 +176,7 @@ class DocumentRun:
             self.work.register(self.store, plan, record.run_id)
             self.hooks.on_already_final(already)
             observe_plan(len(plan.todo))
+            self.validation.plan(len(plan.todo))
             self.hooks.on_plan(plan)
             loop = self.run_batches(plan, record)
             summary = self.summarize(record, plan, loop, already, started)
@@ -349,7 +350,8 @@ def build_run_data_docs(validation: RunValidation, settings: Settings, run_id: s
 
     try:
         index = data_docs_for_run(validation.finish(), settings.store, run_id,
-                                  Retention(settings.data_docs_keep_runs, settings.data_docs_keep_days))
+                                  Retention(settings.data_docs_keep_runs, settings.data_docs_keep_days),
+                                  render=validation.render_pages)
     except (OSError, ValueError, RuntimeError) as exc:
         log.warning("data docs for run %s not built: %s", run_id, exc)
         return ""

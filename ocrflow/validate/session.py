@@ -1,10 +1,11 @@
 """A run's validation: the suites built once per run, each batch checked at once, GX over large frames aside.
 
 Per batch (on the write's path) :meth:`RunValidation.validate` checks the rows with the contract's suite
-compiled once (``ocrflow.validate.checks``: GX's pandas conditions without its ~0.3 s per call), so the
-documents' states are known before the batch is written, as before. The framed rows are also kept, up to
-``frame_rows`` per contract, and each full frame goes to one worker thread where Great Expectations itself
-validates it (one ``ValidationDefinition.run`` per frame, SUMMARY results): those results are the run's
+compiled once from its plain specs (``ocrflow.validate.checks.compile_specs``: GX's pandas conditions without
+its ~0.3 s per call, and without importing GX), so the documents' states are known before the batch is
+written, as before. The framed rows are also kept, up to ``frame_rows`` per contract, and each full frame
+goes to one worker thread (or, for a run that planned at least ``MIN_DOCUMENTS``, to one child process:
+``ocrflow.validate.gx_process``) where Great Expectations itself validates it (one ``ValidationDefinition.run`` per frame, SUMMARY results): those results are the run's
 Data Docs, and GX's count of unexpected rows per expectation is compared with the batch checks' (a
 difference is logged as an error and listed in the Data Docs index). Memory stays bounded: at most one
 frame per contract waits, and a frame's result keeps counts and partial lists only.
@@ -20,14 +21,16 @@ import logging
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocrflow.contracts import Contract
-from ocrflow.validate.checks import Check, compile_suite
+from ocrflow.validate.checks import Check, compile_specs
 from ocrflow.validate.frame import COERCE_CHECK, rows_frame
+from ocrflow.validate.gx_process import MIN_DOCUMENTS, GxProcess
 from ocrflow.validate.report import ValidationReport
 from ocrflow.validate.run import check_frame, check_keys, gx_summary, validate_rows
-from ocrflow.validate.suite import META_FIELD, build_suite, suite_name
+from ocrflow.validate.suite import META_FIELD, suite_name, suite_spec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,6 +69,23 @@ class _Frame:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A frame handed to GX: what its result is compared with, and the result to come."""
+
+    contract: Contract
+    rows: int
+    failing: int
+    counts: Counter[tuple[str, str]]
+    raw: Future[dict[str, Any]]
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 class RunValidation:
     """Validation of one run (see the module docstring); ``finish()`` once at the end, ``close()`` always."""
 
@@ -80,13 +100,20 @@ class RunValidation:
         self._checks: dict[str, list[Check] | None] = {}
         self._waiting: dict[str, _Frame] = {}
         self._done: list[FrameResult] = []
-        self._futures: list[Future[FrameResult]] = []
+        self._sent: list[_Sent] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._process: GxProcess | None = None
+
+    def plan(self, documents: int) -> None:
+        """The run will read ``documents``: from ``MIN_DOCUMENTS`` on, GX works in a child process started now
+        (ocrflow.validate.gx_process), importing GX while the documents are read."""
+        if self.gx_frames and documents >= MIN_DOCUMENTS and self._process is None:
+            self._process = GxProcess()
 
     def checks(self, contract: Contract) -> list[Check] | None:
         """The contract's suite compiled once per run (None: GX validates it per batch)."""
         if contract.name not in self._checks:
-            self._checks[contract.name] = compile_suite(build_suite(contract, today=self.today))
+            self._checks[contract.name] = compile_specs(suite_spec(contract, today=self.today))
         return self._checks[contract.name]
 
     def validate(self, contract: Contract, rows: list[dict[str, Any]], *, key: str = "doc_sha256") \
@@ -126,36 +153,51 @@ class RunValidation:
         waiting = self._waiting.pop(contract.name, None)
         if waiting is None or not waiting.rows:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocrflow-gx")
-        self._futures.append(self._pool.submit(self._validate_frame, contract, waiting))
+        if self._process is not None:
+            raw = self._process.summary(contract, _joined(waiting.frames), self.today)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocrflow-gx")
+            raw = self._pool.submit(self._summary, contract, waiting.frames)
+        self._sent.append(_Sent(contract, waiting.rows, waiting.failing, waiting.counts, raw))
 
-    def _validate_frame(self, contract: Contract, waiting: _Frame) -> FrameResult:
-        import pandas as pd
-
-        frame = pd.concat(waiting.frames, ignore_index=True) if len(waiting.frames) > 1 else waiting.frames[0]
-        raw = gx_summary(contract, frame, self.today)
-        return FrameResult(contract.name, suite_name(contract), waiting.rows, waiting.failing, raw,
-                           disagreements(raw, waiting.counts))
+    def _summary(self, contract: Contract, frames: list[pd.DataFrame]) -> dict[str, Any]:
+        return gx_summary(contract, _joined(frames), self.today)
 
     def finish(self) -> list[FrameResult]:
         """Validate the frames still waiting, wait for all; GX's results of the run, in order."""
         for name in list(self._waiting):
             self._submit(self.contracts[name])
         done = list(self._done)
-        for future in self._futures:
-            done.append(future.result())
-        self._futures.clear()
-        self.close()
+        for sent in self._sent:
+            raw = sent.raw.result()
+            done.append(FrameResult(sent.contract.name, suite_name(sent.contract), sent.rows, sent.failing, raw,
+                                    disagreements(raw, sent.counts)))
+        self._sent.clear()
+        self._stop_thread()
         for result in done:
             for note in result.disagreements:
                 log.error("validation: GX and the batch checks disagree on %s (%s): %s", result.suite,
                           f"{result.rows} rows", note)
         return done
 
+    def render_pages(self, raws: list[dict[str, Any]], site: Path, run_id: str, when: dt.datetime) -> list[Path]:
+        """``ocrflow.validate.docs.render_pages``, where the run's GX works (its child process, if any)."""
+        if self._process is not None:
+            return self._process.render(raws, site, run_id, when)
+        from ocrflow.validate.docs import render_pages
+
+        return render_pages(raws, site, run_id, when)
+
     def close(self) -> None:
-        """Stop the worker (frames not yet validated are dropped: a stopped run builds no Data Docs)."""
+        """Stop the GX workers (frames not yet validated are dropped: a stopped run builds no Data Docs)."""
         self._waiting.clear()
+        self._stop_thread()
+        if self._process is not None:
+            self._process.close()
+            self._process = None
+
+    def _stop_thread(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

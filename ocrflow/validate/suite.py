@@ -13,6 +13,8 @@ order the documents were planned, so the first copy loads and later ones are qua
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ocrflow.contracts import Contract, FieldSpec, Rule
@@ -31,15 +33,44 @@ META_MESSAGE = "ocrflow_message"
 META_COLUMNS = "ocrflow_columns"
 
 
+@dataclass(frozen=True, slots=True)
+class ExpectationSpec:
+    """One expectation of a contract's suite as plain data: GX's class name, its kwargs and its meta. The
+    batch checks compile these without importing GX (ocrflow.validate.checks); ``build_suite`` makes the GX
+    objects from the same list."""
+
+    cls_name: str
+    kwargs: dict[str, Any]
+    meta: dict[str, Any]
+    message: str
+
+    @property
+    def type(self) -> str:
+        """GX's expectation type: the class name in snake case (``ExpectColumnValuesToBeBetween`` ->
+        ``expect_column_values_to_be_between``)."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.cls_name).lower()
+
+
+def suite_spec(contract: Contract, *, today: dt.date | None = None) -> list[ExpectationSpec]:
+    """The expectations of the contract's suite, in suite order, without GX."""
+    day = today or dt.date.today()
+    specs: list[ExpectationSpec] = []
+    for f in contract.fields:
+        specs.extend(_field_expectations(f, day))
+    specs.extend(_rule_expectation(r, i) for i, r in enumerate(contract.rules))
+    return specs
+
+
 def build_suite(contract: Contract, *, today: dt.date | None = None) -> gx.ExpectationSuite:
     """An expectation suite named ``{name}-{version}`` derived from the contract (not yet saved)."""
     import great_expectations as gx
+    import great_expectations.expectations as gxe
 
-    day = today or dt.date.today()
     expectations: list[Expectation] = []
-    for f in contract.fields:
-        expectations.extend(_field_expectations(f, day))
-    expectations.extend(_rule_expectation(r, i) for i, r in enumerate(contract.rules))
+    for spec in suite_spec(contract, today=today):
+        exp: Expectation = getattr(gxe, spec.cls_name)(**spec.kwargs, meta=dict(spec.meta))
+        exp.notes = f"{exp.expectation_type}: {spec.message}"
+        expectations.append(exp)
     return gx.ExpectationSuite(name=suite_name(contract), expectations=expectations,
                                meta={"ocrflow_contract": contract.name, "ocrflow_version": contract.version})
 
@@ -53,21 +84,15 @@ def rule_column(rule: Rule, index: int) -> str:
     return f"_rule{index}_{rule.kind}"
 
 
-def _expect(cls_name: str, subject: str | list[str], message: str, /, **kwargs: Any) -> Expectation:
-    """A GX expectation whose meta names the contract field(s) it checks and a human message."""
-    import great_expectations.expectations as gxe
-
-    cls = getattr(gxe, cls_name)
+def _expect(cls_name: str, subject: str | list[str], message: str, /, **kwargs: Any) -> ExpectationSpec:
+    """An expectation whose meta names the contract field(s) it checks and a human message."""
     columns = [subject] if isinstance(subject, str) else list(subject)
-    label = ",".join(columns)
-    meta = {META_FIELD: label, META_MESSAGE: message, META_COLUMNS: columns}
-    exp: Expectation = cls(**kwargs, meta=meta)
-    exp.notes = f"{exp.expectation_type}: {message}"
-    return exp
+    meta = {META_FIELD: ",".join(columns), META_MESSAGE: message, META_COLUMNS: columns}
+    return ExpectationSpec(cls_name, kwargs, meta, message)
 
 
-def _field_expectations(f: FieldSpec, today: dt.date) -> list[Expectation]:
-    out: list[Expectation] = []
+def _field_expectations(f: FieldSpec, today: dt.date) -> list[ExpectationSpec]:
+    out: list[ExpectationSpec] = []
     if f.required:
         out.append(_expect("ExpectColumnValuesToNotBeNull", f.name, f"{f.name} must not be null",
                            column=f.name))
@@ -94,7 +119,7 @@ def _is_string_kind(kind: str) -> bool:
     return kind not in (*NUMERIC_KINDS, "date", "list")
 
 
-def _range_expectation(f: FieldSpec, today: dt.date) -> Expectation | None:
+def _range_expectation(f: FieldSpec, today: dt.date) -> ExpectationSpec | None:
     if f.kind == "date":
         low, high = EARLIEST_DATE, _add_years(today, 1)
         return _expect("ExpectColumnValuesToBeBetween", f.name,
@@ -135,7 +160,7 @@ def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
 
 
-def _rule_expectation(rule: Rule, index: int) -> Expectation:
+def _rule_expectation(rule: Rule, index: int) -> ExpectationSpec:
     if rule.kind == "not_before":
         return _expect("ExpectColumnPairValuesAToBeGreaterThanB", [rule.fields[0], rule.target],
                        f"{rule.fields[0]} must not be before {rule.target}", column_A=rule.fields[0],

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from ocrflow.contracts import Contract, FieldSpec, load_contract, load_contracts
 from ocrflow.validate import build_suite, validate_rows
-from ocrflow.validate.checks import Check, compile_suite, unexpected
+from ocrflow.validate.checks import Check, compile_specs, compile_suite, unexpected
 from ocrflow.validate.run import check_rows
+from ocrflow.validate.suite import suite_spec
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -192,3 +193,12 @@ def test_infinite_amounts_break_a_sum_rule_as_in_gx(contracts: dict[str, Contrac
              "paid_on": None, "tags": None, "net": Decimal("0.00"), "vat": Decimal("Infinity"),
              "gross": Decimal("Infinity")}]
     same_outcome(contracts["expense"], rows)
+
+
+def test_the_suites_plain_specs_compile_to_the_checks_of_the_gx_suite(contracts: dict[str, Contract]) -> None:
+    """The run compiles its checks from ``suite_spec`` without importing GX; GX builds its suite from the same
+    specs: both give the same checks (type, kwargs, meta) for every shipped contract and a custom one."""
+    for contract in contracts.values():
+        specs = suite_spec(contract, today=TODAY)
+        assert compile_specs(specs) == compiled(contract), contract.name
+        assert [s.type for s in specs] == [e.expectation_type for e in build_suite(contract, today=TODAY).expectations]

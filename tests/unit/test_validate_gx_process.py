@@ -1,0 +1,64 @@
+"""A large run's GX work (frame validation, Data Docs pages) in a child process: the run's own process never
+imports GX, and the results are those of GX in a thread (ocrflow.validate.gx_process, issue 21)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """
+import datetime as dt, json, sys
+from decimal import Decimal
+from pathlib import Path
+from ocrflow.contracts import load_contracts
+from ocrflow.validate.gx_process import MIN_DOCUMENTS
+from ocrflow.validate.session import RunValidation
+
+mode, site = sys.argv[1], Path(sys.argv[2])
+contracts = load_contracts()
+validation = RunValidation(contracts, today=dt.date(2025, 6, 1))
+if mode == "process":
+    validation.plan(MIN_DOCUMENTS)
+rows = [{"doc_sha256": f"sha{i}", "invoice_number": f"INV-{i}", "invoice_date": dt.date(2024, 3, 1),
+         "due_date": dt.date(2024, 3, 31), "seller_name": "ACME GmbH", "seller_tax_id": "DE123456789",
+         "buyer_name": "Bob Ltd", "buyer_tax_id": None, "currency": "EUR", "subtotal_amount": Decimal("100.00"),
+         "tax_amount": Decimal("19.00"), "total_amount": Decimal(total)}
+        for i, total in enumerate(["119.00", "119.00", "150.00"])]
+report = validation.validate(contracts["invoice"], rows)
+results = validation.finish()
+when = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+pages = validation.render_pages([r.raw for r in results], site, "run-1", when)
+validation.close()
+print(json.dumps({
+    "gx_in_this_process": "great_expectations" in sys.modules,
+    "failing_rows": sorted(report.failures),
+    "frames": [{"rows": r.rows, "failing": r.failing, "success": r.success, "disagreements": r.disagreements,
+                "unexpected": [(x["expectation_config"]["type"], x["result"].get("unexpected_count"))
+                               for x in r.raw["results"]]} for r in results],
+    "pages": [p.relative_to(site).as_posix() for p in pages],
+}))
+"""
+
+
+def run(mode: str, site: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(site)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_gx_in_a_child_process_validates_and_renders_as_in_a_thread(tmp_path: Path) -> None:
+    in_child = run("process", tmp_path / "child")
+    in_thread = run("thread", tmp_path / "thread")
+    assert in_child["gx_in_this_process"] is False  # the run's process never paid GX's import
+    assert in_thread["gx_in_this_process"] is True
+    assert in_child["failing_rows"] == in_thread["failing_rows"] == ["sha2"]  # 100 + 19 is not 150
+    assert in_child["frames"] == in_thread["frames"]
+    frame = in_child["frames"][0]  # type: ignore[index]
+    assert frame["rows"] == 3 and frame["failing"] == 1 and frame["disagreements"] == []
+    assert in_child["pages"] == in_thread["pages"] and in_child["pages"]
+    for page in in_child["pages"]:  # type: ignore[attr-defined]
+        assert (tmp_path / "child" / page).stat().st_size > 1000
