@@ -1,14 +1,14 @@
 """A run's validation: the suites built once per run, each batch checked at once, GX over large frames aside.
 
-Per batch (on the write's path) :meth:`RunValidation.validate` checks the rows with the contract's suite
-compiled once from its plain specs (``ocrflow.validate.checks.compile_specs``: GX's pandas conditions without
-its ~0.3 s per call, and without importing GX), so the documents' states are known before the batch is
-written, as before. The framed rows are also kept, up to ``frame_rows`` per contract, and each full frame
-goes to one worker thread (or, for a run that planned at least ``MIN_DOCUMENTS``, to one child process:
-``ocrflow.validate.gx_process``) where Great Expectations itself validates it (one ``ValidationDefinition.run`` per frame, SUMMARY results): those results are the run's
-Data Docs, and GX's count of unexpected rows per expectation is compared with the batch checks' (a
-difference is logged as an error and listed in the Data Docs index). Memory stays bounded: at most one
-frame per contract waits, and a frame's result keeps counts and partial lists only.
+Per batch (on the write's path) :meth:`RunValidation.validate` checks the rows with the contract's suite compiled
+once from its plain specs (``ocrflow.validate.checks.compile_specs``: GX's pandas conditions without its ~0.3 s per
+call, and without importing GX), so the documents' states are known before the batch is written, as before. The
+framed rows are also kept, up to ``frame_rows`` per contract, and each full frame goes to one worker thread (or, for
+a run that planned at least ``MIN_DOCUMENTS``, to one child process: ``ocrflow.validate.gx_process``) where Great
+Expectations itself validates it (one ``ValidationDefinition.run`` per frame, SUMMARY results): those results are
+the run's Data Docs, and GX's count of unexpected rows per expectation is compared with the batch checks' (a
+difference is logged as an error and listed in the Data Docs index). Memory stays bounded: at most one frame per
+contract waits, and a frame's result keeps counts and partial lists only.
 
 A suite the checks cannot evaluate (an expectation type or option they do not know) is validated by GX per
 batch, as before (``validate_rows``), and its results go to the Data Docs as they are.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,13 +153,22 @@ class RunValidation:
         waiting = self._waiting.pop(contract.name, None)
         if waiting is None or not waiting.rows:
             return
+        self._sent.append(_Sent(contract, waiting.rows, waiting.failing, waiting.counts,
+                                self._gx_summary(contract, waiting.frames)))
+
+    def _gx_summary(self, contract: Contract, frames: list[pd.DataFrame]) -> Future[dict[str, Any]]:
+        """GX's summary of the frames to come: in the child process, or in the thread (also where the child
+        died: the Data Docs are a report, and the batch checks already decided the documents' states)."""
         if self._process is not None:
-            raw = self._process.summary(contract, _joined(waiting.frames), self.today)
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocrflow-gx")
-            raw = self._pool.submit(self._summary, contract, waiting.frames)
-        self._sent.append(_Sent(contract, waiting.rows, waiting.failing, waiting.counts, raw))
+            try:
+                return self._process.summary(contract, _joined(frames), self.today)
+            except BrokenExecutor as exc:
+                log.warning("validation: the GX process stopped (%s); GX validates in a thread", exc)
+                self._process.close()
+                self._process = None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocrflow-gx")
+        return self._pool.submit(self._summary, contract, frames)
 
     def _summary(self, contract: Contract, frames: list[pd.DataFrame]) -> dict[str, Any]:
         return gx_summary(contract, _joined(frames), self.today)
@@ -184,7 +193,10 @@ class RunValidation:
     def render_pages(self, raws: list[dict[str, Any]], site: Path, run_id: str, when: dt.datetime) -> list[Path]:
         """``ocrflow.validate.docs.render_pages``, where the run's GX works (its child process, if any)."""
         if self._process is not None:
-            return self._process.render(raws, site, run_id, when)
+            try:
+                return self._process.render(raws, site, run_id, when)
+            except BrokenExecutor as exc:
+                log.warning("data docs: the GX process stopped (%s); rendered in this process", exc)
         from ocrflow.validate.docs import render_pages
 
         return render_pages(raws, site, run_id, when)

@@ -7,11 +7,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 SCRIPT = """
 import datetime as dt, json, sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from ocrflow.contracts import load_contracts
 from ocrflow.validate.gx_process import MIN_DOCUMENTS
 from ocrflow.validate.session import RunValidation
@@ -62,3 +64,42 @@ def test_gx_in_a_child_process_validates_and_renders_as_in_a_thread(tmp_path: Pa
     assert in_child["pages"] == in_thread["pages"] and in_child["pages"]
     for page in in_child["pages"]:  # type: ignore[attr-defined]
         assert (tmp_path / "child" / page).stat().st_size > 1000
+
+
+def test_a_gx_process_that_died_leaves_validation_to_a_thread(monkeypatch: Any, tmp_path: Path) -> None:
+    """The child gone (killed, out of memory): frames and pages go to GX in this process, the run goes on."""
+    import datetime as dt
+    from concurrent.futures.process import BrokenProcessPool
+    from decimal import Decimal
+
+    from ocrflow.contracts import load_contracts
+    from ocrflow.validate import gx_process
+    from ocrflow.validate.session import RunValidation
+
+    class Dead:
+        def __init__(self) -> None:
+            self.closed = False
+
+        def summary(self, *args: Any) -> Any:
+            raise BrokenProcessPool("A child process terminated abruptly")
+
+        def render(self, *args: Any) -> Any:
+            raise BrokenProcessPool("A child process terminated abruptly")
+
+        def close(self) -> None:
+            self.closed = True
+
+    dead = Dead()
+    monkeypatch.setattr("ocrflow.validate.session.GxProcess", lambda: dead)
+    contracts = load_contracts()
+    validation = RunValidation(contracts, today=dt.date(2025, 6, 1))
+    validation.plan(gx_process.MIN_DOCUMENTS)
+    row = {"doc_sha256": "a", "invoice_number": "INV-1", "invoice_date": dt.date(2024, 3, 1), "currency": "EUR",
+           "seller_name": "ACME GmbH", "total_amount": Decimal("119.00")}
+    validation.validate(contracts["invoice"], [row])
+    results = validation.finish()
+    assert dead.closed and [r.rows for r in results] == [1] and results[0].raw["results"]
+    pages = validation.render_pages([r.raw for r in results], tmp_path, "run-1",
+                                    dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    validation.close()
+    assert pages and all(p.is_file() for p in pages)
