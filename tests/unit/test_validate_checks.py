@@ -17,7 +17,7 @@ from ocrflow.contracts import Contract, FieldSpec, load_contract, load_contracts
 from ocrflow.validate import build_suite, validate_rows
 from ocrflow.validate.checks import Check, compile_specs, compile_suite, unexpected
 from ocrflow.validate.run import check_rows
-from ocrflow.validate.suite import suite_spec
+from ocrflow.validate.suite import ExpectationSpec, suite_spec
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -202,3 +202,12 @@ def test_the_suites_plain_specs_compile_to_the_checks_of_the_gx_suite(contracts:
         specs = suite_spec(contract, today=TODAY)
         assert compile_specs(specs) == compiled(contract), contract.name
         assert [s.type for s in specs] == [e.expectation_type for e in build_suite(contract, today=TODAY).expectations]
+
+
+def test_kwargs_that_only_shape_gx_results_do_not_stop_the_compile_and_are_not_kept() -> None:
+    """``result_format``, ``catch_exceptions`` and the like say how GX reports, not what it checks."""
+    specs = [ExpectationSpec("ExpectColumnValuesToNotBeNull", {"column": "a", "result_format": "COMPLETE",
+                                                               "catch_exceptions": True, "mostly": None}, {}, "")]
+    assert compile_specs(specs) == [Check("expect_column_values_to_not_be_null", {"column": "a"}, {})]
+    specs.append(ExpectationSpec("ExpectColumnValuesToNotBeNull", {"column": "b", "mostly": 0.5}, {}, ""))
+    assert compile_specs(specs) is None
