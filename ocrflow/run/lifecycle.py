@@ -150,6 +150,8 @@ class RunOptions:
     keep_results: bool = True
     """Keep every document's result to the end (``RunSummary.results``: eval, reprocessing). False (``ocrflow
     run``, the flows): only counts and bounded lists (ocrflow.run.tally), memory flat across the run."""
+    gx_process: bool = False
+    """GX in a child process for large runs (ocrflow.validate.gx_process); the CLI and flows (guarded mains) set it."""
 
 
 class DocumentRun:
@@ -176,7 +178,8 @@ class DocumentRun:
             self.work.register(self.store, plan, record.run_id)
             self.hooks.on_already_final(already)
             observe_plan(len(plan.todo))
-            self.validation.plan(len(plan.todo))
+            if self.options.gx_process:
+                self.validation.plan(len(plan.todo))
             self.hooks.on_plan(plan)
             loop = self.run_batches(plan, record)
             summary = self.summarize(record, plan, loop, already, started)
@@ -349,9 +352,8 @@ def build_run_data_docs(validation: RunValidation, settings: Settings, run_id: s
     from ocrflow.run.datadocs import Retention, data_docs_for_run
 
     try:
-        index = data_docs_for_run(validation.finish(), settings.store, run_id,
-                                  Retention(settings.data_docs_keep_runs, settings.data_docs_keep_days),
-                                  render=validation.render_pages)
+        keep = Retention(settings.data_docs_keep_runs, settings.data_docs_keep_days)
+        index = data_docs_for_run(validation.finish(), settings.store, run_id, keep, render=validation.render_pages)
     except (OSError, ValueError, RuntimeError) as exc:
         log.warning("data docs for run %s not built: %s", run_id, exc)
         return ""

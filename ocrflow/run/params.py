@@ -104,4 +104,4 @@ class RunParams(BaseModel):
     def run_options(self, *, flow_run_id: str = "", stop: StopRequest | None = None) -> RunOptions:
         return RunOptions(flow_run_id=flow_run_id, batch_size=self.batch_size, worker=self.worker,
                           claim_ttl_s=self.claim_ttl_s, stop=stop, fail_on_empty=self.fail_on_empty,
-                          keep_results=False)
+                          keep_results=False, gx_process=True)

@@ -103,3 +103,13 @@ def test_a_gx_process_that_died_leaves_validation_to_a_thread(monkeypatch: Any, 
                                     dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
     validation.close()
     assert pages and all(p.is_file() for p in pages)
+
+
+def test_only_the_guarded_entry_points_ask_for_the_gx_process() -> None:
+    """``ocrflow run`` and the flows build their options with ``RunParams.run_options`` (their mains are
+    guarded, as ``spawn`` needs); a script calling ``run_files`` with default options keeps GX in a thread."""
+    from ocrflow.run.lifecycle import RunOptions
+    from ocrflow.run.params import RunParams
+
+    assert RunParams().run_options().gx_process is True
+    assert RunOptions().gx_process is False
