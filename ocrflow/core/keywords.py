@@ -22,13 +22,6 @@ def label_pattern(label: str) -> re.Pattern[str]:
     return re.compile(r"\s*".join(words) if len(words) > 1 else words[0])
 
 
-@lru_cache(maxsize=4096)
-def label_words(label: str) -> tuple[str, ...]:
-    """The lower-cased words of ``label``: each is a substring of any text its ``label_pattern`` matches in,
-    so a text lacking one cannot match (a substring test is far cheaper than the regex search)."""
-    return tuple(label.lower().split())
-
-
 @lru_cache(maxsize=1024)
 def any_label_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
     """One regex matching where any of ``labels``' patterns matches: a text it finds nothing in holds none of

@@ -1,11 +1,12 @@
 """Great Expectations in a process of its own, for a run large enough to pay for one.
 
-GX is imported, validates the run's frames and renders their Data Docs pages; all of it is Python that holds
-the GIL (the import alone is ~2.6 s of CPU), and in the run's process it stalled the documents in flight for
-that long. A run of at least ``MIN_DOCUMENTS`` documents starts one child process (``spawn``: the run's
-process has threads) as it begins: the child imports GX while the documents are read, then does the run's
-GX work on the other core. The batch checks that decide the documents' states stay in the run's process and
-never import GX (``ocrflow.validate.checks.compile_specs``). Smaller runs keep GX in a thread, where a
+GX is imported, validates the run's frames and renders their Data Docs pages; all of it is Python that holds the
+GIL (the import alone is ~2.6 s of CPU), and in the run's process it stalled the documents in flight for that
+long. A run that asks for it (``RunOptions.gx_process``: ``ocrflow run`` and the flows, whose entry points are
+guarded as ``spawn`` needs) and plans at least ``MIN_DOCUMENTS`` documents starts one child process (``spawn``:
+the run's process has threads) as it begins: the child imports GX while the documents are read, then does the
+run's GX work on the other core. The batch checks that decide the documents' states stay in the run's process
+and never import GX (``ocrflow.validate.checks.compile_specs``). Smaller runs keep GX in a thread, where a
 child's start would cost more than it saves (BENCHMARKS.md "Digital pages end to end").
 
 The child ignores SIGINT and SIGTERM: the run's process decides how a run stops, and ``close`` ends the

@@ -71,12 +71,10 @@ class _Frame:
 
 @dataclass(frozen=True, slots=True)
 class _Sent:
-    """A frame handed to GX: what its result is compared with, and the result to come."""
+    """A frame handed to GX (its batches' frames no longer held here) and GX's result to come."""
 
     contract: Contract
-    rows: int
-    failing: int
-    counts: Counter[tuple[str, str]]
+    frame: _Frame
     raw: Future[dict[str, Any]]
 
 
@@ -153,8 +151,9 @@ class RunValidation:
         waiting = self._waiting.pop(contract.name, None)
         if waiting is None or not waiting.rows:
             return
-        self._sent.append(_Sent(contract, waiting.rows, waiting.failing, waiting.counts,
-                                self._gx_summary(contract, waiting.frames)))
+        raw = self._gx_summary(contract, waiting.frames)
+        waiting.frames = []  # GX's worker holds them until it has validated them
+        self._sent.append(_Sent(contract, waiting, raw))
 
     def _gx_summary(self, contract: Contract, frames: list[pd.DataFrame]) -> Future[dict[str, Any]]:
         """GX's summary of the frames to come: in the child process, or in the thread (also where the child
@@ -180,8 +179,8 @@ class RunValidation:
         done = list(self._done)
         for sent in self._sent:
             raw = sent.raw.result()
-            done.append(FrameResult(sent.contract.name, suite_name(sent.contract), sent.rows, sent.failing, raw,
-                                    disagreements(raw, sent.counts)))
+            done.append(FrameResult(sent.contract.name, suite_name(sent.contract), sent.frame.rows,
+                                    sent.frame.failing, raw, disagreements(raw, sent.frame.counts)))
         self._sent.clear()
         self._stop_thread()
         for result in done:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ocrflow.core.keywords import any_label_pattern, label_pattern, label_words
+from ocrflow.core.keywords import any_label_pattern, label_pattern
 from ocrflow.core.models import DocumentText, Line
 
 SEPARATORS = " \t:：#.-–—=|*"
@@ -63,7 +63,7 @@ def document_lines(doc: DocumentText) -> list[PageLine]:
 
 def find_labels(lines: list[PageLine], labels: dict[str, list[str]]) -> dict[str, list[LabelHit]]:
     """Label hits per field; on each line the longest label wins where labels overlap."""
-    patterns = {f: [(lab, rank, label_pattern(lab), label_words(lab)) for rank, lab in enumerate(labs)]
+    patterns = {f: [(lab, rank, label_pattern(lab)) for rank, lab in enumerate(labs)]
                 for f, labs in labels.items()}
     anywhere = {f: any_label_pattern(tuple(labs)) for f, labs in labels.items() if labs}
     hits: dict[str, list[LabelHit]] = {f: [] for f in labels}
@@ -73,9 +73,8 @@ def find_labels(lines: list[PageLine], labels: dict[str, list[str]]) -> dict[str
         for fname, pats in patterns.items():
             if fname not in anywhere or not anywhere[fname].search(low):
                 continue
-            for lab, rank, pat, words in pats:
-                if all(w in low for w in words):
-                    found.extend((m.start(), m.end(), fname, lab, rank) for m in pat.finditer(low))
+            for lab, rank, pat in pats:
+                found.extend((m.start(), m.end(), fname, lab, rank) for m in pat.finditer(low))
         taken: list[tuple[int, int]] = []
         for start, end, fname, lab, rank in sorted(found, key=lambda h: (h[0] - h[1], h[0])):
             if any(start < e and s < end for s, e in taken):
