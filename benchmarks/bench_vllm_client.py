@@ -2,9 +2,10 @@
 
 1. The request path: ``N`` chat requests with one prebuilt body (a 782 x 1096 JPEG page) against the fake vLLM in
    its own process (sleep mode, C requests of L seconds at once), ``C`` at a time from one asyncio loop, through
-   the openai SDK's ``client.post`` as the engine sends them (response parsed into ``ChatCompletion``), the same
-   with the raw response, and plain ``httpx``. It prints the client CPU per request and requests/s as a share of
-   C/L: what the HTTP layer alone allows on this box, with no page work around it.
+   the openai SDK's ``client.post`` as the engine sent them until 2026-12-08 (response parsed into
+   ``ChatCompletion``), the same with the raw response, plain ``httpx``, and the engine's own client
+   (``ocrflow.engines.vllm.transport.ChatClient``, aiohttp). It prints the client CPU per request and
+   requests/s as a share of C/L: what the HTTP layer alone allows on this box, with no page work around it.
 2. The encoder: Pillow's JPEG encoder on an A4 page at 200 DPI, one thread vs two threads at once (wall per
    encode): whether it lets go of the GIL (two threads on two cores halve the wall per encode if it does).
 
@@ -29,6 +30,7 @@ from openai.types.chat import ChatCompletion
 from PIL import Image, ImageDraw
 
 from benchmarks.bench_vllm_throughput import parse_at, start_fake, stop_fake
+from ocrflow.engines.vllm.transport import ChatClient
 
 HEADERS = {"Content-Type": "application/json"}
 
@@ -54,6 +56,14 @@ def body_for(im: Image.Image) -> bytes:
 
 def sender(kind: str, url: str, body: bytes, capacity: int) -> Callable[[], Awaitable[None]]:
     limits = httpx.Limits(max_connections=capacity + 8)
+    if kind == "aiohttp":
+        client = ChatClient(url, api_key="k", timeout_s=60.0, tls=False, max_connections=capacity + 8)
+
+        async def send_engine() -> None:
+            await client.post_json("/chat/completions", body)
+
+        send_engine.close = client.close  # type: ignore[attr-defined]
+        return send_engine
     if kind == "httpx":
         plain = httpx.AsyncClient(base_url=url, limits=limits, headers={"Authorization": "Bearer k"})
 
@@ -80,7 +90,16 @@ def sender(kind: str, url: str, body: bytes, capacity: int) -> Callable[[], Awai
 async def measure(kind: str, url: str, body: bytes, capacity: int, n: int) -> tuple[float, float]:
     """(client CPU ms per request, requests/s) over ``n`` requests, ``capacity`` at a time."""
     send, slots = sender(kind, url, body, capacity), asyncio.Semaphore(capacity)
+    try:
+        return await _timed(send, slots, capacity, n)
+    finally:
+        close = getattr(send, "close", None)
+        if close is not None:
+            await close()
 
+
+async def _timed(send: Callable[[], Awaitable[None]], slots: asyncio.Semaphore, capacity: int,
+                 n: int) -> tuple[float, float]:
     async def one() -> None:
         async with slots:
             await send()
@@ -121,7 +140,7 @@ def main() -> None:
     print(f"| client | requests | client CPU ms/request | requests/s | x C/L (C={capacity}, L={latency}) |")
     print("|---|---:|---:|---:|---:|")
     try:
-        for kind in ("sdk", "sdk-raw", "httpx") * 2:
+        for kind in ("sdk", "sdk-raw", "httpx", "aiohttp") * 2:
             cpu, rate = asyncio.run(measure(kind, url, body, capacity, args.requests))
             print(f"| {kind} | {args.requests} | {cpu:.2f} | {rate:.0f} | {rate / (capacity / latency):.3f} |",
                   flush=True)

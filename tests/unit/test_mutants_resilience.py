@@ -9,8 +9,6 @@ import email.utils
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
-import openai
 import pytest
 from pydantic import ValidationError
 
@@ -26,6 +24,7 @@ from ocrflow.engines.vllm.errors import (
     status_error,
 )
 from ocrflow.engines.vllm.resilience import CircuitBreaker, RetryPolicy, _give_up, call_with_retries
+from ocrflow.engines.vllm.transport import HttpStatusError
 
 
 class _Bounds:
@@ -276,10 +275,8 @@ def test_server_message_precedence_and_fallbacks() -> None:
     assert server_message(["x"], "f") == "f"
 
 
-def _status(code: int, body: object = None, headers: dict[str, str] | None = None) -> openai.APIStatusError:
-    request = httpx.Request("POST", "http://gpu:8000/v1/chat/completions")
-    response = httpx.Response(code, headers=headers or {}, request=request)
-    return openai.APIStatusError(f"Error code: {code}", response=response, body=body)
+def _status(code: int, body: object = None, headers: dict[str, str] | None = None) -> HttpStatusError:
+    return HttpStatusError(code, body, headers or {})
 
 
 @pytest.mark.parametrize("code", [401, 403])

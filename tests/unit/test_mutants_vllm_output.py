@@ -4,7 +4,6 @@ grid clamp, the completion's fields and defaults, the message layout, structured
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -125,22 +124,21 @@ def test_markdown_lines_are_stripped() -> None:
 
 
 def _choice(content: Any, finish: Any = "stop", usage: Any = None) -> Any:
-    return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=content), finish_reason=finish)],
-                           usage=usage)
+    return {"choices": [{"message": {"content": content}, "finish_reason": finish}], "usage": usage}
 
 
 def test_completion_reads_text_finish_reason_and_usage() -> None:
-    c = completion_from(_choice("hi", "length", SimpleNamespace(prompt_tokens=11, completion_tokens=5)), "gpu-1")
+    c = completion_from(_choice("hi", "length", {"prompt_tokens": 11, "completion_tokens": 5}), "gpu-1")
     assert c == Completion(text="hi", finish_reason="length", prompt_tokens=11, completion_tokens=5, replica="gpu-1")
     bare = completion_from(_choice(None, None, None), "gpu-2")
     assert bare == Completion(text="", finish_reason="", prompt_tokens=0, completion_tokens=0, replica="gpu-2")
-    partial = completion_from(_choice("x", "stop", SimpleNamespace(prompt_tokens=None)), "r")
+    partial = completion_from(_choice("x", "stop", {"prompt_tokens": None}), "r")
     assert (partial.prompt_tokens, partial.completion_tokens) == (0, 0)
 
 
-@pytest.mark.parametrize("response", ["<html>proxy error</html>", SimpleNamespace(choices=[], usage=None),
-                                      SimpleNamespace(choices=None, usage=None),
-                                      _choice("x", "stop", SimpleNamespace(prompt_tokens="many"))])
+@pytest.mark.parametrize("response", ["<html>proxy error</html>", {"choices": [], "usage": None},
+                                      {"choices": None, "usage": None}, {"usage": {}}, [],
+                                      _choice("x", "stop", {"prompt_tokens": "many"})])
 def test_no_usable_completion_is_terminal_naming_the_replica(response: Any) -> None:
     with pytest.raises(TerminalEngineError) as info:
         completion_from(response, "gpu-9")

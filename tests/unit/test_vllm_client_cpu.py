@@ -80,7 +80,7 @@ def test_a_body_without_exactly_one_slot_is_refused(slots: int) -> None:
         encode_body(body, "data:image/jpeg;base64,AAAA")
 
 
-def test_every_pooled_client_shares_one_tls_context(fake: FakeVllm, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_replica_client_shares_one_tls_context(fake: FakeVllm, monkeypatch: pytest.MonkeyPatch) -> None:
     made: list[Any] = []
     real = engine_module.tls_context
 
@@ -89,8 +89,9 @@ def test_every_pooled_client_shares_one_tls_context(fake: FakeVllm, monkeypatch:
         return made[-1]
 
     monkeypatch.setattr(engine_module, "tls_context", counting)
-    with VllmEngine(VllmOptions(urls=fake.url, max_in_flight=100)) as eng:
+    other = fake.url.replace("127.0.0.1", "localhost")  # the same fake as a second replica
+    with VllmEngine(VllmOptions(urls=f"{fake.url},{other}", max_in_flight=100)) as eng:
         eng.preflight()
         assert eng._pool is not None
-        clients = [c for r in eng._pool.replicas for c in r.clients]
-    assert len(clients) >= 7 and len(made) == 1  # 7 shards of 16 connections; one context
+        clients = [r.client for r in eng._pool.replicas]
+    assert len(clients) == 2 and len(made) == 1  # a client per replica; one context

@@ -1,9 +1,9 @@
 """VllmEngine: OCR / extraction against an OpenAI-compatible vLLM deployment.
 
-One asyncio loop in a background thread drives the official ``openai.AsyncOpenAI``
-clients (one per replica). A request is prepared (prompt, page JPEG, body) in the calling thread and sent from
-the loop. ``run_many`` pulls requests lazily from its input, keeps up to ``max_in_flight`` requests on the wire
-and yields outcomes in input order.
+One asyncio loop in a background thread drives one HTTP client per replica (``transport.ChatClient``:
+aiohttp, the OpenAI chat-completions protocol). A request is prepared (prompt, page JPEG, body) in the calling
+thread and sent from the loop. ``run_many`` pulls requests lazily from its input, keeps up to ``max_in_flight``
+requests on the wire and yields outcomes in input order.
 """
 
 from __future__ import annotations
@@ -18,19 +18,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
-import openai
-from openai.types.chat import ChatCompletion
-
 from ocrflow.core.settings import redact_url
 from ocrflow.engines.base import EngineError, EngineRequest, EngineResult, TerminalEngineError, TransientEngineError
 from ocrflow.engines.limits import Limiter
-from ocrflow.engines.vllm.errors import VllmTerminalError, VllmTransientError, server_message, status_error
+from ocrflow.engines.vllm.errors import VllmTransientError, server_message, status_error
 from ocrflow.engines.vllm.image import EncodedImages
 from ocrflow.engines.vllm.loop import LoopThread
 from ocrflow.engines.vllm.options import VllmOptions
 from ocrflow.engines.vllm.profiles import profile_for
 from ocrflow.engines.vllm.prompts import PromptLibrary, RenderedPrompt, load_prompt_library
-from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, make_client, shard_count, tls_context
+from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, make_client, tls_context
 from ocrflow.engines.vllm.request import (
     ENGINE_NAME,
     FLAG_RETRIED,
@@ -48,12 +45,12 @@ from ocrflow.engines.vllm.request import (
     response_format_for,
 )
 from ocrflow.engines.vllm.resilience import CircuitBreaker, call_with_retries
+from ocrflow.engines.vllm.transport import ChatClient, HttpStatusError, TransportError
 from ocrflow.metrics import in_flight, observe_error
 
 if TYPE_CHECKING:
     from ocrflow.core.settings import Settings
 
-JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class VllmEngine:
@@ -95,17 +92,16 @@ class VllmEngine:
 
     async def _ready(self) -> tuple[ReplicaPool, asyncio.Semaphore]:
         if self._pool is None or self._slots is None:
-            shards = shard_count(self.max_in_flight + 8)
             # one for every client (loading the trust store costs ~0.1 s); none to load without an https replica
             tls = tls_context(self.options.verify_tls and any(u.startswith("https:") for u in self.urls))
-            replicas = [Replica(url, [self._client(url, shards, tls) for _ in range(shards)]) for url in self.urls]
+            replicas = [Replica(url, self._client(url, tls)) for url in self.urls]
             self._pool, self._slots = ReplicaPool(replicas), asyncio.Semaphore(self.max_in_flight)
         return self._pool, self._slots
 
-    def _client(self, url: str, shards: int, tls: ssl.SSLContext) -> openai.AsyncOpenAI:
+    def _client(self, url: str, tls: ssl.SSLContext) -> ChatClient:
         opts = self.options
         return make_client(url, api_key=opts.api_key_value, timeout_s=opts.timeout_s, verify_tls=tls,
-                           max_connections=-(-(self.max_in_flight + 8) // shards))
+                           max_connections=self.max_in_flight + 8)
 
     # ----------------------------------------------------------------- preflight
     def preflight(self) -> None:
@@ -126,17 +122,21 @@ class VllmEngine:
 
     async def _list_models(self, replica: Replica) -> list[str]:
         try:
-            page = await replica.client.models.list()
-        except openai.APIStatusError as exc:
+            page = await replica.client.get_json("/models")
+        except HttpStatusError as exc:
             raise TerminalEngineError(
                 f"vLLM replica {replica.root}: GET /v1/models answered HTTP {exc.status_code}: "
                 f"{server_message(exc.body, exc.message)}"
                 + (" (check OCRFLOW_VLLM_API_KEY)" if exc.status_code == 401 else "")) from exc
-        except openai.APIConnectionError as exc:
+        except TransportError as exc:
             raise TransientEngineError(
-                f"vLLM replica {replica.root} is unreachable ({exc.__cause__ or exc}); is the server up? "
+                f"vLLM replica {replica.root} is unreachable ({exc}); is the server up? "
                 "The run stopped before registering any document: the next run takes them all.") from exc
-        return [m.id for m in page.data]
+        try:
+            return [str(m["id"]) for m in page["data"]]
+        except (KeyError, TypeError) as exc:
+            raise TerminalEngineError(f"vLLM replica {replica.root}: GET /v1/models answered no model list: "
+                                      f"{str(page)[:200]!r}") from exc
 
     def prompt_version(self, request: EngineRequest) -> str:
         """The version tag of the prompt this request would be sent with, and of how its answer is decoded
@@ -176,28 +176,23 @@ class VllmEngine:
         pool, slots = await self._ready()
         body = self._body(prep, max_tokens)
         async with slots, self._gcl():
-            lease = pool.acquire()
-            root = lease.replica.root
+            replica = pool.acquire()
+            root = replica.root
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
             try:
                 with in_flight(self.name):
-                    # client.post is the SDK's documented raw-endpoint call: same auth, errors and response
-                    # model as chat.completions.create, the body sent as the JSON bytes built above
-                    response = await lease.client.post("/chat/completions", cast_to=ChatCompletion, content=body,
-                                                       options={"headers": JSON_HEADERS})
-            except openai.APIStatusError as exc:
+                    response = await replica.client.post_json("/chat/completions", body)
+            except HttpStatusError as exc:
                 observe_error(f"http_{exc.status_code}")
                 raise status_error(exc, root) from exc
-            except openai.APIConnectionError as exc:
-                observe_error(type(exc).__name__)
-                raise VllmTransientError(f"vLLM {root} unreachable: {exc!r}", replica=root) from exc
-            except openai.OpenAIError as exc:
-                observe_error(type(exc).__name__)
-                raise VllmTerminalError(f"vLLM {root}: {exc}", replica=root) from exc
+            except TransportError as exc:
+                observe_error("APITimeoutError" if exc.timed_out else "APIConnectionError")
+                what = "timed out" if exc.timed_out else "unreachable"
+                raise VllmTransientError(f"vLLM {root} {what}: {exc}", replica=root) from exc
             finally:
                 self._in_flight -= 1
-                pool.release(lease)
+                pool.release(replica)
         return completion_from(response, root)
 
     async def _call_with_retries(self, prep: PreparedRequest, max_tokens: int) -> Completion:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 
-import openai
-
 from ocrflow.core.errors import AuthEngineError, ErrorCode
 from ocrflow.engines.base import EngineError, TerminalEngineError, TransientEngineError
+from ocrflow.engines.vllm.transport import HttpStatusError
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -77,7 +76,7 @@ def server_message(body: object, fallback: str) -> str:
     return fallback
 
 
-def status_error(exc: openai.APIStatusError, replica: str) -> EngineError:
+def status_error(exc: HttpStatusError, replica: str) -> EngineError:
     """An HTTP error answer as a transient (retryable, with its Retry-After) or terminal error."""
     status = exc.status_code
     message = server_message(exc.body, exc.message)
@@ -85,7 +84,7 @@ def status_error(exc: openai.APIStatusError, replica: str) -> EngineError:
     if status in (401, 403):  # a rotated or wrong key: the documents stay pending, the run stops sending
         return AuthEngineError(f"{text} (check OCRFLOW_VLLM_API_KEY)", status=status)
     if status in RETRYABLE_STATUS:
-        retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+        retry_after = parse_retry_after(exc.headers.get("retry-after"))
         return VllmTransientError(text, status=status, retry_after=retry_after, replica=replica,
                                   counts_for_breaker=status != 429)
     return VllmTerminalError(text, status=status, server_message=message, replica=replica)

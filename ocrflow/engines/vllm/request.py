@@ -60,15 +60,16 @@ class Completion:
 
 
 def completion_from(response: Any, replica: str) -> Completion:
-    """The first choice of a chat completion; anything else (a proxy's HTML page...) is terminal."""
+    """The first choice of a chat completion (the answer's JSON); anything else (a proxy's HTML page...) is
+    terminal."""
     try:
-        choice = response.choices[0]
-        usage = response.usage
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
         return Completion(
-            text=choice.message.content or "", finish_reason=str(choice.finish_reason or ""),
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0), replica=replica)
-    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            text=choice["message"].get("content") or "", finish_reason=str(choice.get("finish_reason") or ""),
+            prompt_tokens=int(usage.get("prompt_tokens", 0) or 0),
+            completion_tokens=int(usage.get("completion_tokens", 0) or 0), replica=replica)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise ModelOutputError(f"vLLM {replica} returned no usable chat completion: {str(response)[:200]!r}",
                                 replica=replica) from exc
 
