@@ -52,7 +52,6 @@ if TYPE_CHECKING:
     from ocrflow.core.settings import Settings
 
 
-
 class VllmEngine:
     """The Engine protocol over one or more vLLM replicas (see module docstring).
 
