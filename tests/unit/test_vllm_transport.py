@@ -78,3 +78,25 @@ def test_no_server_is_a_transport_error_and_so_is_a_slow_one(fake: FakeVllm) -> 
     with pytest.raises(TransportError) as slow:
         _send(fake.url + "/v1", timeout_s=0.3)
     assert slow.value.timed_out and "timed out after 0.3 s" in str(slow.value)
+
+
+def test_the_connection_limit_bounds_requests_on_the_wire() -> None:
+    with FakeVllm(mode="sleep", capacity=16, latency_s=0.2) as slow:
+        async def go() -> None:
+            client = ChatClient(slow.url + "/v1", api_key="k", timeout_s=10.0, tls=False, max_connections=2)
+            try:
+                await asyncio.gather(*(client.post_json("/chat/completions", _body()) for _ in range(6)))
+            finally:
+                await client.close()
+
+        asyncio.run(go())
+        assert slow.counters.completed == 6 and slow.counters.peak_running == 2
+
+
+def test_an_error_names_its_status_and_body_and_a_password_less_url_sends_an_empty_one(fake: FakeVllm) -> None:
+    err = HttpStatusError(429, {"message": "busy"}, {"Retry-After": "1"})
+    assert str(err) == "Error code: 429 - {'message': 'busy'}"
+    assert str(HttpStatusError(500, "", {})) == "Error code: 500"
+    _send(fake.url.replace("://", "://ocr@", 1) + "/v1")
+    sent = {k.lower(): v for k, v in fake.requests[-1].headers.items()}["authorization"]
+    assert sent == "Basic " + base64.b64encode(b"ocr:").decode()
