@@ -73,7 +73,7 @@ def test_an_error_answer_carries_its_status_the_servers_body_and_headers(fake: F
 def test_no_server_is_a_transport_error_and_so_is_a_slow_one(fake: FakeVllm) -> None:
     with pytest.raises(TransportError) as down:
         _send(closed_port_url() + "/v1")
-    assert not down.value.timed_out
+    assert not down.value.timed_out and str(down.value).startswith("ClientConnectorError: ")
     fake.inject("slow", delay_s=3.0)
     with pytest.raises(TransportError) as slow:
         _send(fake.url + "/v1", timeout_s=0.3)
@@ -100,3 +100,18 @@ def test_an_error_names_its_status_and_body_and_a_password_less_url_sends_an_emp
     _send(fake.url.replace("://", "://ocr@", 1) + "/v1")
     sent = {k.lower(): v for k, v in fake.requests[-1].headers.items()}["authorization"]
     assert sent == "Basic " + base64.b64encode(b"ocr:").decode()
+
+
+def test_close_lets_the_session_go_and_a_later_request_opens_a_new_one(fake: FakeVllm) -> None:
+    async def go() -> tuple[bool, bool]:
+        client = ChatClient(fake.url + "/v1", api_key="k", timeout_s=10.0, tls=False, max_connections=2)
+        await client.get_json("/models")
+        session = client._open()
+        await client.close()
+        closed = session.closed
+        await client.get_json("/models")
+        reopened = not client._open().closed
+        await client.close()
+        return closed, reopened
+
+    assert asyncio.run(go()) == (True, True)
