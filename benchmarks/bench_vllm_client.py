@@ -54,7 +54,11 @@ def body_for(im: Image.Image) -> bytes:
                                      {"type": "text", "text": "Read the text."}]}]}).encode()
 
 
-def sender(kind: str, url: str, body: bytes, capacity: int) -> Callable[[], Awaitable[None]]:
+Sender = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]
+"""One request's send, and the close of its client."""
+
+
+def sender(kind: str, url: str, body: bytes, capacity: int) -> Sender:
     limits = httpx.Limits(max_connections=capacity + 8)
     if kind == "aiohttp":
         client = ChatClient(url, api_key="k", timeout_s=60.0, tls=False, max_connections=capacity + 8)
@@ -62,8 +66,7 @@ def sender(kind: str, url: str, body: bytes, capacity: int) -> Callable[[], Awai
         async def send_engine() -> None:
             await client.post_json("/chat/completions", body)
 
-        send_engine.close = client.close  # type: ignore[attr-defined]
-        return send_engine
+        return send_engine, client.close
     if kind == "httpx":
         plain = httpx.AsyncClient(base_url=url, limits=limits, headers={"Authorization": "Bearer k"})
 
@@ -72,7 +75,7 @@ def sender(kind: str, url: str, body: bytes, capacity: int) -> Callable[[], Awai
             r.raise_for_status()
             json.loads(r.content)
 
-        return send_plain
+        return send_plain, plain.aclose
     sdk = openai.AsyncOpenAI(base_url=url, api_key="k", max_retries=0,
                              http_client=openai.DefaultAsyncHttpxClient(limits=limits))
 
@@ -84,18 +87,16 @@ def sender(kind: str, url: str, body: bytes, capacity: int) -> Callable[[], Awai
                                  options={"headers": HEADERS})
             json.loads(raw.content)
 
-    return send_sdk
+    return send_sdk, sdk.close
 
 
 async def measure(kind: str, url: str, body: bytes, capacity: int, n: int) -> tuple[float, float]:
     """(client CPU ms per request, requests/s) over ``n`` requests, ``capacity`` at a time."""
-    send, slots = sender(kind, url, body, capacity), asyncio.Semaphore(capacity)
+    send, close = sender(kind, url, body, capacity)
     try:
-        return await _timed(send, slots, capacity, n)
+        return await _timed(send, asyncio.Semaphore(capacity), capacity, n)
     finally:
-        close = getattr(send, "close", None)
-        if close is not None:
-            await close()
+        await close()
 
 
 async def _timed(send: Callable[[], Awaitable[None]], slots: asyncio.Semaphore, capacity: int,

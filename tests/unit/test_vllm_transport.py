@@ -115,3 +115,18 @@ def test_close_lets_the_session_go_and_a_later_request_opens_a_new_one(fake: Fak
         return closed, reopened
 
     assert asyncio.run(go()) == (True, True)
+
+
+@pytest.mark.parametrize("page", ["<html>proxy login</html>", {"object": "list"}, {"data": [{"name": "m"}]}])
+def test_a_models_answer_without_a_model_list_stops_the_preflight_naming_it(fake: FakeVllm, page: Any,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocrflow.engines.base import TerminalEngineError
+    from ocrflow.engines.vllm import VllmEngine, VllmOptions
+
+    async def answer(self: ChatClient, path: str) -> Any:
+        return page
+
+    monkeypatch.setattr(ChatClient, "get_json", answer)
+    with VllmEngine(VllmOptions(urls=fake.url)) as eng, pytest.raises(TerminalEngineError) as caught:
+        eng.preflight()
+    assert "GET /v1/models answered no model list: " in str(caught.value) and str(page)[:10] in str(caught.value)

@@ -27,7 +27,7 @@ from ocrflow.engines.vllm.loop import LoopThread
 from ocrflow.engines.vllm.options import VllmOptions
 from ocrflow.engines.vllm.profiles import profile_for
 from ocrflow.engines.vllm.prompts import PromptLibrary, RenderedPrompt, load_prompt_library
-from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, make_client, tls_context
+from ocrflow.engines.vllm.replicas import Replica, ReplicaPool, tls_context
 from ocrflow.engines.vllm.request import (
     ENGINE_NAME,
     FLAG_RETRIED,
@@ -99,8 +99,9 @@ class VllmEngine:
 
     def _client(self, url: str, tls: ssl.SSLContext) -> ChatClient:
         opts = self.options
-        return make_client(url, api_key=opts.api_key_value, timeout_s=opts.timeout_s, verify_tls=tls,
-                           max_connections=self.max_in_flight + 8)
+        # retries are the engine's (call_with_retries); TLS from the context all the engine's clients share
+        return ChatClient(url, api_key=opts.api_key_value, timeout_s=opts.timeout_s, tls=tls,
+                          max_connections=self.max_in_flight + 8)
 
     # ----------------------------------------------------------------- preflight
     def preflight(self) -> None:
@@ -187,8 +188,8 @@ class VllmEngine:
                 raise status_error(exc, root) from exc
             except TransportError as exc:
                 observe_error("APITimeoutError" if exc.timed_out else "APIConnectionError")
-                what = "timed out" if exc.timed_out else "unreachable"
-                raise VllmTransientError(f"vLLM {root} {what}: {exc}", replica=root) from exc
+                why = f"vLLM {root}: {exc}" if exc.timed_out else f"vLLM {root} unreachable: {exc}"
+                raise VllmTransientError(why, replica=root) from exc
             finally:
                 self._in_flight -= 1
                 pool.release(replica)

@@ -34,13 +34,6 @@ def tls_context(verify_tls: bool) -> ssl.SSLContext:
     return httpx2.create_ssl_context(verify=verify_tls)
 
 
-def make_client(base_url: str, *, api_key: str | None, timeout_s: float, verify_tls: bool | ssl.SSLContext,
-                max_connections: int) -> ChatClient:
-    """The replica's client; retries are the engine's, TLS verified unless told (``verify_tls``: a bool, or
-    the ``tls_context`` shared by an engine's clients)."""
-    return ChatClient(base_url, api_key=api_key, timeout_s=timeout_s, tls=verify_tls, max_connections=max_connections)
-
-
 @dataclass(slots=True)
 class Replica:
     """One vLLM base URL and its client (one aiohttp session with its own connection pool)."""
